@@ -1,0 +1,60 @@
+/**
+ * The effective configuration (owns: the shape only). Field names are the Go field
+ * names of the original Mesos-DNS, so `/v1/config` can serialise this object in the
+ * original's key order (see SPEC §8.3) and config files written for the original load
+ * unchanged. Loading, merging and validation live in the sibling modules.
+ */
+
+export interface MesosCredentials {
+  Principal: string;
+  Secret: string;
+}
+
+export type MesosAuthentication = "" | "basic" | "iam";
+
+export interface Config {
+  RefreshSeconds: number;
+  Port: number;
+  Timeout: number;
+  StateTimeoutSeconds: number;
+  ZkDetectionTimeout: number;
+  HttpPort: number;
+  TTL: number;
+  SRVRecordDefaultWeight: number;
+  SOASerial: number;
+  SOARefresh: number;
+  SOARetry: number;
+  SOAExpire: number;
+  SOAMinttl: number;
+  /** Normalised: exactly one trailing dot (`ns1.mesos.`). */
+  SOAMname: string;
+  /** Normalised: `@` → `.`, exactly one trailing dot (`root.ns1.mesos.`). */
+  SOARname: string;
+  /** `host:port` entries; `null` when not configured (as the original shows it). */
+  Masters: string[] | null;
+  /** zone (no trailing dot) → resolvers as `ip:port` */
+  ZoneResolvers: Record<string, string[]>;
+  /** Normalised `ip:port` (IPv6 bracketed), after the resolv.conf fallback. */
+  Resolvers: string[];
+  IPSources: string[];
+  Zk: string;
+  /** Lower-cased, no trailing dot. */
+  Domain: string;
+  File: string;
+  Listener: string;
+  HTTPListener: string;
+  RecurseOn: boolean;
+  DnsOn: boolean;
+  HttpOn: boolean;
+  ExternalOn: boolean;
+  EnforceRFC952: boolean;
+  SetTruncateBit: boolean;
+  EnumerationOn: boolean;
+  MesosHTTPSOn: boolean;
+  CACertFile: string;
+  CertFile: string;
+  KeyFile: string;
+  MesosCredentials: MesosCredentials;
+  IAMConfigFile: string;
+  MesosAuthentication: MesosAuthentication;
+}

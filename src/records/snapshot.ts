@@ -1,0 +1,39 @@
+/**
+ * The published snapshot (owns: the current record set and its SOA serial, swapped
+ * whole on each successful state update, plus change notification). DNS and HTTP
+ * read `current()`; only the state poller calls `publish`.
+ */
+import type { RecordSet } from "./record_set.ts";
+
+export interface Snapshot {
+  readonly records: RecordSet;
+  /** SOA serial: Unix seconds of the successful load (SPEC §4.3). */
+  readonly serial: number;
+  readonly loadedAt: Date;
+}
+
+export class SnapshotHolder {
+  #current: Snapshot | undefined;
+  #listeners: Array<(s: Snapshot) => void> = [];
+
+  /** The last good snapshot, or undefined before the first state has loaded. */
+  current(): Snapshot | undefined {
+    return this.#current;
+  }
+
+  publish(records: RecordSet, now = new Date()): Snapshot {
+    const serial = Math.max(Math.floor(now.getTime() / 1000), (this.#current?.serial ?? 0) + 1);
+    const snap: Snapshot = { records, serial, loadedAt: now };
+    this.#current = snap;
+    for (const fn of this.#listeners) fn(snap);
+    return snap;
+  }
+
+  /** Calls `fn` after every publish; returns an unsubscribe function. */
+  subscribe(fn: (s: Snapshot) => void): () => void {
+    this.#listeners.push(fn);
+    return () => {
+      this.#listeners = this.#listeners.filter((f) => f !== fn);
+    };
+  }
+}
