@@ -1,0 +1,30 @@
+/**
+ * Leader sources (owns: the interface every source implements, and the static one).
+ *
+ * A source delivers "masters lists" as SPEC §3 defines them: element 0 is the current
+ * leader as `host:port` ("" when unknown), elements 1.. are the other known masters.
+ * The state poller reloads on every delivered list and every `RefreshSeconds`.
+ */
+
+/** Receives each new masters list. */
+export type MastersListener = (masters: readonly string[]) => void;
+
+export interface LeaderSource {
+  /** Starts detection; `listener` is called for every new list (possibly synchronously). */
+  start(listener: MastersListener): void;
+  /** Stops detection and releases every connection and timer. */
+  close(): Promise<void>;
+}
+
+/** Static mode (SPEC §3.1): the configured `masters`, first one presumed leader, never changes. */
+export class StaticLeaderSource implements LeaderSource {
+  constructor(private readonly masters: readonly string[]) {}
+
+  start(listener: MastersListener): void {
+    listener([...this.masters]);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
