@@ -1,0 +1,75 @@
+/**
+ * The HTTP listener (owns: binding the socket with `Deno.serve`, turning requests into
+ * `dispatch` calls on the current snapshot, and shutting down). What each path answers
+ * lives in routes.ts.
+ */
+import type { Config } from "../config/types.ts";
+import { logger } from "../log.ts";
+import type { SnapshotHolder } from "../records/snapshot.ts";
+import { dispatch, type HttpRequestInfo, TEXT_TYPE } from "./routes.ts";
+
+const log = logger("http");
+
+export interface HttpServerOptions {
+  hostname: string;
+  port: number;
+  config: Config;
+  holder: SnapshotHolder;
+  /** Extra read-only data for /v1/config etc. is the config itself; metrics text provider is optional */
+  metrics?: () => string;
+}
+
+export interface HttpServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function requestInfo(req: Request): HttpRequestInfo {
+  const url = new URL(req.url);
+  const length = req.headers.get("content-length");
+  const hasBody = (length !== null && length.trim() !== "0") || req.headers.has("transfer-encoding");
+  return {
+    method: req.method,
+    path: url.pathname,
+    accept: req.headers.get("accept"),
+    contentType: req.headers.get("content-type"),
+    hasBody,
+  };
+}
+
+/**
+ * Starts the HTTP API on `hostname:port` (port 0 picks a free one); resolves once the
+ * socket is bound, rejects if it cannot be (e.g. address in use).
+ */
+export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const { config, holder, metrics } = opts;
+  const handler = (req: Request): Response => {
+    const info = requestInfo(req);
+    const res = dispatch(info, { config, snapshot: holder.current(), metrics });
+    log.debug(`${info.method} ${info.path} -> ${res.status}`);
+    return new Response(res.body, { status: res.status, headers: { "content-type": res.contentType } });
+  };
+  try {
+    const server = Deno.serve({
+      hostname: opts.hostname,
+      port: opts.port,
+      onListen: () => {},
+      onError: (err) => {
+        log.error(`HTTP handler failed: ${err instanceof Error ? err.message : String(err)}`);
+        return new Response("500: Internal Server Error", {
+          status: 500,
+          headers: { "content-type": TEXT_TYPE },
+        });
+      },
+    }, handler);
+    const port = server.addr.port;
+    log.info(`HTTP API listening on ${server.addr.hostname}:${port}`);
+    let closing: Promise<void> | undefined;
+    return Promise.resolve({
+      port,
+      close: () => closing ??= server.shutdown(),
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
