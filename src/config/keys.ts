@@ -164,7 +164,7 @@ export const KEYS: readonly KeySpec[] = [
     name: "CACertFile",
     flag: "ca-cert-file",
     kind: "string",
-    doc: "PEM file of the CAs trusted for masters (empty: HTTPS certificates are not verified)",
+    doc: "PEM file of the CAs trusted for masters (empty: the system roots)",
   },
   { name: "CertFile", flag: "cert-file", kind: "string", doc: "PEM client certificate for the masters" },
   { name: "KeyFile", flag: "key-file", kind: "string", doc: "PEM private key of the client certificate" },

@@ -7,6 +7,31 @@ import { logger } from "../log.ts";
 
 const log = logger("mesos");
 
+/** Parses `/etc/hosts` text into name (lower-case) → addresses, in file order. */
+export function parseHostsFile(text: string): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const raw of text.split("\n")) {
+    const fields = raw.replace(/#.*/, "").trim().split(/\s+/);
+    if (fields.length < 2) continue;
+    const [addr, ...names] = fields;
+    for (const name of names) {
+      const key = name.toLowerCase();
+      const list = map.get(key) ?? [];
+      if (!list.includes(addr)) list.push(addr);
+      map.set(key, list);
+    }
+  }
+  return map;
+}
+
+async function readHostsFile(path: string): Promise<Map<string, string[]>> {
+  try {
+    return parseHostsFile(await Deno.readTextFile(path));
+  } catch {
+    return new Map();
+  }
+}
+
 /** Looks a name up by A and AAAA; an empty list when it does not resolve in time. */
 async function lookup(host: string, timeoutMs: number): Promise<string[]> {
   const signal = AbortSignal.timeout(timeoutMs);
@@ -21,16 +46,24 @@ async function lookup(host: string, timeoutMs: number): Promise<string[]> {
 }
 
 /**
- * Resolves every host in `hosts` (at most `concurrency` lookups at a time).
- * Hosts that do not resolve map to an empty list and are logged once per call.
+ * Resolves every host in `hosts` as the system resolver would: `/etc/hosts` first, then
+ * DNS (A and AAAA, at most `concurrency` lookups at a time). Hosts that do not resolve
+ * map to an empty list and are logged once per call.
  */
 export async function resolveHosts(
   hosts: readonly string[],
   timeoutMs = 2000,
   concurrency = 16,
+  hostsFile = "/etc/hosts",
 ): Promise<Map<string, string[]>> {
   const result = new Map<string, string[]>();
-  const queue = [...new Set(hosts)];
+  const local = await readHostsFile(hostsFile);
+  const queue: string[] = [];
+  for (const host of new Set(hosts)) {
+    const fromFile = local.get(host.toLowerCase().replace(/\.$/, ""));
+    if (fromFile) result.set(host, fromFile);
+    else queue.push(host);
+  }
   const unresolved: string[] = [];
   const worker = async () => {
     for (let host = queue.shift(); host !== undefined; host = queue.shift()) {

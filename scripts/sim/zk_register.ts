@@ -1,0 +1,128 @@
+/**
+ * Simulated Mesos master registration in ZooKeeper (owns: contending for leadership the
+ * way a Mesos master does — an ephemeral sequential `json.info_` znode under the path,
+ * holding MasterInfo JSON; the lowest sequence leads; deleting the znode or closing the
+ * session gives leadership up).
+ *
+ * Library use: `const reg = await registerMaster({ zk, ip, port })`, then `reg.resign()`
+ * or `reg.close()`. Command line (stays registered until interrupted):
+ *   deno run -A scripts/sim/zk_register.ts zk://127.0.0.1:2181/mesos 10.0.0.1:5050 [hostname]
+ */
+import { CreateMode, ErrorCode, ZkClient, ZkError } from "../../src/mesos/zk_client.ts";
+import { parseZkUrl, type ZkUrl } from "../../src/mesos/zk_url.ts";
+
+/** What to register. */
+export interface RegisterOptions {
+  /** `zk://hosts/path` or a parsed URL; the znode goes under its path. */
+  zk: string | ZkUrl;
+  /** The master's IPv4 or IPv6 address. */
+  ip: string;
+  port: number;
+  /** Default: the ip. */
+  hostname?: string;
+  /** MasterInfo id. Default: a random UUID. */
+  id?: string;
+  /** Mesos version string. Default "1.11.0". */
+  version?: string;
+  /** ZooKeeper session timeout. Default 10 s. */
+  sessionTimeoutMs?: number;
+}
+
+/** A live registration. */
+export interface MasterRegistration {
+  /** Full path of the created znode, e.g. `/mesos/json.info_0000000003`. */
+  readonly path: string;
+  /** Its sequence number. */
+  readonly sequence: number;
+  /** The MasterInfo written. */
+  readonly info: Record<string, unknown>;
+  /** Deletes the znode (the master stops contending), keeping the session open. */
+  resign(): Promise<void>;
+  /** Closes the session (the znode disappears if still there). */
+  close(): Promise<void>;
+}
+
+/**
+ * The 32-bit `ip` field of MasterInfo for an IPv4 address, as Mesos writes it on
+ * little-endian hosts (10.0.0.1 → 16777226); 0 for IPv6.
+ */
+export function ipv4ToUint32LE(ip: string): number {
+  const parts = ip.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return 0;
+  return (parts[0] | (parts[1] << 8) | (parts[2] << 16) | (parts[3] << 24)) >>> 0;
+}
+
+/** Builds MasterInfo JSON as Mesos writes it into `json.info_` znodes. */
+export function masterInfoJson(
+  o: { ip: string; port: number; hostname?: string; id?: string; version?: string },
+) {
+  const hostname = o.hostname ?? o.ip;
+  const pidHost = o.ip.includes(":") ? `[${o.ip}]` : o.ip;
+  return {
+    address: { hostname, ip: o.ip, port: o.port },
+    hostname,
+    id: o.id ?? crypto.randomUUID(),
+    ip: ipv4ToUint32LE(o.ip),
+    pid: `master@${pidHost}:${o.port}`,
+    port: o.port,
+    version: o.version ?? "1.11.0",
+  };
+}
+
+async function ensurePath(client: ZkClient, path: string): Promise<void> {
+  let prefix = "";
+  for (const segment of path.split("/").filter((s) => s !== "")) {
+    prefix += `/${segment}`;
+    try {
+      await client.create(prefix, new Uint8Array(), CreateMode.persistent);
+    } catch (e) {
+      if (!(e instanceof ZkError && e.code === ErrorCode.nodeExists)) throw e;
+    }
+  }
+}
+
+/** Registers a simulated master; resolves once its znode exists. */
+export async function registerMaster(options: RegisterOptions): Promise<MasterRegistration> {
+  const url = typeof options.zk === "string" ? parseZkUrl(options.zk) : options.zk;
+  const client = new ZkClient({ servers: url.servers, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 });
+  client.connect();
+  try {
+    await client.whenConnected();
+    await ensurePath(client, url.path);
+    const info = masterInfoJson(options);
+    const data = new TextEncoder().encode(JSON.stringify(info));
+    const path = await client.create(`${url.path}/json.info_`, data, CreateMode.ephemeralSequential);
+    const sequence = Number(path.slice(path.lastIndexOf("_") + 1));
+    return {
+      path,
+      sequence,
+      info,
+      async resign() {
+        try {
+          await client.delete(path);
+        } catch (e) {
+          if (!(e instanceof ZkError && e.code === ErrorCode.noNode)) throw e;
+        }
+      },
+      close: () => client.close(),
+    };
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  const [zk, address, hostname] = Deno.args;
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address ?? "");
+  if (!zk || !m) {
+    console.error("usage: zk_register.ts zk://host:port/path ip:port [hostname]");
+    Deno.exit(2);
+  }
+  const reg = await registerMaster({ zk, ip: m[1], port: Number(m[2]), hostname });
+  console.log(`registered ${reg.path} (${m[1]}:${m[2]}); Ctrl-C to leave`);
+  Deno.addSignalListener("SIGINT", async () => {
+    await reg.close();
+    Deno.exit(0);
+  });
+}

@@ -1,0 +1,228 @@
+/**
+ * The state reload loop (owns: SPEC §4.3 — when to reload, never two reloads at once,
+ * publishing a new snapshot only on success, keeping the last good one on failure, one log
+ * line per failed reload, and the counters the metrics endpoint reads).
+ *
+ * A reload happens on every masters list the leader source delivers (the first one at
+ * start-up included) and every `refreshSeconds` (fixed rate). Reloads are serialised: a
+ * tick that comes while a reload runs is dropped (as the original's ticker drops missed
+ * ticks); a new masters list or a `reloadNow()` during a reload queues exactly one more
+ * reload after it, so the newest list is always used.
+ */
+import type { Logger } from "@logtape/logtape";
+import { logger } from "../log.ts";
+import type { RecordSet } from "../records/record_set.ts";
+import type { Snapshot, SnapshotHolder } from "../records/snapshot.ts";
+import type { LeaderSource } from "./leader.ts";
+import type { MesosState } from "./state_types.ts";
+
+export interface StatePollerOptions {
+  leaderSource: LeaderSource;
+  /** Fetches the state from a masters list (e.g. `StateFetcher.fetch`); `signal` aborts on close. */
+  fetch: (masters: readonly string[], signal?: AbortSignal) => Promise<{ state: MesosState; from: string }>;
+  /** Builds the record set from a fetched state (e.g. the record generator). */
+  build: (state: MesosState, masters: readonly string[]) => Promise<RecordSet> | RecordSet;
+  holder: SnapshotHolder;
+  /** Seconds between timed reloads; must be > 0. */
+  refreshSeconds: number;
+  /** Called after each failed reload (after it is counted and logged). */
+  onError?: (err: Error) => void;
+  /** Called after each published snapshot. */
+  onSuccess?: (snapshot: Snapshot, from: string) => void;
+  /** Where the poller logs (default `logger("mesos")`). */
+  log?: Pick<Logger, "error" | "warn" | "info" | "debug">;
+  /** Clock in ms (tests); default `Date.now`. */
+  now?: () => number;
+}
+
+/** Counters for metrics and health. */
+export interface PollerStats {
+  successes: number;
+  failures: number;
+  /** Failed reloads since the last success. */
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastErrorAt: Date | null;
+  lastSuccessAt: Date | null;
+  /** `host:port` the last good state came from. */
+  lastFrom: string | null;
+  /** Duration of the last reload, good or bad. */
+  lastDurationMs: number | null;
+  /** True while a reload runs. */
+  reloading: boolean;
+}
+
+/** Runs reloads as SPEC §4.3 says; `start()` begins, `close()` stops everything it started. */
+export class StatePoller {
+  readonly #opts: StatePollerOptions;
+  readonly #log: Pick<Logger, "error" | "warn" | "info" | "debug">;
+  readonly #now: () => number;
+  #masters: readonly string[] | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #started = false;
+  #closed = false;
+  readonly #abort = new AbortController();
+  /** The running reload loop, if any. */
+  #loop: Promise<void> | null = null;
+  /** A reload was asked for and has not started yet. */
+  #wanted = false;
+  readonly #stats: PollerStats = {
+    successes: 0,
+    failures: 0,
+    consecutiveFailures: 0,
+    lastError: null,
+    lastErrorAt: null,
+    lastSuccessAt: null,
+    lastFrom: null,
+    lastDurationMs: null,
+    reloading: false,
+  };
+
+  constructor(opts: StatePollerOptions) {
+    if (!(opts.refreshSeconds > 0)) throw new Error(`refreshSeconds must be > 0, got ${opts.refreshSeconds}`);
+    this.#opts = opts;
+    this.#log = opts.log ?? logger("mesos");
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Starts the leader source (each list it delivers triggers a reload) and the refresh timer. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#timer = setInterval(() => this.#tick(), this.#opts.refreshSeconds * 1000);
+    this.#opts.leaderSource.start((masters) => {
+      if (this.#closed) return;
+      this.#masters = [...masters];
+      this.#log.debug("new masters list {masters}; reloading", {
+        masters: this.#masters.join(",") || "(empty)",
+      });
+      this.#request().catch(() => {});
+    });
+  }
+
+  /**
+   * Reloads now and resolves when a reload that started after this call has finished
+   * (whether it succeeded or not: see `stats()`). Never rejects.
+   */
+  reloadNow(): Promise<void> {
+    return this.#request();
+  }
+
+  /** The latest masters list from the leader source (empty before the first one). */
+  masters(): readonly string[] {
+    return this.#masters ?? [];
+  }
+
+  /** A copy of the counters. */
+  stats(): PollerStats {
+    return { ...this.#stats };
+  }
+
+  /** Stops the timer and the leader source, cancels a running fetch, and waits for it to end. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      await this.#loop;
+      return;
+    }
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#abort.abort();
+    await this.#opts.leaderSource.close();
+    await this.#loop;
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    if (this.#masters === null) {
+      this.#log.debug("no masters list yet; skipping timed reload");
+      return;
+    }
+    if (this.#loop) {
+      this.#log.debug("reload still running; dropping this tick");
+      return;
+    }
+    this.#request().catch(() => {});
+  }
+
+  #request(): Promise<void> {
+    if (this.#closed) return this.#loop ?? Promise.resolve();
+    this.#wanted = true;
+    if (!this.#loop) {
+      this.#loop = this.#drain().finally(() => {
+        this.#loop = null;
+      });
+    }
+    return this.#loop;
+  }
+
+  async #drain(): Promise<void> {
+    // Runs after the caller has stored the loop promise, so `finally` above clears the right one.
+    await Promise.resolve();
+    while (this.#wanted && !this.#closed) {
+      this.#wanted = false;
+      await this.#reloadOnce();
+    }
+  }
+
+  /** Runs a caller's callback; its exceptions are logged, never thrown into the loop. */
+  #callback(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#log.warn("state poller callback failed: {error}", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  async #reloadOnce(): Promise<void> {
+    const masters = this.#masters ?? [];
+    const started = this.#now();
+    this.#stats.reloading = true;
+    let stage = "state fetch";
+    try {
+      const { state, from } = await this.#opts.fetch(masters, this.#abort.signal);
+      if (this.#closed) return;
+      if (typeof state.leader !== "string" || state.leader === "") {
+        throw new Error("fetched state does not contain leader information");
+      }
+      stage = "record generation";
+      const records = await this.#opts.build(state, masters);
+      if (this.#closed) return;
+      const snapshot = this.#opts.holder.publish(records, new Date(this.#now()));
+      const recovered = this.#stats.consecutiveFailures;
+      this.#stats.successes++;
+      this.#stats.consecutiveFailures = 0;
+      this.#stats.lastSuccessAt = snapshot.loadedAt;
+      this.#stats.lastFrom = from;
+      if (recovered > 0) {
+        this.#log.info("state loaded from {from} again after {n} failed reload(s)", { from, n: recovered });
+      }
+      this.#log.debug("state loaded from {from}: {a} A, {aaaa} AAAA, {srv} SRV names", {
+        from,
+        a: records.a.size,
+        aaaa: records.aaaa.size,
+        srv: records.srv.size,
+      });
+      this.#callback(() => this.#opts.onSuccess?.(snapshot, from));
+    } catch (err) {
+      if (this.#closed) return;
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#stats.failures++;
+      this.#stats.consecutiveFailures++;
+      this.#stats.lastError = `${stage} failed: ${error.message}`;
+      this.#stats.lastErrorAt = new Date(this.#now());
+      const good = this.#opts.holder.current()?.loadedAt ?? this.#stats.lastSuccessAt;
+      const keeping = good
+        ? `keeping previous records (last good ${
+          Math.max(0, Math.round((this.#now() - good.getTime()) / 1000))
+        }s ago)`
+        : "no records loaded yet";
+      this.#log.error("{stage} failed, {keeping}: {error}", { stage, keeping, error: error.message });
+      this.#callback(() => this.#opts.onError?.(error));
+    } finally {
+      this.#stats.reloading = false;
+      this.#stats.lastDurationMs = this.#now() - started;
+    }
+  }
+}
