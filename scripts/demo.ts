@@ -150,9 +150,10 @@ let example = "";
 let exampleSrv = "";
 try {
   const axfr = await (await fetch(`http://127.0.0.1:${httpPort}/v1/axfr`)).json();
+  // A plain task service: `_name._tcp.framework.mesos.`, lower-case (not a legacy DiscoveryInfo name).
   const srvNames = Object.keys(axfr.Records.SRVs).filter((n) =>
-    !n.startsWith("_leader") && !n.startsWith("_slave") && !n.startsWith("_master") &&
-    !n.startsWith("_framework") && n.split(".")[1] === "_tcp" && !n.includes(".slave.")
+    /^_[a-z0-9-]+\._tcp\.[a-z0-9.-]+\.$/.test(n) && !/^_(leader|slave|master|framework)\./.test(n) &&
+    !n.includes(".slave.")
   );
   exampleSrv = srvNames[0] ?? "_leader._tcp.mesos.";
   const target = axfr.Records.SRVs[exampleSrv]?.[0]?.split(":")[0] ?? "leader.mesos.";

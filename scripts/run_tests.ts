@@ -47,7 +47,9 @@ async function ensurePackages(): Promise<void> {
   }
   console.error(`installing Debian packages: ${missing.join(" ")}`);
   const env = { DEBIAN_FRONTEND: "noninteractive" };
-  if (await run("apt-get", ["update", "-qq"], env) !== 0) console.error("apt-get update failed; trying install");
+  if (await run("apt-get", ["update", "-qq"], env) !== 0) {
+    console.error("apt-get update failed; trying install");
+  }
   const code = await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], env);
   if (code !== 0) {
     console.error(`apt-get install failed (exit ${code})`);

@@ -1,0 +1,144 @@
+/**
+ * The running service (owns: wiring the parts together in the order of the data flow —
+ * leader source → state fetch → record generation → published snapshot → DNS and HTTP —
+ * and shutting all of it down). Nothing here does protocol work itself.
+ */
+import type { Config } from "./config/types.ts";
+import { logger } from "./log.ts";
+import { createStateFetcher, type StateFetcher } from "./mesos/fetch_state.ts";
+import { type LeaderSource, StaticLeaderSource } from "./mesos/leader.ts";
+import { resolveHosts } from "./mesos/resolve_hosts.ts";
+import { StatePoller } from "./mesos/state_poller.ts";
+import type { MesosState } from "./mesos/state_types.ts";
+import { ZkLeaderSource } from "./mesos/zk_leader_source.ts";
+import { generateRecords, hostsToResolve, nameServerIPs } from "./records/generate.ts";
+import type { RecordSet } from "./records/record_set.ts";
+import { SnapshotHolder } from "./records/snapshot.ts";
+import { type DnsServer, startDnsServer } from "./dns/server.ts";
+import { type HttpServer, startHttpServer } from "./http/server.ts";
+import { renderMetrics } from "./metrics.ts";
+
+const log = logger("app");
+
+export interface App {
+  readonly holder: SnapshotHolder;
+  readonly poller: StatePoller;
+  readonly dns?: DnsServer;
+  readonly http?: HttpServer;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Called once on an unrecoverable error (ZooKeeper detection timeout); the caller exits 1. */
+  onFatal?: (error: Error) => void;
+  /** Interface addresses for the name-server record (default: `Deno.networkInterfaces()`). */
+  interfaceIPs?: () => string[];
+}
+
+function localInterfaceIPs(): string[] {
+  try {
+    return Deno.networkInterfaces().map((i) => i.address);
+  } catch (err) {
+    log.warn("cannot list network interfaces: {err}", { err });
+    return [];
+  }
+}
+
+function leaderSourceFor(config: Config, onFatal: (e: Error) => void): LeaderSource {
+  if (config.Zk) {
+    return new ZkLeaderSource({
+      zk: config.Zk,
+      masters: config.Masters ?? [],
+      detectionTimeoutMs: config.ZkDetectionTimeout * 1000,
+      onFatal,
+    });
+  }
+  return new StaticLeaderSource(config.Masters ?? []);
+}
+
+/** Builds the record set for a state: resolves the host names it mentions, then generates. */
+export function recordBuilder(
+  config: Config,
+  interfaceIPs: () => string[],
+): (state: MesosState, masters: readonly string[]) => Promise<RecordSet> {
+  return async (state, masters) => {
+    const hosts = hostsToResolve(state, masters);
+    const resolved = hosts.length > 0 ? await resolveHosts(hosts) : new Map<string, string[]>();
+    return generateRecords({
+      state,
+      masters,
+      options: {
+        domain: config.Domain,
+        enforceRFC952: config.EnforceRFC952,
+        ipSources: config.IPSources,
+        soaMname: config.SOAMname,
+      },
+      nameServerIPs: nameServerIPs(config.Listener, interfaceIPs()),
+      resolved,
+    });
+  };
+}
+
+/**
+ * Starts DNS and HTTP (listening at once; SERVFAIL / 503 until the first state loads),
+ * then leader detection and the state poller.
+ */
+export async function startApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const holder = new SnapshotHolder();
+  const onFatal = opts.onFatal ?? ((e: Error) => log.error("{err}", { err: e }));
+  const interfaceIPs = opts.interfaceIPs ?? localInterfaceIPs;
+
+  let dns: DnsServer | undefined;
+  let http: HttpServer | undefined;
+  let fetcher: StateFetcher | undefined;
+  let poller: StatePoller | undefined;
+  const closeAll = async () => {
+    await poller?.close();
+    await fetcher?.close();
+    await dns?.close();
+    await http?.close();
+  };
+  try {
+    if (config.DnsOn) {
+      dns = await startDnsServer({ hostname: config.Listener, port: config.Port, config, holder });
+      log.info("DNS server listening on {host}:{port} (UDP and TCP)", {
+        host: config.Listener,
+        port: dns.port,
+      });
+    }
+    fetcher = await createStateFetcher(config);
+    const leaderSource = leaderSourceFor(config, onFatal);
+    poller = new StatePoller({
+      leaderSource,
+      fetch: (masters, signal) => fetcher!.fetch(masters, signal),
+      build: recordBuilder(config, interfaceIPs),
+      holder,
+      refreshSeconds: config.RefreshSeconds,
+      onSuccess: (snap, from) => {
+        const r = snap.records;
+        log.info("loaded state from {from}: {a} A, {aaaa} AAAA, {srv} SRV names (serial {serial})", {
+          from,
+          a: r.a.size,
+          aaaa: r.aaaa.size,
+          srv: r.srv.size,
+          serial: snap.serial,
+        });
+      },
+    });
+    const p = poller;
+    if (config.HttpOn) {
+      http = await startHttpServer({
+        hostname: config.HTTPListener,
+        port: config.HttpPort,
+        config,
+        holder,
+        metrics: () => renderMetrics(holder, p.stats()),
+      });
+    }
+    poller.start();
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  return { holder, poller, dns, http, close: closeAll };
+}

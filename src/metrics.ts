@@ -1,0 +1,52 @@
+/**
+ * Prometheus text for `/metrics` (owns: the metric names and their rendering from the
+ * poller's counters and the current snapshot). Rendered on request, never on the DNS path.
+ */
+import type { PollerStats } from "./mesos/state_poller.ts";
+import type { SnapshotHolder } from "./records/snapshot.ts";
+
+function line(name: string, help: string, type: "counter" | "gauge", value: number): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
+}
+
+/** Renders the metrics of the state poller and the published record set. */
+export function renderMetrics(holder: SnapshotHolder, stats: PollerStats): string {
+  const snap = holder.current();
+  const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : 0);
+  return [
+    line("mesos_dns_state_reloads_total", "Successful state reloads.", "counter", stats.successes),
+    line(
+      "mesos_dns_state_reload_failures_total",
+      "Failed state reloads (last good records kept).",
+      "counter",
+      stats.failures,
+    ),
+    line(
+      "mesos_dns_state_consecutive_failures",
+      "Failed reloads since the last success.",
+      "gauge",
+      stats.consecutiveFailures,
+    ),
+    line(
+      "mesos_dns_state_last_success_timestamp_seconds",
+      "Unix time of the last good state.",
+      "gauge",
+      seconds(stats.lastSuccessAt),
+    ),
+    line(
+      "mesos_dns_state_last_failure_timestamp_seconds",
+      "Unix time of the last failed reload.",
+      "gauge",
+      seconds(stats.lastErrorAt),
+    ),
+    line("mesos_dns_ready", "1 once a state has loaded.", "gauge", snap ? 1 : 0),
+    line("mesos_dns_soa_serial", "Serial of the published zone.", "gauge", snap?.serial ?? 0),
+    line("mesos_dns_names", "Names with A records in the published set.", "gauge", snap?.records.a.size ?? 0),
+    line(
+      "mesos_dns_srv_names",
+      "Names with SRV records in the published set.",
+      "gauge",
+      snap?.records.srv.size ?? 0,
+    ),
+  ].join("");
+}
