@@ -53,7 +53,7 @@ async function firstMatchingLine<T>(
   }
 }
 
-async function portFree(port: number): Promise<boolean> {
+function portFree(port: number): boolean {
   try {
     const l = Deno.listen({ hostname: "127.0.0.1", port });
     l.close();
@@ -64,7 +64,7 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 let masterPort = Number(values["master-port"]);
-if (masterPort !== 0 && !(await portFree(masterPort))) {
+if (masterPort !== 0 && !portFree(masterPort)) {
   console.log(`port ${masterPort} is busy; the simulated master takes a free port instead`);
   masterPort = 0;
 }
