@@ -33,6 +33,8 @@ export interface AppOptions {
   onFatal?: (error: Error) => void;
   /** Interface addresses for the name-server record (default: `Deno.networkInterfaces()`). */
   interfaceIPs?: () => string[];
+  /** Host name resolution for the generator (default: `/etc/hosts`, then DNS). */
+  resolveHosts?: (hosts: readonly string[]) => Promise<Map<string, string[]>>;
 }
 
 function localInterfaceIPs(): string[] {
@@ -60,10 +62,11 @@ function leaderSourceFor(config: Config, onFatal: (e: Error) => void): LeaderSou
 export function recordBuilder(
   config: Config,
   interfaceIPs: () => string[],
+  resolve: (hosts: readonly string[]) => Promise<Map<string, string[]>> = resolveHosts,
 ): (state: MesosState, masters: readonly string[]) => Promise<RecordSet> {
   return async (state, masters) => {
     const hosts = hostsToResolve(state, masters);
-    const resolved = hosts.length > 0 ? await resolveHosts(hosts) : new Map<string, string[]>();
+    const resolved = hosts.length > 0 ? await resolve(hosts) : new Map<string, string[]>();
     return generateRecords({
       state,
       masters,
@@ -111,7 +114,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     poller = new StatePoller({
       leaderSource,
       fetch: (masters, signal) => fetcher!.fetch(masters, signal),
-      build: recordBuilder(config, interfaceIPs),
+      build: recordBuilder(config, interfaceIPs, opts.resolveHosts),
       holder,
       refreshSeconds: config.RefreshSeconds,
       onSuccess: (snap, from) => {

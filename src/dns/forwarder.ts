@@ -1,0 +1,252 @@
+/**
+ * Forwarding to upstream resolvers (owns: choosing the resolvers for a name, SPEC §7.6
+ * with case-insensitive `ZoneResolvers` keys, and the UDP/TCP exchanges with them:
+ * in list order, `Timeout` seconds each, a truncated UDP reply retried over TCP, a bound
+ * on queries in flight). The reply is handed back with the client's ID.
+ */
+import type { Config } from "../config/types.ts";
+import { logger } from "../log.ts";
+import { inDomain } from "./zone_answers.ts";
+import { FLAG_QR, FLAG_TC, HEADER_LEN, parseIPv4, parseIPv6, readU16, writeU16 } from "./wire.ts";
+
+const log = logger("dns");
+
+/** One upstream resolver address. */
+export interface Upstream {
+  hostname: string;
+  port: number;
+  /** Address bytes (4 or 16), to check where a UDP reply came from. */
+  addr: Uint8Array;
+}
+
+export type Transport = "udp" | "tcp";
+
+/** Parses `ip`, `ip:port`, `[v6]:port` or a bare IPv6 address; the port defaults to 53. */
+export function parseUpstream(s: string): Upstream | undefined {
+  let host = s;
+  let port = 53;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (bracket) {
+    host = bracket[1];
+    if (bracket[2] !== undefined) port = Number(bracket[2]);
+  } else if (s.indexOf(":") === s.lastIndexOf(":") && s.includes(":")) {
+    host = s.slice(0, s.indexOf(":"));
+    port = Number(s.slice(s.indexOf(":") + 1));
+  }
+  const addr = parseIPv4(host) ?? parseIPv6(host);
+  if (!addr || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { hostname: host, port, addr };
+}
+
+function parseList(list: readonly string[] | null | undefined): Upstream[] {
+  const out: Upstream[] = [];
+  for (const s of list ?? []) {
+    const u = parseUpstream(s);
+    if (u) out.push(u);
+    else log.warn("ignoring resolver {s}: not an IP address with an optional port", { s });
+  }
+  return out;
+}
+
+function sameAddr(a: Uint8Array, hostname: string): boolean {
+  const b = parseIPv4(hostname) ?? parseIPv6(hostname);
+  if (!b) return false;
+  // An IPv4 upstream may answer on an IPv4-mapped IPv6 socket address.
+  const bb =
+    b.length === 16 && a.length === 4 && b.subarray(0, 12).every((x, i) => x === (i >= 10 ? 0xff : 0))
+      ? b.subarray(12)
+      : b;
+  return bb.length === a.length && bb.every((x, i) => x === a[i]);
+}
+
+export interface ForwarderOptions {
+  /** Most forwarded queries in flight; more get no upstream (the caller answers SERVFAIL). */
+  maxInFlight?: number;
+}
+
+interface Closable {
+  close(): void;
+}
+
+/** Sends queries for names outside the zone to the configured resolvers. */
+export class Forwarder {
+  readonly #enabled: boolean;
+  readonly #default: Upstream[];
+  /** Lower-cased zone → resolvers, longest zone first. */
+  readonly #zones: Array<{ zone: string; upstreams: Upstream[] }>;
+  readonly #timeoutMs: number;
+  readonly #maxInFlight: number;
+  readonly #open = new Set<Closable>();
+  #inFlight = 0;
+  #closed = false;
+
+  constructor(config: Config, opts: ForwarderOptions = {}) {
+    this.#enabled = config.ExternalOn;
+    this.#default = config.ExternalOn ? parseList(config.Resolvers) : [];
+    this.#zones = config.ExternalOn
+      ? Object.entries(config.ZoneResolvers ?? {})
+        .map(([zone, list]) => ({ zone: zone.toLowerCase().replace(/\.+$/, ""), upstreams: parseList(list) }))
+        .sort((x, y) => y.zone.length - x.zone.length)
+      : [];
+    this.#timeoutMs = (config.Timeout > 0 ? config.Timeout : 5) * 1000;
+    this.#maxInFlight = opts.maxInFlight ?? 1024;
+  }
+
+  /**
+   * The `ZoneResolvers` zone matching `name` (lower-cased, no trailing dot) by longest
+   * suffix, or undefined. Not consulted when `ExternalOn` is false.
+   */
+  zoneFor(name: string): { zone: string; upstreams: readonly Upstream[] } | undefined {
+    for (const z of this.#zones) if (inDomain(name, z.zone)) return z;
+    return undefined;
+  }
+
+  /** The resolvers for a name outside the zone; undefined when forwarding is off or none are set. */
+  upstreamsFor(name: string): readonly Upstream[] | undefined {
+    if (!this.#enabled) return undefined;
+    const ups = this.zoneFor(name)?.upstreams ?? this.#default;
+    return ups.length > 0 ? ups : undefined;
+  }
+
+  /**
+   * Forwards `req` to each upstream in order over `transport` until one replies. A
+   * truncated UDP reply is retried over TCP with the same upstream; the TCP reply is used
+   * if it fits `udpLimit`, else the truncated one. Returns the reply with the request's
+   * ID, or undefined if all failed, too many queries are in flight, or we are closed.
+   */
+  async forward(
+    req: Uint8Array,
+    transport: Transport,
+    upstreams: readonly Upstream[],
+    udpLimit: number,
+  ): Promise<Uint8Array | undefined> {
+    if (this.#closed || this.#inFlight >= this.#maxInFlight) return undefined;
+    this.#inFlight++;
+    try {
+      for (const up of upstreams) {
+        if (this.#closed) return undefined;
+        try {
+          let reply: Uint8Array;
+          if (transport === "udp") {
+            reply = await this.#udp(req, up);
+            if (reply[2] & FLAG_TC) {
+              try {
+                const full = await this.#tcp(req, up);
+                if (full.length <= udpLimit) reply = full;
+              } catch (e) {
+                log.debug("TCP retry to {host} failed: {e}", { host: up.hostname, e: String(e) });
+              }
+            }
+          } else {
+            reply = await this.#tcp(req, up);
+          }
+          reply[0] = req[0];
+          reply[1] = req[1];
+          return reply;
+        } catch (e) {
+          log.debug("forwarding to {host}:{port} failed: {e}", {
+            host: up.hostname,
+            port: up.port,
+            e: String(e),
+          });
+        }
+      }
+      return undefined;
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  /** Queries in flight now (for tests and metrics). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Aborts every exchange in progress; later `forward` calls return undefined. */
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#open) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+    this.#open.clear();
+  }
+
+  /** Runs `fn` with a deadline: on expiry (or close) the registered resource is closed. */
+  async #withDeadline<T>(res: Closable, fn: () => Promise<T>): Promise<T> {
+    let done = false;
+    const closer = {
+      close: () => {
+        if (done) return;
+        done = true;
+        try {
+          res.close();
+        } catch { /* already closed */ }
+      },
+    };
+    this.#open.add(closer);
+    const timer = setTimeout(() => closer.close(), this.#timeoutMs);
+    try {
+      return await fn();
+    } finally {
+      clearTimeout(timer);
+      this.#open.delete(closer);
+      closer.close();
+    }
+  }
+
+  async #udp(req: Uint8Array, up: Upstream): Promise<Uint8Array> {
+    const sock = Deno.listenDatagram({
+      transport: "udp",
+      hostname: up.addr.length === 16 ? "::" : "0.0.0.0",
+      port: 0,
+    });
+    const id = (Math.random() * 0x10000) & 0xffff;
+    const out = req.slice();
+    writeU16(out, 0, id);
+    return await this.#withDeadline(sock, async () => {
+      await sock.send(out, { transport: "udp", hostname: up.hostname, port: up.port });
+      const buf = new Uint8Array(65535);
+      while (true) {
+        const [data, addr] = await sock.receive(buf);
+        const a = addr as Deno.NetAddr;
+        if (a.port !== up.port || !sameAddr(up.addr, a.hostname)) continue;
+        if (data.length < HEADER_LEN || readU16(data, 0) !== id || !(data[2] & FLAG_QR)) continue;
+        return data.slice();
+      }
+    });
+  }
+
+  async #tcp(req: Uint8Array, up: Upstream): Promise<Uint8Array> {
+    const ac = new AbortController();
+    let conn: Deno.TcpConn | undefined;
+    const id = (Math.random() * 0x10000) & 0xffff;
+    return await this.#withDeadline({ close: () => (conn ? conn.close() : ac.abort()) }, async () => {
+      conn = await Deno.connect({ hostname: up.hostname, port: up.port, signal: ac.signal });
+      const framed = new Uint8Array(req.length + 2);
+      writeU16(framed, 0, req.length);
+      framed.set(req, 2);
+      writeU16(framed, 2, id);
+      let off = 0;
+      while (off < framed.length) off += await conn.write(framed.subarray(off));
+      while (true) {
+        const len = readU16(await readExact(conn, 2), 0);
+        const msg = await readExact(conn, len);
+        if (msg.length >= HEADER_LEN && readU16(msg, 0) === id && (msg[2] & FLAG_QR)) return msg;
+      }
+    });
+  }
+}
+
+/** Reads exactly `n` bytes or throws if the connection ends first. */
+async function readExact(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let off = 0;
+  while (off < n) {
+    const r = await conn.read(out.subarray(off));
+    if (r === null) throw new Error("connection closed by upstream");
+    off += r;
+  }
+  return out;
+}

@@ -1,0 +1,301 @@
+/**
+ * The per-query function (owns: bytes in → bytes out for one request: routing to the
+ * precomputed zone answers or to the forwarder, error replies, EDNS0 OPT echo, the size
+ * limit per transport and truncation, SPEC §7 with the §0/§10 decisions). It keeps the
+ * zone answers current by rebuilding them on every snapshot publish.
+ */
+import { Buffer } from "node:buffer";
+import type { Config } from "../config/types.ts";
+import { logger } from "../log.ts";
+import type { Snapshot, SnapshotHolder } from "../records/snapshot.ts";
+import { dnsPacket } from "./packet.ts";
+import type { Forwarder, Transport, Upstream } from "./forwarder.ts";
+import { isZoneClass, type ParsedQuery, parseQuery } from "./query.ts";
+import {
+  FLAG_AA,
+  FLAG_CD,
+  FLAG_QR,
+  FLAG_RA,
+  FLAG_RD,
+  FLAG_TC,
+  HEADER_LEN,
+  MAX_TCP_MESSAGE,
+  MAX_UDP_PAYLOAD,
+  MIN_UDP_PAYLOAD,
+  OPT_LEN,
+  RCODE_BADVERS,
+  RCODE_NOERROR,
+  RCODE_NXDOMAIN,
+  RCODE_REFUSED,
+  RCODE_SERVFAIL,
+  truncateMessage,
+  TYPE_A,
+  TYPE_AAAA,
+  TYPE_ANY,
+  TYPE_AXFR,
+  TYPE_IXFR,
+  TYPE_NS,
+  TYPE_SOA,
+  TYPE_SRV,
+  writeOpt,
+  writeU16,
+} from "./wire.ts";
+import {
+  buildZoneAnswers,
+  inDomain,
+  type NameEntry,
+  PreparedAnswer,
+  type ZoneAnswers,
+} from "./zone_answers.ts";
+
+export type { Transport } from "./forwarder.ts";
+
+const log = logger("dns");
+
+/** A reply to send now, one that comes later (forwarded), or nothing (drop the request). */
+export type RespondResult = Uint8Array | null | Promise<Uint8Array | null>;
+
+export interface ResponderOptions {
+  config: Config;
+  holder: SnapshotHolder;
+  forwarder: Forwarder;
+}
+
+function pick(e: NameEntry, qtype: number): PreparedAnswer | undefined {
+  switch (qtype) {
+    case TYPE_A:
+      return e.a;
+    case TYPE_AAAA:
+      return e.aaaa;
+    case TYPE_SRV:
+      return e.srv;
+    case TYPE_ANY:
+      return e.any;
+    case TYPE_SOA:
+      return e.soa;
+    case TYPE_NS:
+      return e.ns;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A reply carrying only a header, the request's first question (if it was readable)
+ * and an OPT RR if the request had one: used for errors and refusals.
+ */
+export function headerReply(
+  req: Uint8Array,
+  id: number,
+  flags2: number,
+  flags3: number,
+  rcode: number,
+  q: ParsedQuery | undefined,
+  extraFlags3 = 0,
+): Uint8Array {
+  const qlen = q ? q.qEnd - HEADER_LEN : 0;
+  const optLen = q?.edns ? OPT_LEN : 0;
+  const out = new Uint8Array(HEADER_LEN + qlen + optLen);
+  writeU16(out, 0, id);
+  out[2] = FLAG_QR | (flags2 & 0x78) | (flags2 & FLAG_RD);
+  out[3] = (flags3 & FLAG_CD) | extraFlags3 | (rcode & 0x0f);
+  if (q) {
+    writeU16(out, 4, 1);
+    out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
+  }
+  if (q?.edns) {
+    writeU16(out, 10, 1);
+    writeOpt(out, HEADER_LEN + qlen, rcode >>> 4, q.edns.dnssecOk);
+  }
+  return out;
+}
+
+/** Answers DNS requests from the zone snapshot or through the forwarder. */
+export class Responder {
+  readonly #cfg: Config;
+  readonly #forwarder: Forwarder;
+  readonly #domain: string;
+  readonly #setTC: boolean;
+  readonly #zoneFlags3: number;
+  readonly #unsubscribe: () => void;
+  #zone: ZoneAnswers | undefined;
+  #closed = false;
+
+  constructor(opts: ResponderOptions) {
+    this.#cfg = opts.config;
+    this.#forwarder = opts.forwarder;
+    this.#domain = opts.config.Domain.toLowerCase().replace(/\.+$/, "");
+    this.#setTC = opts.config.SetTruncateBit;
+    this.#zoneFlags3 = opts.config.RecurseOn ? FLAG_RA : 0;
+    const current = opts.holder.current();
+    if (current) this.#rebuild(current);
+    this.#unsubscribe = opts.holder.subscribe((s) => this.#rebuild(s));
+  }
+
+  #rebuild(snap: Snapshot): void {
+    const t0 = performance.now();
+    try {
+      this.#zone = buildZoneAnswers(snap, this.#cfg);
+      log.debug("built DNS answers for {n} names in {ms} ms", {
+        n: this.#zone.names.size,
+        ms: Math.round(performance.now() - t0),
+      });
+    } catch (e) {
+      log.error("building DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
+    }
+  }
+
+  /** The zone answers in use (undefined before the first snapshot). */
+  get zone(): ZoneAnswers | undefined {
+    return this.#zone;
+  }
+
+  /** Stops following snapshot updates. */
+  close(): void {
+    this.#closed = true;
+    this.#unsubscribe();
+  }
+
+  /**
+   * Answers one request received over `transport`. Returns the reply bytes, a promise
+   * of them for forwarded queries, or null to send nothing. `req` may be reused by the
+   * caller once this returns. Never throws.
+   */
+  respond(req: Uint8Array, transport: Transport): RespondResult {
+    try {
+      return this.#respond(req, transport);
+    } catch (e) {
+      log.error("internal error answering a query: {e}", { e: String(e) });
+      if (req.length < HEADER_LEN) return null;
+      return headerReply(req, (req[0] << 8) | req[1], req[2], req[3], RCODE_SERVFAIL, undefined);
+    }
+  }
+
+  #respond(req: Uint8Array, transport: Transport): RespondResult {
+    const r = parseQuery(req);
+    if (r.kind === "drop") return null;
+    if (r.kind === "error") return headerReply(req, r.id, r.flags2, r.flags3, r.rcode, r.query);
+    const q = r.query;
+    const edns = q.edns;
+    if (edns && edns.version > 0) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_BADVERS, q);
+    const limit = transport === "tcp"
+      ? MAX_TCP_MESSAGE
+      : edns
+      ? Math.min(MAX_UDP_PAYLOAD, Math.max(MIN_UDP_PAYLOAD, edns.udpSize))
+      : MIN_UDP_PAYLOAD;
+
+    const name = q.name;
+    let zoneRoute = inDomain(name, this.#domain);
+    if (zoneRoute) {
+      const z = this.#forwarder.zoneFor(name);
+      if (z && z.zone.length > this.#domain.length) zoneRoute = false;
+    }
+    if (!zoneRoute) {
+      const ups = this.#forwarder.upstreamsFor(name);
+      if (!ups) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
+      return this.#forward(req.slice(), q, transport, ups, limit);
+    }
+
+    if (!isZoneClass(q.qclass) || q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) {
+      return headerReply(req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q, this.#zoneFlags3);
+    }
+    const zone = this.#zone;
+    if (!zone) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q, this.#zoneFlags3);
+
+    const entry = zone.names.get(name);
+    if (entry) {
+      const prepared = pick(entry, q.qtype);
+      if (prepared) return this.#fromTemplate(prepared, req, q, limit);
+    } else if (name.includes(".*")) {
+      // The original's crude wildcard: `bob.*.mesos` is looked up as `bob.mesos` (SPEC §7.3).
+      const key = name.replaceAll(".*", "");
+      const e2 = inDomain(key, zone.domain) ? zone.names.get(key) : undefined;
+      if (e2) {
+        const prepared = pick(e2, q.qtype);
+        if (prepared) return this.#wildcard(prepared, req, q, limit);
+        return this.#negative(zone, req, q, RCODE_NOERROR, limit);
+      }
+    }
+    return this.#negative(zone, req, q, entry ? RCODE_NOERROR : RCODE_NXDOMAIN, limit);
+  }
+
+  /**
+   * Renders a precomputed reply (next rotation) and patches ID, RD/CD, the question as
+   * asked and the OPT; cuts it to `limit` when needed.
+   */
+  #fromTemplate(prepared: PreparedAnswer, req: Uint8Array, q: ParsedQuery, limit: number): Uint8Array {
+    const optLen = q.edns ? OPT_LEN : 0;
+    let out = prepared.render(optLen);
+    let bodyLen = prepared.message.length;
+    if (bodyLen + optLen > limit) {
+      const cut = truncateMessage(out.subarray(0, bodyLen), limit - optLen, this.#setTC);
+      bodyLen = cut.length;
+      out = new Uint8Array(bodyLen + optLen);
+      out.set(cut);
+    }
+    out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
+    out[0] = req[0];
+    out[1] = req[1];
+    out[2] |= req[2] & FLAG_RD;
+    out[3] |= req[3] & FLAG_CD;
+    if (q.edns) {
+      writeOpt(out, bodyLen, 0, q.edns.dnssecOk);
+      writeU16(out, 10, ((out[10] << 8) | out[11]) + 1);
+    }
+    return out;
+  }
+
+  /** NXDOMAIN or NODATA: the question as asked and the zone SOA (owner = apex) in authority. */
+  #negative(zone: ZoneAnswers, req: Uint8Array, q: ParsedQuery, rcode: number, limit: number): Uint8Array {
+    const qlen = q.qEnd - HEADER_LEN;
+    const optLen = q.edns ? OPT_LEN : 0;
+    const soa = zone.negativeSoa;
+    let out: Uint8Array = new Uint8Array(HEADER_LEN + qlen + 2 + soa.length + optLen);
+    out[0] = req[0];
+    out[1] = req[1];
+    out[2] = FLAG_QR | FLAG_AA | (req[2] & FLAG_RD);
+    out[3] = zone.flags3 | (req[3] & FLAG_CD) | rcode;
+    writeU16(out, 4, 1);
+    writeU16(out, 8, 1);
+    out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
+    const apexAt = q.qnameEnd - zone.apexWireLen;
+    let pos = q.qEnd;
+    writeU16(out, pos, 0xc000 | apexAt);
+    out.set(soa, pos + 2);
+    pos += 2 + soa.length;
+    if (q.edns) {
+      writeU16(out, 10, 1);
+      writeOpt(out, pos, 0, q.edns.dnssecOk);
+    }
+    if (out.length > limit) out = truncateMessage(out, limit, this.#setTC);
+    return out;
+  }
+
+  /** Slow path for `.*` names: re-encodes the stored answer with the question as asked. */
+  #wildcard(prepared: PreparedAnswer, req: Uint8Array, q: ParsedQuery, limit: number): Uint8Array {
+    const packet = dnsPacket.decode(Buffer.from(prepared.render(0)));
+    // Decode just the header and the asked question (counts zeroed but QDCOUNT = 1).
+    const mini = Buffer.alloc(q.qEnd);
+    mini.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
+    mini[5] = 1;
+    packet.questions = dnsPacket.decode(mini).questions;
+    const body = new Uint8Array(dnsPacket.encode(packet));
+    return this.#fromTemplate(new PreparedAnswer(body, [], []), req, q, limit);
+  }
+
+  async #forward(
+    req: Uint8Array,
+    q: ParsedQuery,
+    transport: Transport,
+    ups: readonly Upstream[],
+    limit: number,
+  ): Promise<Uint8Array | null> {
+    const reply = await this.#forwarder.forward(req, transport, ups, limit);
+    if (this.#closed) return null;
+    if (!reply) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q);
+    let out = reply;
+    if (out.length > limit) out = truncateMessage(out, limit, this.#setTC);
+    if (!this.#setTC) out[2] &= ~FLAG_TC;
+    return out;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The DNS UDP listener loop (owns: receiving datagrams on a bound socket with a few
+ * concurrent receive loops, handing each to the responder and sending the reply; a bad
+ * packet or a failed send never stops a loop).
+ */
+import { logger } from "../log.ts";
+import type { Responder } from "./respond.ts";
+
+const log = logger("dns");
+
+/** A running UDP service; `close` stops it and waits for its loops and forwarded replies. */
+export interface UdpService {
+  close(): Promise<void>;
+}
+
+/** Serves DNS on an already bound UDP socket with `loops` concurrent receive loops. */
+export function serveUdp(conn: Deno.DatagramConn, responder: Responder, loops = 4): UdpService {
+  let closed = false;
+  const pending = new Set<Promise<void>>();
+
+  const send = async (reply: Uint8Array, addr: Deno.Addr): Promise<void> => {
+    try {
+      await conn.send(reply, addr);
+    } catch (e) {
+      if (!closed) log.debug("UDP send failed: {e}", { e: String(e) });
+    }
+  };
+
+  const loop = async (): Promise<void> => {
+    const buf = new Uint8Array(65535);
+    let errors = 0;
+    while (!closed) {
+      let data: Uint8Array;
+      let addr: Deno.Addr;
+      try {
+        [data, addr] = await conn.receive(buf);
+        errors = 0;
+      } catch (e) {
+        if (closed) return;
+        // e.g. ICMP errors reported on the socket: keep serving, without spinning.
+        log.debug("UDP receive failed: {e}", { e: String(e) });
+        if (++errors > 3) await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      const reply = responder.respond(data, "udp");
+      if (reply === null) continue;
+      if (reply instanceof Promise) {
+        const p = reply.then((r) => r ? send(r, addr) : undefined).catch((e) => {
+          log.error("forwarded UDP query failed: {e}", { e: String(e) });
+        });
+        pending.add(p);
+        p.finally(() => pending.delete(p));
+      } else {
+        await send(reply, addr);
+      }
+    }
+  };
+
+  const running = Array.from({ length: Math.max(1, loops) }, () => loop());
+
+  return {
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      await Promise.all(running);
+      await Promise.all([...pending]);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Pure pieces of the DNS server: request parsing, wire helpers, truncation, and the time
+ * to precompute the answers for a large cluster (10,000 tasks).
+ */
+import assert from "node:assert/strict";
+import { parseQuery } from "../src/dns/query.ts";
+import { nameToWire, parseIPv4, parseIPv6, truncateMessage } from "../src/dns/wire.ts";
+import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
+import { RecordSetBuilder } from "../src/records/record_set.ts";
+import { SnapshotHolder } from "../src/records/snapshot.ts";
+import { buildQuery, decode } from "./helpers/dns_client.ts";
+import { testConfig } from "./helpers/test_config.ts";
+
+Deno.test("parseQuery: lower-cased name, type, class, EDNS", () => {
+  const r = parseQuery(buildQuery("WeB.Marathon.MESOS.", "SRV", { id: 5, edns: 1400 }));
+  assert.equal(r.kind, "query");
+  if (r.kind !== "query") return;
+  const q = r.query;
+  assert.equal(q.id, 5);
+  assert.equal(q.name, "web.marathon.mesos");
+  assert.equal(q.qtype, 33);
+  assert.equal(q.qclass, 1);
+  assert.equal(q.qnameEnd, 12 + 20);
+  assert.equal(q.qEnd, 12 + 24);
+  assert.deepEqual(q.edns, { udpSize: 1400, version: 0, dnssecOk: false });
+  const root = parseQuery(buildQuery(".", "NS"));
+  assert.ok(root.kind === "query" && root.query.name === "");
+});
+
+Deno.test("parseQuery: a dot or backslash inside a label cannot alias another name", () => {
+  // One label "a.mesos" (with a dot byte) must not look like the two labels a, mesos.
+  const req = new Uint8Array([
+    0,
+    1,
+    1,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    7,
+    ...new TextEncoder().encode("a.mesos"),
+    0,
+    0,
+    1,
+    0,
+    1,
+  ]);
+  const r = parseQuery(req);
+  assert.ok(r.kind === "query");
+  assert.equal(r.query.name, "a\\046mesos");
+});
+
+Deno.test("parseQuery: drops, FORMERR and NOTIMP", () => {
+  assert.equal(parseQuery(new Uint8Array(11)).kind, "drop");
+  const resp = buildQuery("a.mesos.", "A");
+  resp[2] |= 0x80;
+  assert.equal(parseQuery(resp).kind, "drop");
+  const twoOpt = buildQuery("a.mesos.", "A", { edns: 512 });
+  const opt = twoOpt.subarray(twoOpt.length - 11);
+  const doubled = new Uint8Array([...twoOpt, ...opt]);
+  doubled[11] = 2;
+  const r = parseQuery(doubled);
+  assert.ok(r.kind === "error" && r.rcode === 1);
+  const truncated = parseQuery(buildQuery("a.mesos.", "A").subarray(0, 20));
+  assert.ok(truncated.kind === "error" && truncated.rcode === 1);
+  const notify = buildQuery("a.mesos.", "SOA");
+  notify[2] = 4 << 3;
+  const n = parseQuery(notify);
+  assert.ok(n.kind === "error" && n.rcode === 4 && n.query?.name === "a.mesos");
+});
+
+Deno.test("wire helpers: names and addresses", () => {
+  assert.deepEqual([...nameToWire("ab.c.")!], [2, 97, 98, 1, 99, 0]);
+  assert.deepEqual([...nameToWire("")!], [0]);
+  assert.equal(nameToWire("a..b"), undefined);
+  assert.equal(nameToWire("x".repeat(64) + ".mesos"), undefined);
+  assert.equal(nameToWire("é.mesos"), undefined);
+  assert.deepEqual([...parseIPv4("10.0.255.1")!], [10, 0, 255, 1]);
+  for (const bad of ["256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", "a.b.c.d", " 1.2.3.4", "1234.1.1.1"]) {
+    assert.equal(parseIPv4(bad), undefined, bad);
+  }
+  assert.deepEqual([...parseIPv6("2001:db8::1")!], [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  assert.deepEqual([...parseIPv6("::")!], new Array(16).fill(0));
+  assert.deepEqual([...parseIPv6("::ffff:1.2.3.4")!].slice(10), [0xff, 0xff, 1, 2, 3, 4]);
+  for (const bad of ["1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "g::1", ":", "1.2.3.4", "fe80::1%eth0"]) {
+    assert.equal(parseIPv6(bad), undefined, bad);
+  }
+});
+
+Deno.test("truncateMessage: whole records only, OPT kept, TC set", () => {
+  const b = new RecordSetBuilder("mesos");
+  for (let i = 0; i < 40; i++) b.add("A", "many.mesos.", `10.0.0.${i}`);
+  const holder = new SnapshotHolder();
+  const zone = buildZoneAnswers(holder.publish(b.build(null)), testConfig());
+  const full = zone.names.get("many.mesos")!.a!.render(0);
+  assert.equal(full.length, 12 + 12 + 4 + 40 * 16);
+  const cut = truncateMessage(full, 200, true);
+  assert.ok(cut.length <= 200);
+  const m = decode(cut);
+  assert.equal(m.answers?.length, Math.floor((200 - 28) / 16));
+  assert.ok((cut[2] & 0x02) !== 0);
+  assert.equal(truncateMessage(full, 2000, true), full, "fits: unchanged");
+  // With an OPT record at the end: it survives the cut.
+  const withOpt = new Uint8Array([...full, 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+  withOpt[11] = 1;
+  const cutOpt = truncateMessage(withOpt, 200, true);
+  assert.ok(cutOpt.length <= 200);
+  const mo = decode(cutOpt);
+  assert.equal(mo.answers?.length, Math.floor((200 - 28 - 11) / 16));
+  assert.deepEqual(mo.additionals?.map((a) => a.type), ["OPT"]);
+  const noTc = truncateMessage(full, 200, false);
+  assert.equal(noTc[2] & 0x02, 0);
+});
+
+Deno.test("precomputing answers for 10,000 tasks takes well under a second", () => {
+  const b = new RecordSetBuilder("mesos");
+  for (let t = 0; t < 10000; t++) {
+    const app = `app${t % 1000}`;
+    const ip = `10.${(t >> 16) & 255}.${(t >> 8) & 255}.${t & 255}`;
+    const agent = `192.168.${(t >> 8) & 15}.${t & 255}`;
+    const uniq = `${app}-x${t}-s${t % 50}`;
+    b.add("A", `${app}.marathon.mesos.`, ip);
+    b.add("A", `${uniq}.marathon.mesos.`, ip);
+    b.add("A", `${app}.marathon.slave.mesos.`, agent);
+    b.add("A", `${uniq}.marathon.slave.mesos.`, agent);
+    b.add("SRV", `_${app}._tcp.marathon.mesos.`, `${uniq}.marathon.mesos.:${31000 + (t % 1000)}`);
+    b.add("SRV", `_${app}._tcp.marathon.slave.mesos.`, `${uniq}.marathon.slave.mesos.:${31000 + (t % 1000)}`);
+    b.add("SRV", `_${app}._udp.marathon.slave.mesos.`, `${uniq}.marathon.slave.mesos.:${31000 + (t % 1000)}`);
+  }
+  const snap = new SnapshotHolder().publish(b.build(null));
+  const t0 = performance.now();
+  const zone = buildZoneAnswers(snap, testConfig());
+  const ms = performance.now() - t0;
+  assert.ok(zone.names.size > 25000);
+  const srv = decode(zone.names.get("_app7._tcp.marathon.mesos")!.srv!.render(0));
+  assert.equal(srv.answers?.length, 10);
+  assert.equal(srv.additionals?.length, 10);
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+});
