@@ -358,7 +358,9 @@ Deno.test("simulator: control API drives the cluster over HTTP", async () => {
     await waitFor(() => !sim.isUp(1));
     const cluster = await (await fetch(`${ctl}/cluster`)).json();
     assert.ok(Array.isArray(cluster.frameworks));
-    assert.equal((await fetch(`${ctl}/launch`)).status, 404);
+    const getLaunch = await fetch(`${ctl}/launch`);
+    await getLaunch.body?.cancel();
+    assert.equal(getLaunch.status, 404);
     assert.equal((await post("leader")).status, 400);
   } finally {
     await sim.close();
