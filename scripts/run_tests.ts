@@ -59,5 +59,11 @@ async function ensurePackages(): Promise<void> {
 
 await ensurePackages();
 const testArgs = Deno.args.length > 0 ? Deno.args : ["tests/"];
-const code = await run(Deno.execPath(), ["test", "-A", "--sanitize-ops", "--sanitize-resources", ...testArgs]);
+const code = await run(Deno.execPath(), [
+  "test",
+  "-A",
+  "--sanitize-ops",
+  "--sanitize-resources",
+  ...testArgs,
+]);
 Deno.exit(code);
