@@ -10,7 +10,7 @@ import { SnapshotHolder } from "../src/records/snapshot.ts";
 import { dispatch } from "../src/http/routes.ts";
 import { startHttpServer } from "../src/http/server.ts";
 import { VERSION } from "../src/version.ts";
-import { httpTestConfig } from "./helpers/http_test_config.ts";
+import { testConfig } from "./helpers/test_config.ts";
 
 const LOAD_TIME = new Date("2024-01-02T03:04:05Z");
 const SERIAL = Math.floor(LOAD_TIME.getTime() / 1000);
@@ -64,7 +64,7 @@ async function withServer(
   const server = await startHttpServer({
     hostname: "127.0.0.1",
     port: 0,
-    config: opts.config ?? httpTestConfig(),
+    config: opts.config ?? testConfig(),
     holder,
     metrics: opts.metrics,
   });
@@ -276,7 +276,7 @@ Deno.test("http: /v1/axfr with an empty store gives {} groups", async () => {
 });
 
 Deno.test("http: EnumerationOn false makes /v1/enumerate and /v1/axfr 404", async () => {
-  await withServer({ config: httpTestConfig({ EnumerationOn: false }) }, async ({ get }) => {
+  await withServer({ config: testConfig({ EnumerationOn: false }) }, async ({ get }) => {
     for (const path of ["/v1/enumerate", "/v1/axfr"]) {
       const r = await get(path);
       assert.equal(r.status, 404, path);
@@ -329,7 +329,7 @@ const CONFIG_KEYS = [
 
 Deno.test("http: /v1/config key order, masked secret, sorted zone resolvers, current serial", async () => {
   // Keys deliberately inserted in a different order than §8.3.
-  const base = httpTestConfig({
+  const base = testConfig({
     MesosAuthentication: "basic",
     MesosCredentials: { Principal: "principal", Secret: "s3cret<&>" },
     ZoneResolvers: { "z.example": ["10.1.1.1:53"], "a.example": ["10.2.2.2:53"] },
@@ -362,7 +362,7 @@ Deno.test("http: /v1/config key order, masked secret, sorted zone resolvers, cur
 });
 
 Deno.test("http: /v1/config keeps an empty secret empty", async () => {
-  await withServer({ config: httpTestConfig({ Masters: ["10.0.0.1:5050"] }) }, async ({ get }) => {
+  await withServer({ config: testConfig({ Masters: ["10.0.0.1:5050"] }) }, async ({ get }) => {
     const parsed = JSON.parse((await get("/v1/config")).body);
     assert.deepEqual(parsed.MesosCredentials, { Principal: "", Secret: "" });
     assert.deepEqual(parsed.Masters, ["10.0.0.1:5050"]);
@@ -459,10 +459,10 @@ Deno.test("http: /metrics served only when a provider is given", async () => {
 
 Deno.test("http: binding a port in use rejects", async () => {
   const holder = new SnapshotHolder();
-  const first = await startHttpServer({ hostname: "127.0.0.1", port: 0, config: httpTestConfig(), holder });
+  const first = await startHttpServer({ hostname: "127.0.0.1", port: 0, config: testConfig(), holder });
   try {
     await assert.rejects(
-      startHttpServer({ hostname: "127.0.0.1", port: first.port, config: httpTestConfig(), holder }),
+      startHttpServer({ hostname: "127.0.0.1", port: first.port, config: testConfig(), holder }),
     );
   } finally {
     await first.close();
@@ -470,7 +470,7 @@ Deno.test("http: binding a port in use rejects", async () => {
 });
 
 Deno.test("routes: dispatch is pure and matches the socket behaviour", () => {
-  const ctx = { config: httpTestConfig(), snapshot: undefined };
+  const ctx = { config: testConfig(), snapshot: undefined };
   const req = { method: "GET", path: "/v1/version", accept: null, contentType: null, hasBody: false };
   assert.equal(dispatch(req, ctx).status, 200);
   assert.equal(dispatch({ ...req, hasBody: true, contentType: "application/json" }, ctx).status, 200);
