@@ -192,6 +192,8 @@ class Builder {
   readonly srv = new Map<string, SrvItem[]>();
   readonly names = new Map<string, NameEntry>();
   readonly targetWires = new Map<string, Uint8Array>();
+  /** Every name the record set holds values for, valid or not: these names exist (NODATA, not NXDOMAIN). */
+  readonly present = new Set<string>();
   readonly arena = new Arena();
   bad = 0;
 
@@ -216,11 +218,16 @@ class Builder {
     if (this.bad++ < 5) log.warn(`skipping invalid ${kind} value for {name}: {value}`, { name, value });
   }
 
-  /** Validates and indexes the record set's values by lower-cased name. */
+  /**
+   * Validates and indexes the record set's values by name. Queries are lower-cased, so
+   * stored names with upper case (the legacy verbatim DiscoveryInfo names, SPEC §5.4) are
+   * listed by HTTP but never answered over DNS, as in the original.
+   */
   index(): void {
     const rs = this.snap.records;
     for (const [fqdn, values] of rs.a) {
-      const key = stripDot(fqdn).toLowerCase();
+      const key = this.#servedKey(fqdn, values);
+      if (key === undefined) continue;
       let list = this.a.get(key);
       for (const v of values) {
         const ip = parseIPv4Number(v);
@@ -233,7 +240,8 @@ class Builder {
       }
     }
     for (const [fqdn, values] of rs.aaaa) {
-      const key = stripDot(fqdn).toLowerCase();
+      const key = this.#servedKey(fqdn, values);
+      if (key === undefined) continue;
       let list = this.aaaa.get(key);
       for (const v of values) {
         const ip = parseIPv6(v);
@@ -246,7 +254,8 @@ class Builder {
       }
     }
     for (const [fqdn, values] of rs.srv) {
-      const key = stripDot(fqdn).toLowerCase();
+      const key = this.#servedKey(fqdn, values);
+      if (key === undefined) continue;
       let list = this.srv.get(key);
       for (const v of values) {
         const colon = v.lastIndexOf(":");
@@ -270,6 +279,14 @@ class Builder {
       }
     }
     if (this.bad > 5) log.warn("skipped {n} invalid record values in total", { n: this.bad });
+  }
+
+  /** The lookup key of a stored name, or undefined when DNS never answers it (upper case). */
+  #servedKey(fqdn: string, values: readonly string[]): string | undefined {
+    const key = stripDot(fqdn);
+    if (key !== key.toLowerCase()) return undefined;
+    if (values.length > 0) this.present.add(key);
+    return key;
   }
 
   #entry(name: string): NameEntry {
@@ -403,8 +420,7 @@ class Builder {
 
   /** Builds the entries for every name with records, empty non-terminals and the apex. */
   build(): ZoneAnswers {
-    const keys = new Set<string>([...this.a.keys(), ...this.aaaa.keys(), ...this.srv.keys()]);
-    for (const name of keys) {
+    for (const name of this.present) {
       if (!inDomain(name, this.domain)) continue;
       const as = this.a.get(name);
       const aaaas = this.aaaa.get(name);
@@ -413,8 +429,12 @@ class Builder {
       const paaaa = aaaas && this.#prepared(name, TYPE_AAAA, undefined, undefined, aaaas);
       const psrv = srvs && this.#prepared(name, TYPE_SRV, srvs, undefined, undefined);
       if (!pa && !paaaa && !psrv) {
-        this.#bad("name", name, "(not encodable)");
-        continue;
+        // Stored, but every value was invalid (e.g. an agent name that did not resolve):
+        // the name exists, so it answers NODATA (SPEC §6.10, §7.3).
+        if (as || aaaas || srvs || !nameToWire(name)) {
+          this.#bad("name", name, "(not encodable)");
+          continue;
+        }
       }
       const e = this.#entry(name);
       e.a = pa;
