@@ -18,6 +18,7 @@ const REQUIREMENTS: Requirement[] = [
   { path: "/usr/sbin/knotd", pkg: "knot" },
   { path: "/usr/share/zookeeper/bin/zkServer.sh", pkg: "zookeeper" },
   { path: "/usr/bin/java", pkg: "default-jre-headless" },
+  { path: "/usr/bin/openssl", pkg: "openssl" },
 ];
 
 async function exists(path: string): Promise<boolean> {

@@ -5,7 +5,8 @@
  */
 import type { Config } from "./config/types.ts";
 import { logger } from "./log.ts";
-import { createStateFetcher, type StateFetcher } from "./mesos/fetch_state.ts";
+import { type AuthorizationProvider, createStateFetcher, type StateFetcher } from "./mesos/fetch_state.ts";
+import { createIamAuthorization } from "./mesos/iam_auth.ts";
 import { type LeaderSource, StaticLeaderSource } from "./mesos/leader.ts";
 import { resolveHosts } from "./mesos/resolve_hosts.ts";
 import { StatePoller } from "./mesos/state_poller.ts";
@@ -23,6 +24,8 @@ const log = logger("app");
 export interface App {
   readonly holder: SnapshotHolder;
   readonly poller: StatePoller;
+  /** Where the masters lists come from (a `ZkLeaderSource` when `Zk` is set). */
+  readonly leaderSource: LeaderSource;
   readonly dns?: DnsServer;
   readonly http?: HttpServer;
   close(): Promise<void>;
@@ -35,7 +38,15 @@ export interface AppOptions {
   interfaceIPs?: () => string[];
   /** Host name resolution for the generator (default: `/etc/hosts`, then DNS). */
   resolveHosts?: (hosts: readonly string[]) => Promise<Map<string, string[]>>;
+  /** Largest state body accepted (default `DEFAULT_MAX_BODY_BYTES` of fetch_state.ts). */
+  maxStateBodyBytes?: number;
 }
+
+/**
+ * Quick retries after a failed reload (then only every `RefreshSeconds`): a master that has
+ * just been elected may not serve its state yet when ZooKeeper already names it.
+ */
+export const RELOAD_RETRY_DELAYS_MS: readonly number[] = [100, 250, 500, 1000, 2000];
 
 function localInterfaceIPs(): string[] {
   try {
@@ -95,6 +106,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   let http: HttpServer | undefined;
   let fetcher: StateFetcher | undefined;
   let poller: StatePoller | undefined;
+  let leaderSource: LeaderSource | undefined;
   const closeAll = async () => {
     await poller?.close();
     await fetcher?.close();
@@ -109,14 +121,20 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         port: dns.port,
       });
     }
-    fetcher = await createStateFetcher(config);
-    const leaderSource = leaderSourceFor(config, onFatal);
+    let authorization: AuthorizationProvider | undefined;
+    if (config.MesosAuthentication === "iam") {
+      authorization = await createIamAuthorization(config.IAMConfigFile);
+    }
+    fetcher = await createStateFetcher(config, { authorization, maxBodyBytes: opts.maxStateBodyBytes });
+    leaderSource = leaderSourceFor(config, onFatal);
     poller = new StatePoller({
       leaderSource,
       fetch: (masters, signal) => fetcher!.fetch(masters, signal),
       build: recordBuilder(config, interfaceIPs, opts.resolveHosts),
       holder,
       refreshSeconds: config.RefreshSeconds,
+      dropWarnPercent: config.RecordsDropWarnPercent,
+      retryDelaysMs: RELOAD_RETRY_DELAYS_MS.filter((ms) => ms < config.RefreshSeconds * 1000),
       onSuccess: (snap, from) => {
         const r = snap.records;
         log.info("loaded state from {from}: {a} A, {aaaa} AAAA, {srv} SRV names (serial {serial})", {
@@ -143,5 +161,5 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     await closeAll();
     throw err;
   }
-  return { holder, poller, dns, http, close: closeAll };
+  return { holder, poller, leaderSource: leaderSource!, dns, http, close: closeAll };
 }

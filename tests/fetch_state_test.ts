@@ -319,8 +319,12 @@ Deno.test("HTTPS with CACertFile, through createStateFetcher", async () => {
       assert.equal(from, sim.masters[0]);
       assert.ok(taskCount(state) > 0);
       assert.equal(sim.requests[0].headers["authorization"], BASIC);
-      // Plain HTTP to a TLS port fails cleanly.
-      await assert.rejects(plain.fetch(sim.masters), StateFetchError);
+      // Plain HTTP to a TLS port fails cleanly, and says what to check.
+      await rejectsWith(
+        plain.fetch(sim.masters),
+        "connect",
+        /^127\.0\.0\.1:\d+ did not answer HTTP \(does the master serve HTTPS\? set MesosHTTPSOn\)$/,
+      );
     } finally {
       fetcher.close();
       plain.close();

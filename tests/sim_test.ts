@@ -1,11 +1,16 @@
 /**
  * Tests of the Mesos master simulator (scripts/sim/*, scripts/mesos_sim.ts): the generated
  * cluster's content and determinism, the mutations, what leaders and non-leaders serve over
- * real sockets, faults, stopping/restarting masters, the control API and the CLI.
+ * real sockets, faults, stopping/restarting masters, the control API, basic auth and the
+ * IAM login endpoint, and the CLI (with generated certificates and an IAM account). ZooKeeper
+ * registration is tested end to end in e2e_zk_test.ts.
  */
 import assert from "node:assert/strict";
 import { expandPorts, formatPorts, generateDocument, pidHost, SimCluster } from "../scripts/sim/cluster.ts";
 import { FAULT_KINDS, startSimulator } from "../scripts/sim/master_server.ts";
+import { IAM_LOGIN_PATH } from "../scripts/sim/master_auth.ts";
+import { createStateFetcher } from "../src/mesos/fetch_state.ts";
+import { createIamAuthorization } from "../src/mesos/iam_auth.ts";
 import type { MesosFramework, MesosState, MesosTask } from "../src/mesos/state_types.ts";
 import { waitFor } from "./helpers/wait.ts";
 
@@ -448,5 +453,114 @@ Deno.test("simulator CLI: ready line, control API, stops on SIGTERM", async () =
     const log = await errText;
     assert.equal(status.code, 0, log);
     assert.match(log, /leader is now master 1/);
+  }
+});
+
+Deno.test("simulator: basic auth guards the master endpoints; the control API and the IAM login stay reachable", async () => {
+  const sim = await startSimulator({ auth: { basic: { principal: "dns", secret: "pw" } }, masters: 2 });
+  try {
+    const ok = { authorization: `Basic ${btoa("dns:pw")}` };
+    const refusedHeaders: Record<string, string>[] = [
+      {},
+      { authorization: `Basic ${btoa("dns:nope")}` },
+      { authorization: "token=x" },
+    ];
+    for (const headers of refusedHeaders) {
+      const r = await get(sim.url(0), { headers });
+      assert.equal(r.status, 401);
+      assert.equal(r.headers.get("www-authenticate"), 'Basic realm="mesos"');
+    }
+    assert.equal((await get(sim.url(1, "/master/redirect"))).status, 401);
+    const good = await get(sim.url(0), { headers: ok });
+    assert.equal(good.status, 200);
+    assert.equal(JSON.parse(good.text).leader, sim.pid(0));
+    assert.equal((await get(sim.url(1, "/master/redirect"), { headers: ok })).status, 307);
+    assert.equal(sim.auth!.refused, 4);
+    assert.equal((await get(sim.url(0, "/__sim"))).status, 200, "the control API needs no credentials");
+    // The IAM endpoint exists but this simulator has no IAM account.
+    const login = await get(sim.url(0, IAM_LOGIN_PATH), { method: "POST", body: "{}" });
+    assert.equal(login.status, 501);
+    assert.equal((await get(sim.url(0, IAM_LOGIN_PATH))).status, 405);
+  } finally {
+    await sim.close();
+  }
+});
+
+Deno.test("simulator CLI: --tls, --principal/--secret and --iam make what a client needs, and clean up", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../scripts/mesos_sim.ts", import.meta.url).pathname,
+      "--port",
+      "0",
+      "--control-port",
+      "0",
+      "--tasks",
+      "5",
+      "--tls",
+      "--principal",
+      "dns",
+      "--secret",
+      "pw",
+      "--iam",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const errText = (async () => {
+    let s = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) s += chunk;
+    return s;
+  })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let ready: Record<string, string> = {};
+  try {
+    let buf = "";
+    while (!buf.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+    }
+    ready = JSON.parse(buf.split("\n")[0]);
+    for (const k of ["caCertFile", "clientCertFile", "clientKeyFile", "iamConfigFile"]) {
+      assert.ok((await Deno.stat(ready[k])).isFile, k);
+    }
+    const iam = JSON.parse(await Deno.readTextFile(ready.iamConfigFile));
+    assert.equal(iam.uid, "mesos-dns");
+    assert.match(iam.private_key, /^-----BEGIN PRIVATE KEY-----/);
+    assert.equal(iam.login_endpoint, ready.control.replace(/\/__sim$/, IAM_LOGIN_PATH));
+    const config = {
+      MesosHTTPSOn: true,
+      StateTimeoutSeconds: 5,
+      CACertFile: ready.caCertFile,
+      CertFile: ready.clientCertFile,
+      KeyFile: ready.clientKeyFile,
+      MesosCredentials: { Principal: "dns", Secret: "pw" },
+    };
+    const viaBasic = await createStateFetcher({ ...config, MesosAuthentication: "basic" });
+    const viaIam = await createStateFetcher({ ...config, MesosAuthentication: "iam" }, {
+      authorization: await createIamAuthorization(ready.iamConfigFile),
+    });
+    try {
+      for (const f of [viaBasic, viaIam]) {
+        const { state } = await f.fetch([ready.masters[0]]);
+        assert.equal(allTasks(state).length, 5);
+      }
+    } finally {
+      viaBasic.close();
+      viaIam.close();
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await reader.cancel();
+    const status = await child.status;
+    const log = await errText;
+    assert.equal(status.code, 0, log);
+    assert.match(log, /; HTTPS; basic auth; IAM/);
+  }
+  for (const k of ["caCertFile", "iamConfigFile"]) {
+    await assert.rejects(Deno.stat(ready[k]), Deno.errors.NotFound, `${k} removed on stop`);
   }
 });

@@ -1,7 +1,8 @@
 /**
  * Tests of src/mesos/state_poller.ts: reloads on start, on new masters lists and on the
  * timer, serialised; the last good snapshot kept through every kind of failure with one log
- * line per failed reload; changes in the cluster picked up; close() stops everything.
+ * line per failed reload; changes in the cluster picked up; close() stops everything; quick
+ * retries after a failure; the loud warning when a new state drops most of the records.
  * Real sockets against the simulator where the state comes from a master.
  */
 import assert from "node:assert/strict";
@@ -10,7 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import { startSimulator } from "../scripts/sim/master_server.ts";
 import { StateFetcher } from "../src/mesos/fetch_state.ts";
 import { type LeaderSource, type MastersListener, StaticLeaderSource } from "../src/mesos/leader.ts";
-import { StatePoller, type StatePollerOptions } from "../src/mesos/state_poller.ts";
+import { countRecords, StatePoller, type StatePollerOptions } from "../src/mesos/state_poller.ts";
 import type { MesosState } from "../src/mesos/state_types.ts";
 import { type RecordSet, RecordSetBuilder } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
@@ -359,4 +360,125 @@ Deno.test("poller: the failure line goes to the mesos logger by default", async 
     await poller.close();
     await reset();
   }
+});
+
+Deno.test("poller: a state dropping more than dropWarnPercent of the records is published with a loud warning", async () => {
+  const sim = await startSimulator({ generate: { frameworks: 1, agents: 2, tasks: 30, seed: 9 } });
+  const fetcher = new StateFetcher({ timeoutMs: 5000 });
+  const holder = new SnapshotHolder();
+  const { log, lines } = captureLog();
+  const poller = new StatePoller({
+    leaderSource: new StaticLeaderSource(sim.masters),
+    fetch: (m, s) => fetcher.fetch(m, s),
+    build,
+    holder,
+    refreshSeconds: 3600,
+    dropWarnPercent: 50,
+    log,
+  });
+  const warnings = () => lines.filter((l) => l.level === "warn" && l.text.startsWith("LARGE RECORD DROP"));
+  try {
+    poller.start();
+    await waitFor(() => holder.current() !== undefined);
+    const running = sim.cluster.runningTasks();
+    assert.ok(countRecords(holder.current()!.records) >= 10);
+
+    // One task less: a small drop, no warning.
+    sim.killTask(running[0].id);
+    await poller.reloadNow();
+    assert.equal(warnings().length, 0);
+
+    // Most of them at once: published anyway, with one loud line saying how much.
+    for (const t of running.slice(1, -3)) sim.killTask(t.id);
+    const prev = countRecords(holder.current()!.records);
+    await poller.reloadNow();
+    const now = countRecords(holder.current()!.records);
+    assert.equal(now, countRecords(build(sim.state())), "the new state is served");
+    assert.ok(now > 0 && now < prev / 2);
+    assert.equal(warnings().length, 1);
+    const pct = Math.round(((prev - now) / prev) * 100);
+    assert.equal(
+      warnings()[0].text,
+      `LARGE RECORD DROP: the new state from ${sim.masters[0]} has ${pct}% fewer records than the last one ` +
+        `(${prev} -> ${now}), more than RecordsDropWarnPercent=50; serving it anyway. ` +
+        "If those tasks did not really go away, check that master.",
+    );
+    assert.equal(poller.stats().largeDrops, 1);
+    assert.equal(lines.filter((l) => l.level === "error").length, 0);
+  } finally {
+    await poller.close();
+    await sim.close();
+  }
+  // 0 never warns.
+  const quiet = captureLog();
+  const rs = (n: number) => {
+    const b = new RecordSetBuilder("mesos");
+    for (let i = 0; i < n; i++) b.add("A", `t${i}.mesos.`, "10.0.0.1");
+    return b.build(null);
+  };
+  let size = 10;
+  const off = new StatePoller({
+    leaderSource: new StaticLeaderSource(["127.0.0.1:5050"]),
+    fetch: () => Promise.resolve({ state: { leader: "master@127.0.0.1:5050" }, from: "127.0.0.1:5050" }),
+    build: () => rs(size),
+    holder: new SnapshotHolder(),
+    refreshSeconds: 3600,
+    dropWarnPercent: 0,
+    log: quiet.log,
+  });
+  try {
+    off.start();
+    await off.reloadNow();
+    size = 1;
+    await off.reloadNow();
+    assert.equal(off.stats().largeDrops, 0);
+    assert.equal(quiet.lines.filter((l) => l.level === "warn").length, 0);
+  } finally {
+    await off.close();
+  }
+});
+
+Deno.test("poller: a failed reload is retried after retryDelaysMs, without waiting for the timer", async () => {
+  let calls = 0;
+  const source = new ManualLeaderSource();
+  const holder = new SnapshotHolder();
+  const { log, lines } = captureLog();
+  const poller = new StatePoller({
+    leaderSource: source,
+    fetch: (masters) => {
+      calls++;
+      // A newly elected leader that needs a moment before it serves its state.
+      if (calls <= 2) return Promise.reject(new Error(`HTTP 503 Service Unavailable from ${masters[0]}`));
+      return Promise.resolve({ state: { leader: `master@${masters[0]}` }, from: masters[0] });
+    },
+    build,
+    holder,
+    refreshSeconds: 3600,
+    retryDelaysMs: [10, 20],
+    log,
+  });
+  try {
+    poller.start();
+    source.emit(["10.0.0.2:5050"]);
+    await waitFor(() => holder.current() !== undefined, { timeoutMs: 2000, message: "no retry" });
+    assert.equal(calls, 3);
+    assert.equal(poller.stats().failures, 2);
+    assert.equal(lines.filter((l) => l.level === "error").length, 2, "each failed attempt logged once");
+    assert.match(lines.filter((l) => l.level === "info").at(-1)!.text, /again after 2 failed reload\(s\)/);
+  } finally {
+    await poller.close();
+  }
+  // A retry still pending is cancelled by close() (the test's timer sanitizer checks).
+  const pending = new StatePoller({
+    leaderSource: new StaticLeaderSource(["127.0.0.1:5050"]),
+    fetch: () => Promise.reject(new Error("down")),
+    build,
+    holder: new SnapshotHolder(),
+    refreshSeconds: 3600,
+    retryDelaysMs: [60_000],
+    log: captureLog().log,
+  });
+  pending.start();
+  await waitFor(() => pending.stats().failures === 1);
+  await pending.close();
 });

@@ -19,9 +19,18 @@
  *   POST /__sim/start?master=N       listen again on the same address
  *   POST /__sim/fault?kind=K[&master=N][&delay_ms=D]   K = a FaultKind or `none`; master defaults
  *                                    to the current leader
+ *
+ * Optional, as a secured DC/OS cluster: HTTPS (`tls`), HTTP basic authentication or IAM tokens
+ * on the master endpoints (`auth`, see master_auth.ts; the IAM login endpoint
+ * `POST /acs/api/v1/auth/login` is served on every master port and on the control port), and
+ * leader election through a real ZooKeeper (`zk`, see zk_election.ts): every master then
+ * registers its znode, the lowest sequence leads, stopping a master ends its session, and
+ * `setLeader` re-orders the masters' znodes instead of just naming a leader.
  */
 import type { MesosState } from "../../src/mesos/state_types.ts";
 import { type GenerateOptions, type LaunchOptions, type NetworkMode, SimCluster } from "./cluster.ts";
+import { IAM_LOGIN_PATH, MasterAuth, type SimAuthOptions } from "./master_auth.ts";
+import { ZkElection } from "./zk_election.ts";
 
 /**
  * How a master can misbehave:
@@ -87,6 +96,16 @@ export interface SimulatorOptions {
   slowMs?: number;
   /** Serve HTTPS with this certificate and key (PEM). */
   tls?: { cert: string; key: string };
+  /** Require credentials on the master endpoints (basic and/or IAM). */
+  auth?: SimAuthOptions;
+  /**
+   * Elect the leader through ZooKeeper at this `zk://host:port[,...]/path`: every master
+   * registers as Mesos does, and `leader` (default 0) only decides who registers first
+   * (null: no master registers).
+   */
+  zk?: string;
+  /** ZooKeeper session timeout of each master (default 10 s; the servers may lower it). */
+  zkSessionTimeoutMs?: number;
   /** Receives one line per control action (the CLI prints them on stderr). */
   log?: (line: string) => void;
 }
@@ -110,6 +129,12 @@ export interface Simulator {
   readonly cluster: SimCluster;
   /** Requests received by the masters, oldest first (the last 1000). */
   readonly requests: readonly RequestRecord[];
+  /** The credential checks (counts of logins and refusals), or null without `auth`. */
+  readonly auth: MasterAuth | null;
+  /** The ZooKeeper URL the masters register under, or null without `zk`. */
+  readonly zk: string | null;
+  /** With `zk`: master `i`'s current znode path, or null when it does not contend. */
+  znode(i: number): string | null;
   /** Forgets the recorded requests. */
   clearRequests(): void;
   /** `http(s)://host:port<path>` of master `i`. */
@@ -121,8 +146,14 @@ export interface Simulator {
   killTask(id: string): boolean;
   launchTask(opts?: LaunchOptions): string;
   moveTask(id: string, agentId?: string): string;
-  setLeader(i: number | null): void;
+  /**
+   * Makes master `i` lead (null: no leader). Without `zk` this takes effect at once; with
+   * `zk` the masters' znodes are re-ordered and the promise resolves when that is done.
+   */
+  setLeader(i: number | null): Promise<void>;
+  /** Closes master `i`'s port (with `zk`: after ending its ZooKeeper session). */
   stopMaster(i: number): Promise<void>;
+  /** Listens again on the same address (with `zk`: then contends again, behind the others). */
   startMaster(i: number): Promise<void>;
   isUp(i: number): boolean;
   setFault(i: number, kind: FaultKind | null, opts?: { delayMs?: number }): void;
@@ -168,6 +199,10 @@ class SimulatorImpl implements Simulator {
   readonly cluster: SimCluster;
   readonly requests: RequestRecord[] = [];
   control: string | null = null;
+  auth: MasterAuth | null = null;
+  readonly zk: string | null;
+  #election: ZkElection | null = null;
+  readonly #zkSessionTimeoutMs?: number;
   #leader: number | null;
   readonly #slots: MasterSlot[] = [];
   readonly #fromFile: boolean;
@@ -206,6 +241,8 @@ class SimulatorImpl implements Simulator {
     this.#nonLeader = opts.nonLeader ?? "view";
     this.#slowMs = opts.slowMs ?? 10_000;
     this.#tls = opts.tls;
+    this.zk = opts.zk ?? null;
+    this.#zkSessionTimeoutMs = opts.zkSessionTimeoutMs;
     this.#log = opts.log ?? (() => {});
     for (let i = 0; i < count; i++) {
       this.#slots.push({
@@ -221,6 +258,7 @@ class SimulatorImpl implements Simulator {
   }
 
   async init(opts: SimulatorOptions): Promise<void> {
+    if (opts.auth) this.auth = await MasterAuth.create(opts.auth);
     const first = this.#slots[0];
     first.port = opts.port ?? 0;
     this.#listen(0);
@@ -231,11 +269,39 @@ class SimulatorImpl implements Simulator {
     if (opts.controlPort !== undefined) {
       this.#control = Deno.serve(
         { hostname: "127.0.0.1", port: opts.controlPort, onListen: () => {} },
-        (req) => this.#controlRequest(req, -1),
+        (req) =>
+          new URL(req.url).pathname === IAM_LOGIN_PATH ? this.#login(req) : this.#controlRequest(req, -1),
       );
       this.control = `http://127.0.0.1:${this.#control.addr.port}/__sim`;
     }
-    await Promise.resolve();
+    if (this.zk !== null) {
+      const leader = this.#leader;
+      const order = leader === null
+        ? []
+        : [leader, ...this.#slots.map((_, i) => i).filter((i) => i !== leader)];
+      this.#election = await ZkElection.start({
+        zk: this.zk,
+        members: this.#slots.map((s) => ({ ip: s.hostname, port: s.port, id: s.id })),
+        initial: order,
+        onLeader: (i) => this.#applyLeader(i, "ZooKeeper: "),
+        sessionTimeoutMs: this.#zkSessionTimeoutMs,
+        log: (line) => this.#log(line),
+      });
+    }
+  }
+
+  znode(i: number): string | null {
+    return this.#election?.znode(this.#index(i)) ?? null;
+  }
+
+  #applyLeader(i: number | null, why = ""): void {
+    this.#leader = i;
+    this.#log(`${why}${i === null ? "no leader now" : `leader is now master ${i} (${this.masters[i]})`}`);
+  }
+
+  #login(req: Request): Promise<Response> {
+    if (!this.auth) return Promise.resolve(json({ error: "authentication is not enabled" }, 404));
+    return this.auth.login(req);
   }
 
   get masters(): readonly string[] {
@@ -281,14 +347,16 @@ class SimulatorImpl implements Simulator {
     return to;
   }
 
-  setLeader(i: number | null): void {
+  setLeader(i: number | null): Promise<void> {
     if (i !== null) this.#index(i);
-    this.#leader = i;
-    this.#log(i === null ? "no leader now" : `leader is now master ${i} (${this.masters[i]})`);
+    if (this.#election) return this.#election.makeLeader(i);
+    this.#applyLeader(i);
+    return Promise.resolve();
   }
 
   async stopMaster(i: number): Promise<void> {
     const slot = this.#slots[this.#index(i)];
+    await this.#election?.leave(i);
     if (!slot.server) return;
     const server = slot.server;
     slot.server = null;
@@ -298,14 +366,14 @@ class SimulatorImpl implements Simulator {
     this.#log(`stopped master ${i} (${slot.hostname}:${slot.port})`);
   }
 
-  startMaster(i: number): Promise<void> {
+  async startMaster(i: number): Promise<void> {
     const idx = this.#index(i);
-    if (this.#closed) return Promise.reject(new Error("simulator is closed"));
+    if (this.#closed) throw new Error("simulator is closed");
     if (!this.#slots[idx].server) {
       this.#listen(idx);
       this.#log(`started master ${i} (${this.masters[idx]})`);
     }
-    return Promise.resolve();
+    await this.#election?.join(idx);
   }
 
   isUp(i: number): boolean {
@@ -329,6 +397,8 @@ class SimulatorImpl implements Simulator {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.allSettled([...this.#pending]);
+    await this.#election?.close();
+    this.#election = null;
     const closing: Promise<void>[] = [];
     for (const slot of this.#slots) {
       slot.release.abort();
@@ -435,9 +505,12 @@ class SimulatorImpl implements Simulator {
     const url = new URL(req.url);
     const path = url.pathname;
     if (path === "/__sim" || path.startsWith("/__sim/")) return this.#controlRequest(req, i);
+    if (path === IAM_LOGIN_PATH) return await this.#login(req);
     this.#record(req, i, path);
     const isState = STATE_PATHS.has(path);
     if (!isState && !REDIRECT_PATHS.has(path)) return new Response("Not Found", { status: 404 });
+    const refused = this.auth?.check(req);
+    if (refused) return refused;
     const slot = this.#slots[i];
     if (slot.fault) return await this.#faultResponse(slot, i);
     const leader = this.#leader;
@@ -542,7 +615,7 @@ class SimulatorImpl implements Simulator {
         case "leader": {
           const raw = q.get("index") ?? q.get("master");
           if (raw === null) return json({ error: "missing index" }, 400);
-          this.setLeader(
+          await this.setLeader(
             raw === "none" || raw === "-1" ? null : intParam(q, q.has("index") ? "index" : "master"),
           );
           return json({ ok: true, leader: this.#leader });
@@ -588,6 +661,8 @@ class SimulatorImpl implements Simulator {
       leader: this.#leader,
       up: this.#slots.map((s) => s.server !== null),
       faults: this.#slots.map((s) => s.fault),
+      zk: this.zk,
+      auth: this.auth ? { logins: this.auth.logins, refused: this.auth.refused } : null,
       nonLeader: this.#nonLeader,
       version: this.cluster.version,
       tasks: {

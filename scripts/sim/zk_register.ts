@@ -2,7 +2,9 @@
  * Simulated Mesos master registration in ZooKeeper (owns: contending for leadership the
  * way a Mesos master does — an ephemeral sequential `json.info_` znode under the path,
  * holding MasterInfo JSON; the lowest sequence leads; deleting the znode or closing the
- * session gives leadership up).
+ * session gives leadership up). When ZooKeeper expires the session (e.g. the ensemble was
+ * down longer than the session timeout), the client starts a new session and the master
+ * contends again with a new znode, as a restarted Mesos master would.
  *
  * Library use: `const reg = await registerMaster({ zk, ip, port })`, then `reg.resign()`
  * or `reg.close()`. Command line (stays registered until interrupted):
@@ -26,20 +28,28 @@ export interface RegisterOptions {
   version?: string;
   /** ZooKeeper session timeout. Default 10 s. */
   sessionTimeoutMs?: number;
+  /** Called with the new znode path after contending again in a new session. */
+  onRecreated?: (path: string) => void;
 }
 
 /** A live registration. */
 export interface MasterRegistration {
-  /** Full path of the created znode, e.g. `/mesos/json.info_0000000003`. */
+  /** Full path of the current znode, e.g. `/mesos/json.info_0000000003`. */
   readonly path: string;
   /** Its sequence number. */
   readonly sequence: number;
+  /** False after `resign()` (until the master contends again) and after `close()`. */
+  readonly contending: boolean;
   /** The MasterInfo written. */
   readonly info: Record<string, unknown>;
   /** Deletes the znode (the master stops contending), keeping the session open. */
   resign(): Promise<void>;
-  /** Closes the session (the znode disappears if still there). */
-  close(): Promise<void>;
+  /**
+   * Closes the session (the znode disappears if still there). When the client is between
+   * connections, waits up to `waitMs` (default 0) to reconnect first, so that the server ends
+   * the session at once; otherwise the znode stays until the session expires.
+   */
+  close(waitMs?: number): Promise<void>;
 }
 
 /**
@@ -84,32 +94,72 @@ async function ensurePath(client: ZkClient, path: string): Promise<void> {
 /** Registers a simulated master; resolves once its znode exists. */
 export async function registerMaster(options: RegisterOptions): Promise<MasterRegistration> {
   const url = typeof options.zk === "string" ? parseZkUrl(options.zk) : options.zk;
-  const client = new ZkClient({ servers: url.servers, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 });
+  const info = masterInfoJson(options);
+  const data = new TextEncoder().encode(JSON.stringify(info));
+  let path = "";
+  let contending = false;
+  let closed = false;
+  let expired = false;
+  const contend = async () => {
+    await ensurePath(client, url.path);
+    path = await client.create(`${url.path}/json.info_`, data, CreateMode.ephemeralSequential);
+    contending = true;
+  };
+  const client = new ZkClient({
+    servers: url.servers,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+    onState: (state) => {
+      if (state === "expired") {
+        expired = true;
+      } else if (state === "connected" && expired && contending && !closed) {
+        // The old znode went with the old session: contend again.
+        expired = false;
+        contend().then(() => options.onRecreated?.(path)).catch(() => {});
+      }
+    },
+  });
   client.connect();
   try {
     await client.whenConnected();
-    await ensurePath(client, url.path);
-    const info = masterInfoJson(options);
-    const data = new TextEncoder().encode(JSON.stringify(info));
-    const path = await client.create(`${url.path}/json.info_`, data, CreateMode.ephemeralSequential);
-    const sequence = Number(path.slice(path.lastIndexOf("_") + 1));
-    return {
-      path,
-      sequence,
-      info,
-      async resign() {
-        try {
-          await client.delete(path);
-        } catch (e) {
-          if (!(e instanceof ZkError && e.code === ErrorCode.noNode)) throw e;
-        }
-      },
-      close: () => client.close(),
-    };
+    await contend();
   } catch (e) {
     await client.close();
     throw e;
   }
+  return {
+    get path() {
+      return path;
+    },
+    get sequence() {
+      return Number(path.slice(path.lastIndexOf("_") + 1));
+    },
+    get contending() {
+      return contending && !closed;
+    },
+    info,
+    async resign() {
+      contending = false;
+      try {
+        await client.delete(path);
+      } catch (e) {
+        if (!(e instanceof ZkError && e.code === ErrorCode.noNode)) throw e;
+      }
+    },
+    async close(waitMs = 0) {
+      closed = true;
+      if (waitMs > 0 && !client.isConnected) {
+        // Reconnecting (e.g. just after a ZooKeeper outage): wait, so the server ends the
+        // session now instead of letting it expire with its znode still there.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          client.whenConnected().catch(() => {}),
+          new Promise<void>((r) => timer = setTimeout(r, waitMs)),
+        ]);
+        clearTimeout(timer);
+      }
+      await client.close();
+    },
+  };
 }
 
 if (import.meta.main) {

@@ -186,6 +186,18 @@ export const KEYS: readonly KeySpec[] = [
     kind: "string",
     doc: 'authentication to the masters: "" (none), basic or iam',
   },
+  {
+    name: "RecordsDropWarnPercent",
+    flag: "records-drop-warn-percent",
+    kind: "int",
+    doc: "warn loudly when a new state drops more than this % of the records at once (0: never)",
+  },
+  {
+    name: "DNSUDPEngine",
+    flag: "dns-udp-engine",
+    kind: "string",
+    doc: "UDP server: auto (the Linux FFI fast path when it can load, else portable), ffi or portable",
+  },
 ];
 
 /**
@@ -233,6 +245,8 @@ export function defaultConfig(): Config {
     MesosCredentials: { Principal: "", Secret: "" },
     IAMConfigFile: "",
     MesosAuthentication: "",
+    RecordsDropWarnPercent: 50,
+    DNSUDPEngine: "auto",
   };
 }
 

@@ -12,6 +12,9 @@ export interface MesosCredentials {
 
 export type MesosAuthentication = "" | "basic" | "iam";
 
+/** How UDP DNS is served: `auto` (the FFI fast path where it can run), `ffi`, `portable`. */
+export type DnsUdpEngine = "auto" | "ffi" | "portable";
+
 export interface Config {
   RefreshSeconds: number;
   Port: number;
@@ -57,4 +60,8 @@ export interface Config {
   MesosCredentials: MesosCredentials;
   IAMConfigFile: string;
   MesosAuthentication: MesosAuthentication;
+  /** New (not in the original): the UDP server implementation. */
+  DNSUDPEngine: DnsUdpEngine;
+  /** Addition: warn when a new state drops more than this % of the records (0: never). */
+  RecordsDropWarnPercent: number;
 }

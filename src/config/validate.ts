@@ -60,6 +60,7 @@ const RANGES: Partial<Record<keyof Config, Range>> = {
     expected: `an integer <= ${MAX_TIMER_SECONDS} (seconds; 0 or less disables the timeout)`,
   },
   TTL: { min: 0, max: 2147483647, expected: "an integer from 0 to 2147483647" },
+  RecordsDropWarnPercent: { min: 0, max: 100, expected: "an integer from 0 to 100 (0: never warn)" },
 };
 
 function rangeOf(name: keyof Config, kind: string): Range | undefined {
@@ -477,6 +478,9 @@ export async function validateConfig(input: Config, env: ValidationEnv): Promise
     c.ZoneResolvers = normaliseZones(c.ZoneResolvers, c.Domain);
   }
   checkIPSources(c.IPSources);
+  if (!["auto", "ffi", "portable"].includes(c.DNSUDPEngine)) {
+    throw keyError("DNSUDPEngine", show(c.DNSUDPEngine), '"auto", "ffi" or "portable"');
+  }
   if (c.StateTimeoutSeconds <= 0) {
     throw keyError(
       "StateTimeoutSeconds",

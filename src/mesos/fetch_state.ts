@@ -9,7 +9,8 @@
  * in the Authorization header, never in URLs).
  *
  * Deliberate differences from the original (SPEC §0, §10.5):
- * - a non-2xx status fails the fetch, whatever the body;
+ * - a non-2xx status fails the fetch, whatever the body (401/403 say that credentials were
+ *   refused or are needed; an untrusted certificate says so and points at CACertFile);
  * - a body that is not a state document of the expected types is rejected whole;
  * - redirects are followed by hand (up to 10), and the Authorization header goes only to
  *   masters we know (the masters list, or the leader named by a master's state);
@@ -29,6 +30,7 @@ export type StateFetchErrorKind =
   | "no-masters"
   | "bad-master"
   | "connect"
+  | "tls"
   | "timeout"
   | "aborted"
   | "redirect"
@@ -319,6 +321,19 @@ export class StateFetcher {
         log.debug("{from} redirects to {to}", { from: where(), to: displayURL(next) });
         url = next;
       }
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel().catch(() => {});
+        const sent = authorization !== undefined && trusted.has(urlKey(url));
+        throw new StateFetchError(
+          "auth",
+          `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""} from ${where()}: ${
+            sent
+              ? "the master refused our credentials (check MesosCredentials or the IAM account)"
+              : "the master requires authentication (set MesosAuthentication)"
+          }`,
+          master,
+        );
+      }
       if (res.status < 200 || res.status > 299) {
         await res.body?.cancel().catch(() => {});
         throw new StateFetchError(
@@ -571,6 +586,34 @@ async function readCapped(res: Response, max: number, where: string, master: str
 function connectError(err: unknown, url: URL, master: string): StateFetchError {
   const target = joinHostPort(stripBrackets(url.hostname), portOf(url));
   const text = [err instanceof Error ? err.message : String(err), causeText(err)].join(" ");
+  const cert = /invalid peer certificate: (\S+)/i.exec(text);
+  if (cert) {
+    let reason = cert[1];
+    const count = (c: string) => reason.split(c).length - 1;
+    while (reason.endsWith(")") && count(")") > count("(")) reason = reason.slice(0, -1);
+    return new StateFetchError(
+      "tls",
+      `TLS: the certificate of ${target} is not trusted (${reason}); check CACertFile`,
+      master,
+      { cause: err },
+    );
+  }
+  if (/certificate|handshake|tls|alert/i.test(causeText(err)) && url.protocol === "https:") {
+    return new StateFetchError(
+      "tls",
+      `TLS handshake with ${target} failed: ${clip(causeText(err).replace(/^.*?\): /, ""), 200)}`,
+      master,
+      { cause: err },
+    );
+  }
+  if (url.protocol === "http:" && /invalid HTTP version parsed/i.test(text)) {
+    return new StateFetchError(
+      "connect",
+      `${target} did not answer HTTP (does the master serve HTTPS? set MesosHTTPSOn)`,
+      master,
+      { cause: err },
+    );
+  }
   if (/connection refused/i.test(text)) {
     return new StateFetchError("connect", `connection refused to ${target}`, master, { cause: err });
   }

@@ -8,6 +8,11 @@
  * tick that comes while a reload runs is dropped (as the original's ticker drops missed
  * ticks); a new masters list or a `reloadNow()` during a reload queues exactly one more
  * reload after it, so the newest list is always used.
+ *
+ * Beyond the original: a failed reload can be retried soon (`retryDelaysMs`, e.g. a new
+ * leader that still recovers just after a ZooKeeper change), instead of only at the next
+ * tick; and a new state that would drop more than `dropWarnPercent` % of the records at once
+ * is published with a loud warning (it may be a real change, or a master's partial view).
  */
 import type { Logger } from "@logtape/logtape";
 import { logger } from "../log.ts";
@@ -33,6 +38,25 @@ export interface StatePollerOptions {
   log?: Pick<Logger, "error" | "warn" | "info" | "debug">;
   /** Clock in ms (tests); default `Date.now`. */
   now?: () => number;
+  /**
+   * Warn when a new record set has more than this percentage fewer records than the
+   * previous one (`RecordsDropWarnPercent`); 0 or undefined: never.
+   */
+  dropWarnPercent?: number;
+  /**
+   * After the n-th failed reload in a row, reload again after `retryDelaysMs[n-1]` ms (the
+   * refresh timer goes on as well); when the list runs out, only the timer retries. Default none.
+   */
+  retryDelaysMs?: readonly number[];
+}
+
+/** Number of records in a set: every (name, value) pair of A, AAAA and SRV. */
+export function countRecords(records: RecordSet): number {
+  let n = 0;
+  for (const map of [records.a, records.aaaa, records.srv]) {
+    for (const values of map.values()) n += values.length;
+  }
+  return n;
 }
 
 /** Counters for metrics and health. */
@@ -50,6 +74,8 @@ export interface PollerStats {
   lastDurationMs: number | null;
   /** True while a reload runs. */
   reloading: boolean;
+  /** Published states that dropped more than `dropWarnPercent` % of the records. */
+  largeDrops: number;
 }
 
 /** Runs reloads as SPEC §4.3 says; `start()` begins, `close()` stops everything it started. */
@@ -59,6 +85,7 @@ export class StatePoller {
   readonly #now: () => number;
   #masters: readonly string[] | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   #closed = false;
   readonly #abort = new AbortController();
@@ -76,6 +103,7 @@ export class StatePoller {
     lastFrom: null,
     lastDurationMs: null,
     reloading: false,
+    largeDrops: 0,
   };
 
   constructor(opts: StatePollerOptions) {
@@ -126,6 +154,7 @@ export class StatePoller {
     }
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#retryTimer);
     this.#abort.abort();
     await this.#opts.leaderSource.close();
     await this.#loop;
@@ -175,9 +204,26 @@ export class StatePoller {
     }
   }
 
+  /** The loud warning when a new state drops more than `dropWarnPercent` % of the records. */
+  #checkDrop(before: number, after: number, from: string): void {
+    const limit = this.#opts.dropWarnPercent ?? 0;
+    if (!(limit > 0) || before === 0 || after >= before) return;
+    const dropped = ((before - after) / before) * 100;
+    if (dropped <= limit) return;
+    this.#stats.largeDrops++;
+    this.#log.warn(
+      "LARGE RECORD DROP: the new state from {from} has {pct}% fewer records than the last one " +
+        "({before} -> {after}), more than RecordsDropWarnPercent={limit}; serving it anyway. " +
+        "If those tasks did not really go away, check that master.",
+      { from, pct: Math.round(dropped), before, after, limit },
+    );
+  }
+
   async #reloadOnce(): Promise<void> {
     const masters = this.#masters ?? [];
     const started = this.#now();
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     this.#stats.reloading = true;
     let stage = "state fetch";
     try {
@@ -189,7 +235,9 @@ export class StatePoller {
       stage = "record generation";
       const records = await this.#opts.build(state, masters);
       if (this.#closed) return;
+      const previous = this.#opts.holder.current();
       const snapshot = this.#opts.holder.publish(records, new Date(this.#now()));
+      if (previous) this.#checkDrop(countRecords(previous.records), countRecords(records), from);
       const recovered = this.#stats.consecutiveFailures;
       this.#stats.successes++;
       this.#stats.consecutiveFailures = 0;
@@ -220,6 +268,13 @@ export class StatePoller {
         : "no records loaded yet";
       this.#log.error("{stage} failed, {keeping}: {error}", { stage, keeping, error: error.message });
       this.#callback(() => this.#opts.onError?.(error));
+      const retryIn = this.#opts.retryDelaysMs?.[this.#stats.consecutiveFailures - 1];
+      if (retryIn !== undefined) {
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#request().catch(() => {});
+        }, retryIn);
+      }
     } finally {
       this.#stats.reloading = false;
       this.#stats.lastDurationMs = this.#now() - started;
