@@ -116,10 +116,6 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   try {
     if (config.DnsOn) {
       dns = await startDnsServer({ hostname: config.Listener, port: config.Port, config, holder });
-      log.info("DNS server listening on {host}:{port} (UDP and TCP)", {
-        host: config.Listener,
-        port: dns.port,
-      });
     }
     let authorization: AuthorizationProvider | undefined;
     if (config.MesosAuthentication === "iam") {

@@ -1,14 +1,16 @@
 /**
- * The DNS server (owns: binding UDP and TCP on the same address and port, wiring the
- * responder and forwarder to both listeners, and shutting everything down).
+ * The DNS server (owns: binding UDP and TCP on the same address and port, choosing the
+ * UDP engine — the Linux FFI fast path or the portable `Deno.listenDatagram` loop —
+ * wiring the responder and forwarder to the listeners, and shutting everything down).
  */
-import type { Config } from "../config/types.ts";
+import type { Config, DnsUdpEngine } from "../config/types.ts";
 import { logger } from "../log.ts";
 import type { SnapshotHolder } from "../records/snapshot.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Responder } from "./respond.ts";
 import { serveTcp } from "./tcp_server.ts";
-import { serveUdp } from "./udp_server.ts";
+import { FfiUnavailableError, serveUdpFfi } from "./udp_ffi.ts";
+import { serveUdp, type UdpService } from "./udp_server.ts";
 
 const log = logger("dns");
 
@@ -18,10 +20,14 @@ export interface DnsServerOptions {
   config: Config;
   holder: SnapshotHolder;
   tcpIdleTimeoutMs?: number;
+  /** The UDP engine; default `config.DNSUDPEngine` (`auto` when unset). */
+  udpEngine?: DnsUdpEngine;
 }
 
 export interface DnsServer {
   readonly port: number;
+  /** The UDP engine that runs. */
+  readonly udpEngine: "ffi" | "portable";
   close(): Promise<void>;
 }
 
@@ -53,22 +59,58 @@ function bind(hostname: string, port: number): { tcp: Deno.TcpListener; udp: Den
 }
 
 /**
+ * Serves UDP on the engine `choice` names: `ffi` (throws if it cannot run), `portable`,
+ * or `auto` (the fast path where it can run, else portable, saying why at info level).
+ */
+function serveUdpWith(
+  choice: DnsUdpEngine,
+  conn: Deno.DatagramConn,
+  responder: Responder,
+): { service: UdpService; engine: "ffi" | "portable" } {
+  if (choice !== "portable") {
+    try {
+      return { service: serveUdpFfi(conn, responder), engine: "ffi" };
+    } catch (e) {
+      if (choice === "ffi" || !(e instanceof FfiUnavailableError)) throw e;
+      log.info("UDP fast path unavailable ({reason}); using the portable UDP engine", { reason: e.message });
+    }
+  }
+  return { service: serveUdp(conn, responder), engine: "portable" };
+}
+
+/**
  * Starts the DNS server on UDP and TCP at `hostname:port` (port 0: a free port that both
  * can bind). Answers follow the holder's snapshots; before the first one, names in the
- * domain get SERVFAIL.
+ * domain get SERVFAIL. UDP runs on the engine chosen by `udpEngine` / `DNSUDPEngine`.
  */
 // deno-lint-ignore require-await -- async by contract; binding happens to be synchronous in Deno.
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
+  const choice = opts.udpEngine ?? opts.config.DNSUDPEngine ?? "auto";
   const { tcp, udp } = bind(opts.hostname, opts.port);
   const port = tcp.addr.port;
   const forwarder = new Forwarder(opts.config);
   const responder = new Responder({ config: opts.config, holder: opts.holder, forwarder });
-  const udpService = serveUdp(udp, responder);
+  let udpService: UdpService;
+  let engine: "ffi" | "portable";
+  try {
+    ({ service: udpService, engine } = serveUdpWith(choice, udp, responder));
+  } catch (e) {
+    responder.close();
+    forwarder.close();
+    udp.close();
+    tcp.close();
+    throw e;
+  }
   const tcpService = serveTcp(tcp, responder, { idleTimeoutMs: opts.tcpIdleTimeoutMs });
-  log.info("DNS server listening on {host}:{port} (UDP and TCP)", { host: opts.hostname, port });
+  log.info("DNS server listening on {host}:{port} (UDP and TCP; UDP engine: {engine})", {
+    host: opts.hostname,
+    port,
+    engine,
+  });
   let closing: Promise<void> | undefined;
   return {
     port,
+    udpEngine: engine,
     close(): Promise<void> {
       closing ??= (async () => {
         responder.close();
