@@ -13,7 +13,9 @@ import {
   parseCommandLine,
   publicConfig,
 } from "../src/config/mod.ts";
-import { canonicalIP, normaliseResolver, splitHostPort } from "../src/config/addresses.ts";
+import { normaliseResolver } from "../src/config/addresses.ts";
+import { canonicalIP } from "../src/net/ip.ts";
+import { splitHostPortOrError as splitHostPort } from "../src/net/host_port.ts";
 
 /** A fake environment: `files` maps absolute paths to contents; everything else is missing. */
 function fakeEnv(

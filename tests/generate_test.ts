@@ -10,8 +10,9 @@ import {
   hostsToResolve,
   nameServerIPs,
 } from "../src/records/generate.ts";
-import { isIP, parseIP } from "../src/records/ip.ts";
-import { joinHostPort, parsePid, splitHostPort, splitHostPortLoose } from "../src/records/pid.ts";
+import { isIP, parseIP } from "../src/net/ip.ts";
+import { joinHostPort, splitHostPort, splitHostPortLoose } from "../src/net/host_port.ts";
+import { parsePid } from "../src/records/pid.ts";
 import { parsePortRanges } from "../src/records/ports.ts";
 import type { RecordSet } from "../src/records/record_set.ts";
 import { chosenStatus, taskIPs } from "../src/records/task_ips.ts";

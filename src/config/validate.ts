@@ -11,7 +11,8 @@
 import type { Config } from "./types.ts";
 import { KEYS } from "./keys.ts";
 import { ConfigError, keyError, show } from "./errors.ts";
-import { canonicalIP, masterKey, normaliseResolver } from "./addresses.ts";
+import { masterKey, normaliseResolver } from "./addresses.ts";
+import { canonicalIP } from "../net/ip.ts";
 import { parseZkUrl, ZkUrlError } from "../mesos/zk_url.ts";
 import { decodeIamConfig, JsonSyntaxError } from "./load_file.ts";
 

@@ -20,7 +20,7 @@
  */
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
-import { joinHostPort, splitHostPortLoose } from "../records/pid.ts";
+import { joinHostPort, splitHostPortLoose } from "../net/host_port.ts";
 import type { MesosState } from "./state_types.ts";
 
 const log = logger("mesos");

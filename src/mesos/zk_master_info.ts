@@ -7,6 +7,7 @@
  * older Mesos). The leader is the lowest sequence among `json.info_` members, or among
  * `info_` members when there is no JSON one. Both forms are decoded here.
  */
+import { joinHostPort } from "../net/host_port.ts";
 
 /** A member znode recognised by its name. */
 export interface Member {
@@ -50,11 +51,6 @@ export function membersOf(children: readonly string[]): Member[] {
 export function leaderFormat(members: readonly Member[]): Member["format"] | null {
   if (members.some((m) => m.format === "json")) return "json";
   return members.length > 0 ? "protobuf" : null;
-}
-
-/** Joins a host and port, bracketing IPv6 addresses. */
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -6,9 +6,10 @@
  */
 import type { MesosFramework, MesosState, MesosTask } from "../mesos/state_types.ts";
 import { logger } from "../log.ts";
-import { isLoopback, type ParsedIP, parseIP } from "./ip.ts";
+import { isLoopback, type ParsedIP, parseIP } from "../net/ip.ts";
 import { frag, type LabelFn, labelFunction } from "./labels.ts";
-import { isNumericPort, parsePid, splitHostPortLoose } from "./pid.ts";
+import { isNumericPort, splitHostPortLoose } from "../net/host_port.ts";
+import { parsePid } from "./pid.ts";
 import { parsePortRanges } from "./ports.ts";
 import type { EnumFramework, EnumTask, RecordSet, RRType } from "./record_set.ts";
 import { RecordSetBuilder } from "./record_set.ts";

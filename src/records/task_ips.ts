@@ -4,7 +4,7 @@
  * yields at least one valid IP wins).
  */
 import type { MesosTask, MesosTaskStatus } from "../mesos/state_types.ts";
-import { type ParsedIP, parseIP } from "./ip.ts";
+import { type ParsedIP, parseIP } from "../net/ip.ts";
 
 /** Label key holding the Docker containerizer IP. */
 export const DOCKER_IP_LABEL = "Docker.NetworkSettings.IPAddress";

@@ -3,6 +3,7 @@
  * address, whether it belongs in A or AAAA, and its one textual form: IPv4 and
  * IPv4-mapped IPv6 as dotted quads, other IPv6 compressed lower-case per RFC 5952).
  * Accepts what Go's `net.ParseIP` accepts (no zones, no leading zeros in IPv4 octets).
+ * The one IP parser of the project: config validation and record generation both use it.
  */
 
 export type IPKind = "A" | "AAAA";
@@ -124,4 +125,9 @@ export function isIP(s: string): boolean {
 /** True for loopback addresses: 127.0.0.0/8 (also IPv4-mapped) and `::1`. */
 export function isLoopback(ip: ParsedIP): boolean {
   return ip.kind === "A" ? ip.text.startsWith("127.") : ip.text === "::1";
+}
+
+/** The canonical text of an IP literal (`2001:0db8::1` → `2001:db8::1`), or undefined if not an IP. */
+export function canonicalIP(s: string): string | undefined {
+  return parseIP(s)?.text;
 }
