@@ -1,7 +1,8 @@
 /**
  * The DNS TCP listener (owns: accepting connections up to a cap, 2-byte length framing,
  * several and pipelined queries per connection with replies written whole and in the
- * order they are ready, the idle timeout, closing on bad frames).
+ * order they are ready, back-pressure on clients that do not read their replies, the
+ * first-query and idle timeouts, closing on bad frames after the replies before them).
  */
 import { logger } from "../log.ts";
 import type { Responder } from "./respond.ts";
@@ -14,7 +15,14 @@ export interface TcpServiceOptions {
   idleTimeoutMs?: number;
   /** Connections beyond this many are closed at once (default 1000). */
   maxConnections?: number;
+  /** Close a new connection that sends no complete query for this long (default 2000 ms, at most idle). */
+  firstQueryTimeoutMs?: number;
 }
+
+/** Stop reading from a connection while this many reply bytes wait to be written. */
+const MAX_UNWRITTEN_BYTES = 64 * 1024;
+/** Stop reading from a connection while this many of its forwarded queries are in flight. */
+const MAX_PENDING_PER_CONNECTION = 32;
 
 /** A running TCP service; `close` stops it and waits for every connection to end. */
 export interface TcpService {
@@ -25,14 +33,16 @@ class Connection {
   closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writes: Promise<void> = Promise.resolve();
+  /** Reply bytes queued and not yet written. */
+  unwritten = 0;
   readonly pending = new Set<Promise<void>>();
 
   constructor(readonly conn: Deno.Conn, readonly idleMs: number) {}
 
-  resetIdle(): void {
+  resetIdle(ms = this.idleMs): void {
     if (this.closed) return;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.close(), this.idleMs);
+    this.#timer = setTimeout(() => this.close(), ms);
   }
 
   close(): void {
@@ -51,9 +61,12 @@ class Connection {
     framed[0] = reply.length >>> 8;
     framed[1] = reply.length & 0xff;
     framed.set(reply, 2);
+    this.unwritten += framed.length;
     this.#writes = this.#writes.then(async () => {
       let off = 0;
       while (off < framed.length && !this.closed) off += await this.conn.write(framed.subarray(off));
+    }).finally(() => {
+      this.unwritten -= framed.length;
     }).catch((e) => {
       if (!this.closed) log.debug("TCP write failed: {e}", { e: String(e) });
       this.close();
@@ -74,6 +87,7 @@ export function serveTcp(
 ): TcpService {
   const idleMs = opts.idleTimeoutMs ?? 8000;
   const maxConns = opts.maxConnections ?? 1000;
+  const firstMs = Math.min(opts.firstQueryTimeoutMs ?? 2000, idleMs);
   const conns = new Set<Connection>();
   const tasks = new Set<Promise<void>>();
   let closed = false;
@@ -82,17 +96,24 @@ export function serveTcp(
     // One frame is at most 2 + 65535 bytes; partial frames accumulate here.
     const acc = new Uint8Array(2 + 65535);
     let have = 0;
-    c.resetIdle();
+    c.resetIdle(firstMs);
     try {
       reading: while (!c.closed) {
+        // Back-pressure: a client that does not read its replies stops being read.
+        while (
+          !c.closed && (c.unwritten > MAX_UNWRITTEN_BYTES || c.pending.size >= MAX_PENDING_PER_CONNECTION)
+        ) {
+          await (c.unwritten > MAX_UNWRITTEN_BYTES ? c.flushed() : Promise.race(c.pending));
+        }
+        if (c.closed) break;
         const n = await c.conn.read(acc.subarray(have));
         if (n === null) break;
         have += n;
         while (have >= 2) {
           const len = (acc[0] << 8) | acc[1];
           if (len < HEADER_LEN) {
+            // The replies to the good queries before it are still written, then the connection closes.
             log.debug("closing TCP connection after a bad frame of {len} bytes", { len });
-            c.close();
             break reading;
           }
           if (have < 2 + len) break;
