@@ -116,6 +116,7 @@ const dns = new Deno.Command(deno, {
     "--allow-read",
     "--allow-env=HOME,USERPROFILE",
     "--allow-sys=networkInterfaces",
+    "--allow-ffi",
     "main.ts",
     `--masters=${ready.masters.join(",")}`,
     "--domain=mesos",

@@ -1,7 +1,8 @@
 /**
  * Forwarding names outside the domain (SPEC §7.6): relay with the client's ID over the
  * client's transport, TCP retry of a truncated UDP reply, fail-over and SERVFAIL on
- * silence, REFUSED when forwarding is off, `ZoneResolvers` by longest suffix.
+ * silence, REFUSED when forwarding is off, `ZoneResolvers` by longest suffix; each
+ * server test runs once per UDP engine.
  */
 import assert from "node:assert/strict";
 import { Forwarder } from "../src/dns/forwarder.ts";
@@ -12,12 +13,23 @@ import { buildQuery, decode, queryTcp, queryUdp } from "./helpers/dns_client.ts"
 import { sampleRecords } from "./helpers/dns_fixture.ts";
 import { type FakeUpstream, startFakeUpstream } from "./helpers/fake_upstream.ts";
 import { testConfig } from "./helpers/test_config.ts";
+import { engineTest, UDP_ENGINES, type UdpEngineName } from "./helpers/udp_engines.ts";
 
-async function withServer(config: Partial<Config>, fn: (s: DnsServer) => Promise<void>): Promise<void> {
+async function withServerOn(
+  engine: UdpEngineName,
+  config: Partial<Config>,
+  fn: (s: DnsServer) => Promise<void>,
+): Promise<void> {
   const holder = new SnapshotHolder();
   holder.publish(sampleRecords());
-  const server = await startDnsServer({ hostname: "127.0.0.1", port: 0, config: testConfig(config), holder });
+  const server = await startDnsServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    config: testConfig({ DNSUDPEngine: engine, ...config }),
+    holder,
+  });
   try {
+    assert.equal(server.udpEngine, engine);
     await fn(server);
   } finally {
     await server.close();
@@ -40,115 +52,6 @@ const addr = (u: FakeUpstream) => `127.0.0.1:${u.port}`;
 // deno-lint-ignore no-explicit-any
 const ips = (m: { answers?: any[] }) => (m.answers ?? []).map((a) => a.data);
 
-Deno.test("forwarding over UDP and TCP relays the upstream reply with the client's ID", async () => {
-  await withUpstreams([{}], async ([up]) => {
-    await withServer({ Resolvers: [addr(up)] }, async (s) => {
-      const udp = await queryUdp(s.port, "www.Example.org.", "A", { id: 777 });
-      assert.equal(udp.h.id, 777);
-      assert.equal(udp.msg.rcode, "NOERROR");
-      assert.ok(!udp.h.aa && udp.h.ra);
-      assert.deepEqual(ips(udp.msg), ["192.0.2.1"]);
-      assert.equal(udp.msg.questions![0].name, "www.Example.org");
-      const tcp = await queryTcp(s.port, "www.example.org.", "A", { id: 778 });
-      assert.equal(tcp.h.id, 778);
-      assert.deepEqual(ips(tcp.msg), ["192.0.2.1"]);
-      assert.deepEqual(up.seen.map((q) => q.transport), ["udp", "tcp"]);
-      assert.equal(up.seen[0].name, "www.Example.org", "the name is forwarded unchanged");
-    });
-  });
-});
-
-Deno.test("a truncated upstream UDP reply is retried over TCP", async () => {
-  await withUpstreams([{ mode: "truncate", answers: 3 }], async ([up]) => {
-    await withServer({ Resolvers: [addr(up)] }, async (s) => {
-      const r = await queryUdp(s.port, "big.example.org.", "A", { edns: 1232 });
-      assert.ok(!r.h.tc);
-      assert.deepEqual(ips(r.msg), ["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
-      assert.deepEqual(up.seen.map((q) => q.transport), ["udp", "tcp"]);
-    });
-  });
-});
-
-Deno.test("an oversized upstream reply is cut to the client's UDP size", async () => {
-  await withUpstreams([{ answers: 60 }], async ([up]) => {
-    await withServer({ Resolvers: [addr(up)] }, async (s) => {
-      const r = await queryUdp(s.port, "many.example.org.", "A");
-      assert.ok(r.h.tc);
-      assert.ok(r.raw.length <= 512);
-      assert.ok(r.msg.answers!.length > 0 && r.msg.answers!.length < 60);
-    });
-  });
-});
-
-Deno.test("silent upstreams: fail over in order, SERVFAIL when all fail", async () => {
-  await withUpstreams([{ mode: "silent" }, { prefix: "198.51.100" }], async ([silent, good]) => {
-    await Promise.all([
-      withServer({ Resolvers: [addr(silent), addr(good)], Timeout: 1 }, async (s) => {
-        const t0 = Date.now();
-        const r = await queryUdp(s.port, "failover.example.org.", "A", { id: 9 });
-        assert.equal(r.h.id, 9);
-        assert.deepEqual(ips(r.msg), ["198.51.100.1"]);
-        assert.ok(Date.now() - t0 >= 900, "waited for the first upstream's timeout");
-      }),
-      withServer({ Resolvers: [addr(silent)], Timeout: 1 }, async (s) => {
-        const [u, t] = await Promise.all([
-          queryUdp(s.port, "dead.example.org.", "A", { id: 10 }),
-          queryTcp(s.port, "dead.example.org.", "A", { id: 11 }),
-        ]);
-        for (const [r, id] of [[u, 10], [t, 11]] as const) {
-          assert.equal(r.msg.rcode, "SERVFAIL");
-          assert.equal(r.h.id, id);
-          assert.equal(r.msg.questions![0].name, "dead.example.org");
-          assert.ok(!r.h.aa && !r.h.ra);
-        }
-      }),
-    ]);
-  });
-});
-
-Deno.test("REFUSED when ExternalOn is false or there are no resolvers", async () => {
-  await withUpstreams([{}], async ([up]) => {
-    await withServer({ ExternalOn: false, Resolvers: [addr(up)] }, async (s) => {
-      const r = await queryUdp(s.port, "www.example.org.", "A");
-      assert.equal(r.msg.rcode, "REFUSED");
-      assert.ok(!r.h.aa && !r.h.ra && r.h.rd);
-      // The zone is still answered.
-      assert.equal((await queryUdp(s.port, "leader.mesos.", "A")).msg.rcode, "NOERROR");
-    });
-    await withServer({ Resolvers: [] }, async (s) => {
-      const r = await queryTcp(s.port, "www.example.org.", "A");
-      assert.equal(r.msg.rcode, "REFUSED");
-    });
-    assert.equal(up.seen.length, 0);
-  });
-});
-
-Deno.test("ZoneResolvers: longest suffix wins, keys match case-insensitively", async () => {
-  await withUpstreams(
-    [{ prefix: "10.10.10" }, { prefix: "10.20.20" }, { prefix: "10.30.30" }],
-    async ([zone, sub, dflt]) => {
-      const config = {
-        Resolvers: [addr(dflt)],
-        ZoneResolvers: { "Example.COM": [addr(zone)], "sub.example.com": [addr(sub)] },
-      };
-      await withServer(config, async (s) => {
-        const cases: Array<[string, string]> = [
-          ["www.example.com.", "10.10.10.1"],
-          ["EXAMPLE.com.", "10.10.10.1"],
-          ["a.SUB.example.com.", "10.20.20.1"],
-          ["sub.example.com.", "10.20.20.1"],
-          ["notexample.com.", "10.30.30.1"],
-          ["www.example.org.", "10.30.30.1"],
-        ];
-        for (const [name, ip] of cases) {
-          const r = await queryUdp(s.port, name, "A");
-          assert.deepEqual(ips(r.msg), [ip], name);
-        }
-      });
-    },
-  );
-});
-
 Deno.test("Forwarder bounds the queries in flight", async () => {
   await withUpstreams([{ mode: "silent" }], async ([silent]) => {
     const fwd = new Forwarder(testConfig({ Resolvers: [addr(silent)], Timeout: 5 }), { maxInFlight: 1 });
@@ -163,14 +66,129 @@ Deno.test("Forwarder bounds the queries in flight", async () => {
   });
 });
 
-Deno.test("forwarded replies pass through unchanged apart from the ID", async () => {
-  await withUpstreams([{ answers: 2 }], async ([up]) => {
-    await withServer({ Resolvers: [addr(up)] }, async (s) => {
-      const r = await queryUdp(s.port, "two.example.org.", "AAAA", { id: 4321 });
-      const m = decode(r.raw);
-      assert.equal(m.id, 4321);
-      assert.equal(m.answers?.length, 2);
-      assert.equal((m.answers![0] as { ttl?: number }).ttl, 30, "upstream TTL kept");
+for (const engine of UDP_ENGINES) {
+  const test = engineTest(engine);
+  const withServer = (config: Partial<Config>, fn: (s: DnsServer) => Promise<void>) =>
+    withServerOn(engine, config, fn);
+
+  test("forwarding over UDP and TCP relays the upstream reply with the client's ID", async () => {
+    await withUpstreams([{}], async ([up]) => {
+      await withServer({ Resolvers: [addr(up)] }, async (s) => {
+        const udp = await queryUdp(s.port, "www.Example.org.", "A", { id: 777 });
+        assert.equal(udp.h.id, 777);
+        assert.equal(udp.msg.rcode, "NOERROR");
+        assert.ok(!udp.h.aa && udp.h.ra);
+        assert.deepEqual(ips(udp.msg), ["192.0.2.1"]);
+        assert.equal(udp.msg.questions![0].name, "www.Example.org");
+        const tcp = await queryTcp(s.port, "www.example.org.", "A", { id: 778 });
+        assert.equal(tcp.h.id, 778);
+        assert.deepEqual(ips(tcp.msg), ["192.0.2.1"]);
+        assert.deepEqual(up.seen.map((q) => q.transport), ["udp", "tcp"]);
+        assert.equal(up.seen[0].name, "www.Example.org", "the name is forwarded unchanged");
+      });
     });
   });
-});
+
+  test("a truncated upstream UDP reply is retried over TCP", async () => {
+    await withUpstreams([{ mode: "truncate", answers: 3 }], async ([up]) => {
+      await withServer({ Resolvers: [addr(up)] }, async (s) => {
+        const r = await queryUdp(s.port, "big.example.org.", "A", { edns: 1232 });
+        assert.ok(!r.h.tc);
+        assert.deepEqual(ips(r.msg), ["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+        assert.deepEqual(up.seen.map((q) => q.transport), ["udp", "tcp"]);
+      });
+    });
+  });
+
+  test("an oversized upstream reply is cut to the client's UDP size", async () => {
+    await withUpstreams([{ answers: 60 }], async ([up]) => {
+      await withServer({ Resolvers: [addr(up)] }, async (s) => {
+        const r = await queryUdp(s.port, "many.example.org.", "A");
+        assert.ok(r.h.tc);
+        assert.ok(r.raw.length <= 512);
+        assert.ok(r.msg.answers!.length > 0 && r.msg.answers!.length < 60);
+      });
+    });
+  });
+
+  test("silent upstreams: fail over in order, SERVFAIL when all fail", async () => {
+    await withUpstreams([{ mode: "silent" }, { prefix: "198.51.100" }], async ([silent, good]) => {
+      await Promise.all([
+        withServer({ Resolvers: [addr(silent), addr(good)], Timeout: 1 }, async (s) => {
+          const t0 = Date.now();
+          const r = await queryUdp(s.port, "failover.example.org.", "A", { id: 9 });
+          assert.equal(r.h.id, 9);
+          assert.deepEqual(ips(r.msg), ["198.51.100.1"]);
+          assert.ok(Date.now() - t0 >= 900, "waited for the first upstream's timeout");
+        }),
+        withServer({ Resolvers: [addr(silent)], Timeout: 1 }, async (s) => {
+          const [u, t] = await Promise.all([
+            queryUdp(s.port, "dead.example.org.", "A", { id: 10 }),
+            queryTcp(s.port, "dead.example.org.", "A", { id: 11 }),
+          ]);
+          for (const [r, id] of [[u, 10], [t, 11]] as const) {
+            assert.equal(r.msg.rcode, "SERVFAIL");
+            assert.equal(r.h.id, id);
+            assert.equal(r.msg.questions![0].name, "dead.example.org");
+            assert.ok(!r.h.aa && !r.h.ra);
+          }
+        }),
+      ]);
+    });
+  });
+
+  test("REFUSED when ExternalOn is false or there are no resolvers", async () => {
+    await withUpstreams([{}], async ([up]) => {
+      await withServer({ ExternalOn: false, Resolvers: [addr(up)] }, async (s) => {
+        const r = await queryUdp(s.port, "www.example.org.", "A");
+        assert.equal(r.msg.rcode, "REFUSED");
+        assert.ok(!r.h.aa && !r.h.ra && r.h.rd);
+        // The zone is still answered.
+        assert.equal((await queryUdp(s.port, "leader.mesos.", "A")).msg.rcode, "NOERROR");
+      });
+      await withServer({ Resolvers: [] }, async (s) => {
+        const r = await queryTcp(s.port, "www.example.org.", "A");
+        assert.equal(r.msg.rcode, "REFUSED");
+      });
+      assert.equal(up.seen.length, 0);
+    });
+  });
+
+  test("ZoneResolvers: longest suffix wins, keys match case-insensitively", async () => {
+    await withUpstreams(
+      [{ prefix: "10.10.10" }, { prefix: "10.20.20" }, { prefix: "10.30.30" }],
+      async ([zone, sub, dflt]) => {
+        const config = {
+          Resolvers: [addr(dflt)],
+          ZoneResolvers: { "Example.COM": [addr(zone)], "sub.example.com": [addr(sub)] },
+        };
+        await withServer(config, async (s) => {
+          const cases: Array<[string, string]> = [
+            ["www.example.com.", "10.10.10.1"],
+            ["EXAMPLE.com.", "10.10.10.1"],
+            ["a.SUB.example.com.", "10.20.20.1"],
+            ["sub.example.com.", "10.20.20.1"],
+            ["notexample.com.", "10.30.30.1"],
+            ["www.example.org.", "10.30.30.1"],
+          ];
+          for (const [name, ip] of cases) {
+            const r = await queryUdp(s.port, name, "A");
+            assert.deepEqual(ips(r.msg), [ip], name);
+          }
+        });
+      },
+    );
+  });
+
+  test("forwarded replies pass through unchanged apart from the ID", async () => {
+    await withUpstreams([{ answers: 2 }], async ([up]) => {
+      await withServer({ Resolvers: [addr(up)] }, async (s) => {
+        const r = await queryUdp(s.port, "two.example.org.", "AAAA", { id: 4321 });
+        const m = decode(r.raw);
+        assert.equal(m.id, 4321);
+        assert.equal(m.answers?.length, 2);
+        assert.equal((m.answers![0] as { ttl?: number }).ttl, 30, "upstream TTL kept");
+      });
+    });
+  });
+}

@@ -71,7 +71,8 @@ function serveUdpWith(
     try {
       return { service: serveUdpFfi(conn, responder), engine: "ffi" };
     } catch (e) {
-      if (choice === "ffi" || !(e instanceof FfiUnavailableError)) throw e;
+      if (!(e instanceof FfiUnavailableError)) throw e;
+      if (choice === "ffi") throw new FfiUnavailableError(`DNSUDPEngine "ffi" cannot run: ${e.message}`);
       log.info("UDP fast path unavailable ({reason}); using the portable UDP engine", { reason: e.message });
     }
   }

@@ -1,0 +1,174 @@
+/**
+ * The C library through Deno's FFI (owns: the libc symbols the UDP fast path calls, the
+ * Linux constants and struct layouts it needs on x86_64 and aarch64, socket addresses,
+ * and finding the descriptor of a socket Deno bound). Nothing here knows DNS.
+ *
+ * Memory handed to the kernel for longer than one call (message vectors, buffers) must
+ * come from libc `calloc` and be viewed with `Deno.UnsafePointerView.getArrayBuffer`:
+ * pointers taken from JS typed arrays do not stay valid.
+ */
+import { parseIPv4Number, parseIPv6 } from "./wire.ts";
+
+/** The libc functions used by the UDP fast path, as Deno FFI declarations. */
+export const LIBC_SYMBOLS = {
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  recvmmsg: { parameters: ["i32", "pointer", "u32", "i32", "pointer"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },
+  calloc: { parameters: ["usize", "usize"], result: "pointer" },
+  free: { parameters: ["pointer"], result: "void" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+
+/** The shared object names tried, in order (glibc). */
+const LIBC_NAMES = ["libc.so.6", "libc.so"];
+
+// Linux values, identical on x86_64 and aarch64 (asm-generic).
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_DGRAM = 2;
+export const SOL_SOCKET = 1;
+export const SO_TYPE = 3;
+export const MSG_DONTWAIT = 0x40;
+export const EINTR = 4;
+export const EAGAIN = 11;
+
+// LP64 struct layouts (x86_64 and aarch64 Linux).
+/** struct iovec { void *iov_base; size_t iov_len; } */
+export const IOVEC_SIZE = 16;
+/** struct mmsghdr { struct msghdr msg_hdr; unsigned msg_len; }, with the msghdr fields used. */
+export const MMSGHDR_SIZE = 64;
+export const MSG_NAME = 0;
+export const MSG_NAMELEN = 8;
+export const MSG_IOV = 16;
+export const MSG_IOVLEN = 24;
+export const MSG_LEN = 56;
+/** sizeof(struct sockaddr_storage) */
+export const SOCKADDR_STORAGE_SIZE = 128;
+
+/** Why the fast path cannot run on this platform, or undefined if it may. */
+export function platformUnsupported(): string | undefined {
+  if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
+  if (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64") {
+    return `unsupported CPU architecture ${Deno.build.arch}`;
+  }
+  if (typeof Deno.dlopen !== "function") return "Deno.dlopen is not available";
+  return undefined;
+}
+
+/** Opens libc; throws if no candidate name loads. */
+export function openLibc(): Libc {
+  let last: unknown;
+  for (const name of LIBC_NAMES) {
+    try {
+      return Deno.dlopen(name, LIBC_SYMBOLS);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+/** A pointer's address as a bigint. */
+export function address(p: Deno.PointerValue): bigint {
+  return BigInt(Deno.UnsafePointer.value(p));
+}
+
+/**
+ * Writes `hostname:port` as a sockaddr_in / sockaddr_in6 into `out` at `at` (room for 28
+ * bytes needed) and returns its length, or 0 when the host is not an IP literal.
+ */
+export function writeSockaddr(out: Uint8Array, at: number, hostname: string, port: number): number {
+  const v4 = parseIPv4Number(hostname);
+  if (v4 >= 0) {
+    out.fill(0, at, at + 16);
+    out[at] = AF_INET;
+    out[at + 2] = port >>> 8;
+    out[at + 3] = port & 0xff;
+    out[at + 4] = v4 >>> 24;
+    out[at + 5] = (v4 >>> 16) & 0xff;
+    out[at + 6] = (v4 >>> 8) & 0xff;
+    out[at + 7] = v4 & 0xff;
+    return 16;
+  }
+  const host = hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
+  const v6 = parseIPv6(host);
+  if (!v6) return 0;
+  out.fill(0, at, at + 28);
+  out[at] = AF_INET6;
+  out[at + 2] = port >>> 8;
+  out[at + 3] = port & 0xff;
+  out.set(v6, at + 8);
+  return 28;
+}
+
+/** `hostname:port` as a sockaddr_in / sockaddr_in6, or undefined when the host is not an IP literal. */
+export function sockaddrFor(hostname: string, port: number): Uint8Array | undefined {
+  const sa = new Uint8Array(28);
+  const n = writeSockaddr(sa, 0, hostname, port);
+  return n ? sa.subarray(0, n) : undefined;
+}
+
+/** The address in a sockaddr_in / sockaddr_in6 as Deno names it, or undefined for other families. */
+export function netAddrOf(sa: Uint8Array): Deno.NetAddr | undefined {
+  if (sa.length < 8) return undefined;
+  const family = sa[0] | (sa[1] << 8);
+  const port = (sa[2] << 8) | sa[3];
+  if (family === AF_INET) return { transport: "udp", hostname: sa.subarray(4, 8).join("."), port };
+  if (family !== AF_INET6 || sa.length < 24) return undefined;
+  const groups: string[] = [];
+  for (let i = 8; i < 24; i += 2) groups.push(((sa[i] << 8) | sa[i + 1]).toString(16));
+  return { transport: "udp", hostname: groups.join(":"), port };
+}
+
+function sameSockaddr(a: Uint8Array, b: Uint8Array): boolean {
+  // Family and port, then the address (IPv4: 4 bytes at 4; IPv6: 16 bytes at 8).
+  if (a[0] !== b[0] || a[1] !== b[1] || a[2] !== b[2] || a[3] !== b[3]) return false;
+  const [from, to] = (a[0] | (a[1] << 8)) === AF_INET ? [4, 8] : [8, 24];
+  for (let i = from; i < to; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The descriptors this process has open (from /proc/self/fd, else the first 4096 numbers). */
+function openDescriptors(): number[] {
+  try {
+    return [...Deno.readDirSync("/proc/self/fd")].map((e) => Number(e.name)).filter(Number.isInteger);
+  } catch {
+    return Array.from({ length: 4096 }, (_, i) => i);
+  }
+}
+
+/**
+ * Finds the descriptor of the UDP socket bound to `addr` (as `Deno.listenDatagram`
+ * bound it): the one datagram socket whose local address is exactly `addr`. Undefined
+ * when there is none or more than one.
+ */
+export function findUdpSocket(libc: Libc, addr: Deno.NetAddr): number | undefined {
+  const want = sockaddrFor(addr.hostname, addr.port);
+  if (!want) return undefined;
+  const sa = new Uint8Array(SOCKADDR_STORAGE_SIZE);
+  const len = new Uint32Array(1);
+  const type = new Int32Array(1);
+  const found: number[] = [];
+  for (const fd of openDescriptors()) {
+    len[0] = SOCKADDR_STORAGE_SIZE;
+    if (libc.symbols.getsockname(fd, sa, new Uint8Array(len.buffer)) !== 0) continue;
+    if (len[0] < want.length || !sameSockaddr(sa, want)) continue;
+    len[0] = 4;
+    if (
+      libc.symbols.getsockopt(
+        fd,
+        SOL_SOCKET,
+        SO_TYPE,
+        new Uint8Array(type.buffer),
+        new Uint8Array(len.buffer),
+      ) !== 0
+    ) {
+      continue;
+    }
+    if (type[0] === SOCK_DGRAM) found.push(fd);
+  }
+  return found.length === 1 ? found[0] : undefined;
+}
