@@ -180,7 +180,7 @@ Try:
   curl http://127.0.0.1:${httpPort}/v1/services/${exampleSrv}
 
 Change the cluster and watch the records follow (within ${values.refresh} s):
-  curl -X POST '${ready.control}/leader?index=1'
+  curl -X POST '${ready.control}/leader?index=1'      # then: dig @127.0.0.1 -p ${dnsPort} SRV _leader._tcp.mesos
   curl -X POST '${ready.control}/kill?task=<task id from /v1/enumerate>'
 
 Press Ctrl-C to stop.
