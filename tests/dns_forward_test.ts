@@ -1,8 +1,10 @@
 /**
  * Forwarding names outside the domain (SPEC §7.6): relay with the client's ID over the
  * client's transport, TCP retry of a truncated UDP reply, fail-over and SERVFAIL on
- * silence, REFUSED when forwarding is off, `ZoneResolvers` by longest suffix; each
- * server test runs once per UDP engine.
+ * silence, REFUSED when forwarding is off, `ZoneResolvers` by longest suffix; upstream
+ * replies accepted only for the ID, source address and question sent (RFC 5452), a
+ * random ID per upstream query, and the shared upstream sockets replaced after their
+ * number of queries. Each server test runs once per UDP engine.
  */
 import assert from "node:assert/strict";
 import { Forwarder } from "../src/dns/forwarder.ts";
@@ -60,11 +62,66 @@ Deno.test("Forwarder bounds the queries in flight", async () => {
     const first = fwd.forward(q, "udp", ups, 512);
     assert.equal(fwd.inFlight, 1);
     assert.equal(await fwd.forward(q, "udp", ups, 512), undefined, "over the bound: no upstream");
-    fwd.close();
+    assert.ok(fwd.saturated);
+    await fwd.close();
     assert.equal(await first, undefined, "closing aborts the exchange in flight");
     assert.equal(fwd.inFlight, 0);
+    assert.equal(fwd.udpSockets, 0, "the shared sockets are closed");
   });
 });
+
+/** What a raw upstream received: the source port, and the query. */
+interface RawQuery {
+  port: number;
+  query: Uint8Array;
+}
+
+/**
+ * A UDP-only upstream that calls `answer` for each query with a function sending a
+ * datagram back to the querier from this socket or (`other`) from a second socket on
+ * another port; records what it received.
+ */
+function rawUpstream(
+  answer: (q: Uint8Array, send: (r: Uint8Array, other?: boolean) => Promise<void>) => Promise<void>,
+) {
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const other = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const seen: RawQuery[] = [];
+  const loop = (async () => {
+    while (true) {
+      let data: Uint8Array;
+      let from: Deno.NetAddr;
+      try {
+        const [d, a] = await sock.receive();
+        data = d;
+        from = a as Deno.NetAddr;
+      } catch {
+        return;
+      }
+      seen.push({ port: from.port, query: data });
+      await answer(data, async (r, fromOther) => {
+        await (fromOther ? other : sock).send(r, from);
+      }).catch(() => {});
+    }
+  })();
+  return {
+    addr: `127.0.0.1:${(sock.addr as Deno.NetAddr).port}`,
+    seen,
+    async close() {
+      sock.close();
+      other.close();
+      await loop;
+    },
+  };
+}
+
+/** The query turned into a reply (QR, RA) with `rcode` and no records. */
+function replyTo(q: Uint8Array, rcode = 0): Uint8Array {
+  const r = q.slice();
+  r[2] |= 0x80;
+  r[3] = 0x80 | rcode;
+  return r;
+}
 
 for (const engine of UDP_ENGINES) {
   const test = engineTest(engine);
@@ -190,5 +247,70 @@ for (const engine of UDP_ENGINES) {
         assert.equal((m.answers![0] as { ttl?: number }).ttl, 30, "upstream TTL kept");
       });
     });
+  });
+
+  test("upstream replies count only with the ID, source address and question sent (RFC 5452)", async () => {
+    const up = rawUpstream(async (q, send) => {
+      const nameEnd = q.indexOf(0, 12);
+      // Wrong name (one letter changed), wrong type, from another port, wrong ID: all NOERROR.
+      const wrongName = replyTo(q);
+      wrongName[14] ^= 0x01;
+      const wrongType = replyTo(q);
+      wrongType[nameEnd + 2] = 28;
+      const wrongId = replyTo(q);
+      wrongId[1] ^= 0x01;
+      await send(wrongName);
+      await send(wrongType);
+      await send(replyTo(q), true);
+      await send(wrongId);
+      // Then the genuine reply, the name in other letter case (0x20 style), NXDOMAIN.
+      const genuine = replyTo(q, 3);
+      for (let i = 13; i < nameEnd; i++) if (genuine[i] >= 0x61 && genuine[i] <= 0x7a) genuine[i] -= 0x20;
+      await send(genuine);
+    });
+    try {
+      await withServer({ Resolvers: [up.addr], Timeout: 2 }, async (s) => {
+        const t0 = Date.now();
+        const r = await queryUdp(s.port, "spoof.example.org.", "A", { id: 4711 });
+        assert.equal(r.h.id, 4711);
+        assert.equal(r.msg.rcode, "NXDOMAIN", "the genuine reply, not one of the four before it");
+        assert.ok(Date.now() - t0 < 1500, "answered without waiting for the time-out");
+        assert.equal(up.seen.length, 1);
+        assert.notEqual((up.seen[0].query[0] << 8) | up.seen[0].query[1], 4711, "a fresh ID upstream");
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test("forwarded UDP queries share sockets, each replaced after its number of queries", async () => {
+    const up = rawUpstream((q, send) => send(replyTo(q)));
+    try {
+      const holder = new SnapshotHolder();
+      holder.publish(sampleRecords());
+      const server = await startDnsServer({
+        hostname: "127.0.0.1",
+        port: 0,
+        config: testConfig({ DNSUDPEngine: engine, Resolvers: [up.addr] }),
+        holder,
+        forwarder: { udpSockets: 1, udpExchangesPerSocket: 5 },
+      });
+      try {
+        for (let i = 0; i < 20; i++) {
+          const r = await queryUdp(server.port, `n${i}.example.org.`, "A", { id: 99 });
+          assert.equal(r.h.id, 99);
+          assert.equal(r.msg.rcode, "NOERROR");
+        }
+      } finally {
+        await server.close();
+      }
+      const perPort = new Map<number, number>();
+      for (const q of up.seen) perPort.set(q.port, (perPort.get(q.port) ?? 0) + 1);
+      assert.deepEqual([...perPort.values()], [5, 5, 5, 5], "one socket at a time, 5 queries each");
+      const ids = new Set(up.seen.map((q) => (q.query[0] << 8) | q.query[1]));
+      assert.ok(ids.size >= 18, `random IDs upstream (${ids.size} distinct of 20)`);
+    } finally {
+      await up.close();
+    }
   });
 }

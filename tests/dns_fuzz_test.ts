@@ -11,7 +11,7 @@
  *
  * Forwarding is off (no resolvers): names outside the domain get REFUSED, so what is
  * measured is the server's own handling, not a fake upstream's. (Forwarded load has its
- * own memory profile: each forwarded UDP query opens a socket and a 64 KB buffer.)
+ * own memory test: tests/dns_memory_test.ts.)
  *
  * Run once per UDP engine: `portable`, and `auto` (the FFI fast path where it can run).
  * The server runs in a child process (`startDnsServer` with the sample zone of
@@ -44,8 +44,9 @@ const MALFORMED_TCP_STREAMS = 400;
 /**
  * Most the server's RSS may grow, peak (VmHWM) and at the end (VmRSS), over its RSS after
  * the warm-up. Everything the server keeps per request is either answered and dropped or
- * bounded (forwarded queries in flight: 1024; TCP connections: 1000 with a 64 KB read
- * buffer each); what remains is V8 heap growth and allocator slack.
+ * bounded (forwarded queries in flight: 1024; TCP connections: 1000, each with a read
+ * buffer that grows only with what its client sent); what remains is V8 heap growth and
+ * allocator slack.
  */
 const RSS_GROWTH_BOUND = 48 * 1024 * 1024;
 

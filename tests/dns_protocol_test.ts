@@ -310,6 +310,6 @@ Deno.test("TCP: connections beyond the cap are closed at once", async () => {
     first.close();
     await service.close();
     responder.close();
-    forwarder.close();
+    await forwarder.close();
   }
 });

@@ -45,7 +45,7 @@ async function withFfi(
     await fn({ port: (conn.addr as Deno.NetAddr).port, service });
   } finally {
     responder.close();
-    forwarder.close();
+    await forwarder.close();
     await service.close();
   }
 }

@@ -1,14 +1,21 @@
 /**
- * Pure pieces of the DNS server: request parsing, wire helpers, truncation, and the time
- * to precompute the answers for a large cluster (10,000 tasks).
+ * Pure pieces of the DNS server: request parsing (the OPT of a request without a
+ * question too), wire helpers, truncation, matching an upstream reply's question, the
+ * responder writing replies into a reused caller buffer (byte for byte what `respond`
+ * returns, whatever the buffer held before), and the time to precompute the answers
+ * for a large cluster (10,000 tasks).
  */
 import assert from "node:assert/strict";
+import { Forwarder } from "../src/dns/forwarder.ts";
 import { parseQuery } from "../src/dns/query.ts";
+import { MIN_REPLY_BUFFER, Responder } from "../src/dns/respond.ts";
+import { questionOf, sameQuestion } from "../src/dns/upstream_udp.ts";
 import { nameToWire, parseIPv4, parseIPv6, truncateMessage } from "../src/dns/wire.ts";
 import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
 import { buildQuery, decode } from "./helpers/dns_client.ts";
+import { sampleRecords } from "./helpers/dns_fixture.ts";
 import { testConfig } from "./helpers/test_config.ts";
 
 Deno.test("parseQuery: lower-cased name, type, class, EDNS", () => {
@@ -72,6 +79,128 @@ Deno.test("parseQuery: drops, FORMERR and NOTIMP", () => {
   notify[2] = 4 << 3;
   const n = parseQuery(notify);
   assert.ok(n.kind === "error" && n.rcode === 4 && n.query?.name === "a.mesos");
+});
+
+Deno.test("parseQuery: the OPT of a request without a question is read for the error reply", () => {
+  // QDCOUNT 0, ARCOUNT 1: an OPT advertising 1232 bytes with DO set.
+  const req = new Uint8Array([0, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 41, 4, 208, 0, 0, 0x80, 0, 0, 0]);
+  const r = parseQuery(req);
+  assert.ok(r.kind === "error");
+  assert.equal(r.rcode, 1);
+  assert.equal(r.query, undefined);
+  assert.deepEqual(r.edns, { udpSize: 1232, version: 0, dnssecOk: true });
+  // Without the OPT: none to echo; a cut-off OPT: none either.
+  const bare = parseQuery(req.subarray(0, 12).map((b, i) => i === 11 ? 0 : b));
+  assert.ok(bare.kind === "error" && bare.edns === undefined);
+  const cut = parseQuery(req.subarray(0, 20));
+  assert.ok(cut.kind === "error" && cut.edns === undefined);
+  // Another opcode with a question and an OPT: NOTIMP, OPT read.
+  const notify = buildQuery("a.mesos.", "SOA", { edns: 1400 });
+  notify[2] = 4 << 3;
+  const n = parseQuery(notify);
+  assert.ok(n.kind === "error" && n.rcode === 4 && n.edns?.udpSize === 1400);
+});
+
+Deno.test("questionOf and sameQuestion: name case-insensitive, type and class exact", () => {
+  const q = buildQuery("www.Example.org.", "A");
+  const question = questionOf(q)!;
+  assert.equal(question.length, "www.Example.org".length + 2 + 4);
+  const reply = q.slice();
+  assert.ok(sameQuestion(reply, question));
+  for (let i = 12; i < 12 + question.length - 4; i++) {
+    if (reply[i] >= 0x61 && reply[i] <= 0x7a) reply[i] -= 0x20;
+  }
+  assert.ok(sameQuestion(reply, question), "WWW.EXAMPLE.ORG matches");
+  const otherType = q.slice();
+  otherType[12 + question.length - 3] = 28;
+  assert.ok(!sameQuestion(otherType, question), "AAAA is another question");
+  const otherName = q.slice();
+  otherName[13] = 0x78;
+  assert.ok(!sameQuestion(otherName, question));
+  const noQuestion = q.slice(0, 12);
+  assert.ok(!sameQuestion(noQuestion, question));
+  const qd0 = q.slice();
+  qd0[5] = 0;
+  assert.ok(!sameQuestion(qd0, question), "QDCOUNT 0");
+  // Type 65 (0x41) and 97 (0x61) must not compare equal by case folding.
+  const t65 = buildQuery("a.org.", "HTTPS");
+  const t97 = t65.slice();
+  t97[t97.length - 3] = 97;
+  assert.ok(!sameQuestion(t97, questionOf(t65)!));
+  assert.equal(questionOf(q.subarray(0, 14)), undefined);
+});
+
+Deno.test("respondInto writes the same reply as respond into a dirty, reused buffer", async () => {
+  const holder = new SnapshotHolder();
+  holder.publish(sampleRecords());
+  const config = testConfig();
+  const forwarder = new Forwarder(config);
+  const responder = new Responder({ config, holder, forwarder });
+  try {
+    const udp = new Uint8Array(MIN_REPLY_BUFFER.udp);
+    const tcp = new Uint8Array(MIN_REPLY_BUFFER.tcp);
+    const noQuestionOpt = new Uint8Array([
+      0,
+      9,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      41,
+      4,
+      208,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+    ]);
+    const requests: Uint8Array[] = [
+      buildQuery("chronos.marathon.mesos.", "A", { id: 1 }),
+      buildQuery("ChRoNoS.marathon.mesos.", "A", { id: 2, edns: 1232 }),
+      buildQuery("missing.mesos.", "A", { id: 3 }),
+      buildQuery("missing.mesos.", "A", { id: 4, edns: 1232 }),
+      buildQuery("chronos.marathon.mesos.", "AAAA", { id: 5, cd: true }),
+      buildQuery("mesos.", "SOA", { id: 6 }),
+      buildQuery("www.example.org.", "A", { id: 7 }),
+      buildQuery("mesos.", "AXFR", { id: 8 }),
+      buildQuery("leader.*.mesos.", "A", { id: 9 }),
+      noQuestionOpt,
+      new Uint8Array([0, 10, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 1, 2]),
+    ];
+    for (const req of requests) {
+      for (const [out, transport] of [[udp, "udp"], [tcp, "tcp"]] as const) {
+        const want = responder.respond(req, transport);
+        assert.ok(want instanceof Uint8Array);
+        out.fill(0xa5);
+        const n = responder.respondInto(req, transport, out);
+        assert.equal(typeof n, "number");
+        assert.deepEqual(out.subarray(0, n as number), want, `${transport} reply to request ${req[1]}`);
+      }
+    }
+    // Truncation into the buffer: the 60-record answer cut to 512 bytes over UDP.
+    udp.fill(0xff);
+    const n = responder.respondInto(buildQuery("big.marathon.mesos.", "A"), "udp", udp) as number;
+    assert.ok(n <= 512 && (udp[2] & 0x02) !== 0);
+    assert.ok(decode(udp.slice(0, n)).answers!.length > 0);
+    // A dropped request writes nothing; a buffer too small for the transport is refused.
+    const response = buildQuery("a.mesos.", "A");
+    response[2] |= 0x80;
+    assert.equal(responder.respondInto(response, "udp", udp), 0);
+    assert.throws(() => responder.respondInto(requests[0], "tcp", udp), RangeError);
+  } finally {
+    responder.close();
+    await forwarder.close();
+  }
 });
 
 Deno.test("wire helpers: names and addresses", () => {

@@ -1,11 +1,14 @@
 /**
  * Forwarding to upstream resolvers (owns: choosing the resolvers for a name, SPEC §7.6
- * with case-insensitive `ZoneResolvers` keys, and the UDP/TCP exchanges with them:
- * in list order, `Timeout` seconds each, a truncated UDP reply retried over TCP, a bound
- * on queries in flight). The reply is handed back with the client's ID.
+ * with case-insensitive `ZoneResolvers` keys, and the exchanges with them: in list
+ * order, `Timeout` seconds each, UDP over the shared sockets of `upstream_udp.ts`, TCP
+ * one connection per exchange, a truncated UDP reply retried over TCP, replies accepted
+ * only for the ID, address and question sent, and a bound on queries in flight). The
+ * reply is handed back with the client's ID.
  */
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
+import { questionOf, sameQuestion, UpstreamUdp } from "./upstream_udp.ts";
 import { inDomain } from "./zone_answers.ts";
 import { FLAG_QR, FLAG_TC, HEADER_LEN, parseIPv4, parseIPv6, readU16, writeU16 } from "./wire.ts";
 
@@ -48,20 +51,13 @@ function parseList(list: readonly string[] | null | undefined): Upstream[] {
   return out;
 }
 
-function sameAddr(a: Uint8Array, hostname: string): boolean {
-  const b = parseIPv4(hostname) ?? parseIPv6(hostname);
-  if (!b) return false;
-  // An IPv4 upstream may answer on an IPv4-mapped IPv6 socket address.
-  const bb =
-    b.length === 16 && a.length === 4 && b.subarray(0, 12).every((x, i) => x === (i >= 10 ? 0xff : 0))
-      ? b.subarray(12)
-      : b;
-  return bb.length === a.length && bb.every((x, i) => x === a[i]);
-}
-
 export interface ForwarderOptions {
-  /** Most forwarded queries in flight; more get no upstream (the caller answers SERVFAIL). */
+  /** Most forwarded queries in flight (default 1024); more get no upstream (the caller answers SERVFAIL). */
   maxInFlight?: number;
+  /** Shared UDP sockets per address family for upstream queries (default 4). */
+  udpSockets?: number;
+  /** Queries a shared UDP socket carries before it is replaced by one on a new port (default 2000). */
+  udpExchangesPerSocket?: number;
 }
 
 interface Closable {
@@ -77,6 +73,7 @@ export class Forwarder {
   readonly #timeoutMs: number;
   readonly #maxInFlight: number;
   readonly #open = new Set<Closable>();
+  readonly #udp: UpstreamUdp;
   #inFlight = 0;
   #closed = false;
 
@@ -89,7 +86,8 @@ export class Forwarder {
         .sort((x, y) => y.zone.length - x.zone.length)
       : [];
     this.#timeoutMs = (config.Timeout > 0 ? config.Timeout : 5) * 1000;
-    this.#maxInFlight = opts.maxInFlight ?? 1024;
+    this.#maxInFlight = Math.max(0, opts.maxInFlight ?? 1024);
+    this.#udp = new UpstreamUdp({ sockets: opts.udpSockets, exchangesPerSocket: opts.udpExchangesPerSocket });
   }
 
   /**
@@ -109,10 +107,13 @@ export class Forwarder {
   }
 
   /**
-   * Forwards `req` to each upstream in order over `transport` until one replies. A
-   * truncated UDP reply is retried over TCP with the same upstream; the TCP reply is used
-   * if it fits `udpLimit`, else the truncated one. Returns the reply with the request's
-   * ID, or undefined if all failed, too many queries are in flight, or we are closed.
+   * Forwards `req` to each upstream in order over `transport` until one replies (each
+   * attempt under a fresh random ID; a reply counts only if it comes from that upstream
+   * with that ID and the request's first question). A truncated UDP reply is retried over
+   * TCP with the same upstream; the TCP reply is used if it fits `udpLimit`, else the
+   * truncated one. Returns the reply with the request's ID, or undefined if all failed,
+   * too many queries are in flight (see `saturated`), `req` has no readable question, or
+   * we are closed. `req` is not modified.
    */
   async forward(
     req: Uint8Array,
@@ -120,7 +121,9 @@ export class Forwarder {
     upstreams: readonly Upstream[],
     udpLimit: number,
   ): Promise<Uint8Array | undefined> {
-    if (this.#closed || this.#inFlight >= this.#maxInFlight) return undefined;
+    if (this.saturated) return undefined;
+    const question = questionOf(req);
+    if (!question) return undefined;
     this.#inFlight++;
     try {
       for (const up of upstreams) {
@@ -128,17 +131,17 @@ export class Forwarder {
         try {
           let reply: Uint8Array;
           if (transport === "udp") {
-            reply = await this.#udp(req, up);
+            reply = await this.#udp.exchange(req, up, this.#timeoutMs);
             if (reply[2] & FLAG_TC) {
               try {
-                const full = await this.#tcp(req, up);
+                const full = await this.#tcp(req, question, up);
                 if (full.length <= udpLimit) reply = full;
               } catch (e) {
                 log.debug("TCP retry to {host} failed: {e}", { host: up.hostname, e: String(e) });
               }
             }
           } else {
-            reply = await this.#tcp(req, up);
+            reply = await this.#tcp(req, question, up);
           }
           reply[0] = req[0];
           reply[1] = req[1];
@@ -162,8 +165,21 @@ export class Forwarder {
     return this.#inFlight;
   }
 
-  /** Aborts every exchange in progress; later `forward` calls return undefined. */
-  close(): void {
+  /** True when a new query would exceed the in-flight bound (or we are closed): it gets no upstream. */
+  get saturated(): boolean {
+    return this.#closed || this.#inFlight >= this.#maxInFlight;
+  }
+
+  /** Shared upstream UDP sockets open now (for tests and metrics). */
+  get udpSockets(): number {
+    return this.#udp.openSockets;
+  }
+
+  /**
+   * Aborts every exchange in progress; later `forward` calls return undefined. Resolves
+   * once the shared UDP sockets are closed and their read loops have ended.
+   */
+  async close(): Promise<void> {
     this.#closed = true;
     for (const c of this.#open) {
       try {
@@ -171,6 +187,7 @@ export class Forwarder {
       } catch { /* already closed */ }
     }
     this.#open.clear();
+    await this.#udp.close();
   }
 
   /** Runs `fn` with a deadline: on expiry (or close) the registered resource is closed. */
@@ -196,32 +213,10 @@ export class Forwarder {
     }
   }
 
-  async #udp(req: Uint8Array, up: Upstream): Promise<Uint8Array> {
-    const sock = Deno.listenDatagram({
-      transport: "udp",
-      hostname: up.addr.length === 16 ? "::" : "0.0.0.0",
-      port: 0,
-    });
-    const id = (Math.random() * 0x10000) & 0xffff;
-    const out = req.slice();
-    writeU16(out, 0, id);
-    return await this.#withDeadline(sock, async () => {
-      await sock.send(out, { transport: "udp", hostname: up.hostname, port: up.port });
-      const buf = new Uint8Array(65535);
-      while (true) {
-        const [data, addr] = await sock.receive(buf);
-        const a = addr as Deno.NetAddr;
-        if (a.port !== up.port || !sameAddr(up.addr, a.hostname)) continue;
-        if (data.length < HEADER_LEN || readU16(data, 0) !== id || !(data[2] & FLAG_QR)) continue;
-        return data.slice();
-      }
-    });
-  }
-
-  async #tcp(req: Uint8Array, up: Upstream): Promise<Uint8Array> {
+  async #tcp(req: Uint8Array, question: Uint8Array, up: Upstream): Promise<Uint8Array> {
     const ac = new AbortController();
     let conn: Deno.TcpConn | undefined;
-    const id = (Math.random() * 0x10000) & 0xffff;
+    const id = crypto.getRandomValues(new Uint16Array(1))[0];
     return await this.#withDeadline({ close: () => (conn ? conn.close() : ac.abort()) }, async () => {
       conn = await Deno.connect({ hostname: up.hostname, port: up.port, signal: ac.signal });
       const framed = new Uint8Array(req.length + 2);
@@ -233,7 +228,12 @@ export class Forwarder {
       while (true) {
         const len = readU16(await readExact(conn, 2), 0);
         const msg = await readExact(conn, len);
-        if (msg.length >= HEADER_LEN && readU16(msg, 0) === id && (msg[2] & FLAG_QR)) return msg;
+        if (
+          msg.length >= HEADER_LEN && readU16(msg, 0) === id && (msg[2] & FLAG_QR) &&
+          sameQuestion(msg, question)
+        ) {
+          return msg;
+        }
       }
     });
   }

@@ -48,8 +48,19 @@ export type ParseResult =
   | { kind: "query"; query: ParsedQuery }
   /** Not answerable: too short for a header, or a response (QR=1). */
   | { kind: "drop" }
-  /** Header readable but the rest is not: answer with `rcode`, echoing the question if known. */
-  | { kind: "error"; rcode: number; id: number; flags2: number; flags3: number; query?: ParsedQuery };
+  /**
+   * Header readable but the rest is not: answer with `rcode`, echoing the question if
+   * known. `edns` is the request's OPT (when it could be read), to echo in the reply.
+   */
+  | {
+    kind: "error";
+    rcode: number;
+    id: number;
+    flags2: number;
+    flags3: number;
+    query?: ParsedQuery;
+    edns?: EdnsInfo;
+  };
 
 const DROP: ParseResult = { kind: "drop" };
 
@@ -92,16 +103,24 @@ export function parseQuery(b: Uint8Array): ParseResult {
   const id = readU16(b, 0);
   const opcode = (flags2 >>> 3) & 0x0f;
   const qdcount = readU16(b, 4);
-  const err = (rcode: number, query?: ParsedQuery): ParseResult => ({
+  const err = (rcode: number, query?: ParsedQuery, edns = query?.edns): ParseResult => ({
     kind: "error",
     rcode,
     id,
     flags2,
     flags3,
     query,
+    edns,
   });
-  const qn = qdcount === 0 ? undefined : readQuestionName(b);
-  if (!qn || qn.end + 4 > b.length) return err(opcode !== 0 ? RCODE_NOTIMP : RCODE_FORMERR);
+  const rcodeNoQuestion = opcode !== 0 ? RCODE_NOTIMP : RCODE_FORMERR;
+  if (qdcount === 0) {
+    // No question, but the records may still carry an OPT to echo (RFC 6891 §7).
+    const found = { edns: undefined as EdnsInfo | undefined };
+    readRecords(b, HEADER_LEN, readU16(b, 6) + readU16(b, 8), readU16(b, 10), found);
+    return err(rcodeNoQuestion, undefined, found.edns);
+  }
+  const qn = readQuestionName(b);
+  if (!qn || qn.end + 4 > b.length) return err(rcodeNoQuestion);
   const query: ParsedQuery = {
     id,
     flags2,
@@ -114,36 +133,55 @@ export function parseQuery(b: Uint8Array): ParseResult {
     qEnd: qn.end + 4,
     edns: undefined,
   };
-  if (opcode !== 0) return err(RCODE_NOTIMP, query);
   const ancount = readU16(b, 6);
   const nscount = readU16(b, 8);
   const arcount = readU16(b, 10);
-  // Fast exit for the common query with no records at all.
-  if (qdcount === 1 && ancount === 0 && nscount === 0 && arcount === 0) return { kind: "query", query };
-  let pos = query.qEnd;
-  for (let i = 1; i < qdcount; i++) {
-    pos = skipName(b, pos);
-    if (pos < 0 || pos + 4 > b.length) return err(RCODE_FORMERR, query);
-    pos += 4;
+  let wellFormed = true;
+  // The common query has one question and no records: nothing more to read.
+  if (qdcount !== 1 || ancount !== 0 || nscount !== 0 || arcount !== 0) {
+    let pos = query.qEnd;
+    for (let i = 1; i < qdcount && pos >= 0; i++) {
+      pos = skipName(b, pos);
+      pos = pos < 0 || pos + 4 > b.length ? -1 : pos + 4;
+    }
+    wellFormed = pos >= 0 && readRecords(b, pos, ancount + nscount, arcount, query);
   }
-  for (let i = 0; i < ancount + nscount; i++) {
+  // Other opcodes get NOTIMP (with the OPT echoed when it could be read).
+  if (opcode !== 0) return err(RCODE_NOTIMP, query);
+  if (!wellFormed) return err(RCODE_FORMERR, query);
+  return { kind: "query", query };
+}
+
+/**
+ * Walks `before` records (answer and authority) then `additional` records from `pos`,
+ * setting `into.edns` from the first OPT record among the additional ones. Returns false
+ * if a record runs past the end or there is more than one OPT (RFC 6891 §6.1.1).
+ */
+function readRecords(
+  b: Uint8Array,
+  pos: number,
+  before: number,
+  additional: number,
+  into: { edns: EdnsInfo | undefined },
+): boolean {
+  for (let i = 0; i < before; i++) {
     pos = skipRecord(b, pos);
-    if (pos < 0) return err(RCODE_FORMERR, query);
+    if (pos < 0) return false;
   }
-  for (let i = 0; i < arcount; i++) {
+  for (let i = 0; i < additional; i++) {
     const start = pos;
     pos = skipRecord(b, pos);
-    if (pos < 0) return err(RCODE_FORMERR, query);
+    if (pos < 0) return false;
     if (b[start] === 0 && readU16(b, start + 1) === TYPE_OPT) {
-      if (query.edns) return err(RCODE_FORMERR, query); // more than one OPT (RFC 6891 §6.1.1)
-      query.edns = {
+      if (into.edns) return false;
+      into.edns = {
         udpSize: readU16(b, start + 3),
         version: b[start + 6],
         dnssecOk: (b[start + 7] & 0x80) !== 0,
       };
     }
   }
-  return { kind: "query", query };
+  return true;
 }
 
 /** True if `qclass` may be answered from the zone (IN or ANY, SPEC §10.10). */

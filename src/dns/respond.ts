@@ -1,8 +1,10 @@
 /**
  * The per-query function (owns: bytes in → bytes out for one request: routing to the
  * precomputed zone answers or to the forwarder, error replies, EDNS0 OPT echo, the size
- * limit per transport and truncation, SPEC §7 with the §0/§10 decisions). It keeps the
- * zone answers current by rebuilding them on every snapshot publish.
+ * limit per transport and truncation, SPEC §7 with the §0/§10 decisions). A reply that
+ * is ready at once is written into a buffer the caller gives (`respondInto`, for the UDP
+ * engines' send buffers) or returned as a fresh array (`respond`). It keeps the zone
+ * answers current by rebuilding them on every snapshot publish.
  */
 import { Buffer } from "node:buffer";
 import type { Config } from "../config/types.ts";
@@ -10,7 +12,7 @@ import { logger } from "../log.ts";
 import type { Snapshot, SnapshotHolder } from "../records/snapshot.ts";
 import { dnsPacket } from "./packet.ts";
 import type { Forwarder, Transport, Upstream } from "./forwarder.ts";
-import { isZoneClass, type ParsedQuery, parseQuery } from "./query.ts";
+import { type EdnsInfo, isZoneClass, type ParsedQuery, parseQuery } from "./query.ts";
 import {
   FLAG_AA,
   FLAG_CD,
@@ -55,6 +57,18 @@ const log = logger("dns");
 /** A reply to send now, one that comes later (forwarded), or nothing (drop the request). */
 export type RespondResult = Uint8Array | null | Promise<Uint8Array | null>;
 
+/**
+ * What `respondInto` did: the length of the reply written into the caller's buffer (0:
+ * send nothing), or the promise of a reply that comes later (forwarded; null: nothing).
+ */
+export type RespondIntoResult = number | Promise<Uint8Array | null>;
+
+/** The smallest buffer `respondInto` accepts per transport: the largest reply it may write. */
+export const MIN_REPLY_BUFFER: Readonly<Record<Transport, number>> = {
+  udp: MAX_UDP_PAYLOAD,
+  tcp: MAX_TCP_MESSAGE,
+};
+
 export interface ResponderOptions {
   config: Config;
   holder: SnapshotHolder;
@@ -82,7 +96,8 @@ function pick(e: NameEntry, qtype: number): PreparedAnswer | undefined {
 
 /**
  * A reply carrying only a header, the request's first question (if it was readable)
- * and an OPT RR if the request had one: used for errors and refusals.
+ * and an OPT RR if the request had one (`edns`, by default the question's): used for
+ * errors and refusals.
  */
 export function headerReply(
   req: Uint8Array,
@@ -92,22 +107,36 @@ export function headerReply(
   rcode: number,
   q: ParsedQuery | undefined,
   extraFlags3 = 0,
+  edns: EdnsInfo | undefined = q?.edns,
 ): Uint8Array {
+  const out = new Uint8Array(HEADER_LEN + (q ? q.qEnd - HEADER_LEN : 0) + (edns ? OPT_LEN : 0));
+  writeHeaderReply(out, req, id, flags2, flags3, rcode, q, extraFlags3, edns);
+  return out;
+}
+
+/** `headerReply` written at the start of `out` (which must be large enough); returns its length. */
+function writeHeaderReply(
+  out: Uint8Array,
+  req: Uint8Array,
+  id: number,
+  flags2: number,
+  flags3: number,
+  rcode: number,
+  q: ParsedQuery | undefined,
+  extraFlags3 = 0,
+  edns: EdnsInfo | undefined = q?.edns,
+): number {
   const qlen = q ? q.qEnd - HEADER_LEN : 0;
-  const optLen = q?.edns ? OPT_LEN : 0;
-  const out = new Uint8Array(HEADER_LEN + qlen + optLen);
   writeU16(out, 0, id);
   out[2] = FLAG_QR | (flags2 & 0x78) | (flags2 & FLAG_RD);
   out[3] = (flags3 & FLAG_CD) | extraFlags3 | (rcode & 0x0f);
-  if (q) {
-    writeU16(out, 4, 1);
-    out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
-  }
-  if (q?.edns) {
-    writeU16(out, 10, 1);
-    writeOpt(out, HEADER_LEN + qlen, rcode >>> 4, q.edns.dnssecOk);
-  }
-  return out;
+  writeU16(out, 4, q ? 1 : 0);
+  writeU16(out, 6, 0);
+  writeU16(out, 8, 0);
+  writeU16(out, 10, edns ? 1 : 0);
+  if (q) out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
+  if (edns) writeOpt(out, HEADER_LEN + qlen, rcode >>> 4, edns.dnssecOk);
+  return HEADER_LEN + qlen + (edns ? OPT_LEN : 0);
 }
 
 /** Answers DNS requests from the zone snapshot or through the forwarder. */
@@ -118,6 +147,8 @@ export class Responder {
   readonly #setTC: boolean;
   readonly #zoneFlags3: number;
   readonly #unsubscribe: () => void;
+  /** Where `respond` writes a reply before copying it out. */
+  readonly #scratch = new Uint8Array(MAX_TCP_MESSAGE);
   #zone: ZoneAnswers | undefined;
   #closed = false;
 
@@ -162,22 +193,44 @@ export class Responder {
    * caller once this returns. Never throws.
    */
   respond(req: Uint8Array, transport: Transport): RespondResult {
+    const n = this.respondInto(req, transport, this.#scratch);
+    if (typeof n !== "number") return n;
+    return n === 0 ? null : this.#scratch.slice(0, n);
+  }
+
+  /**
+   * Answers one request received over `transport`, writing a reply that is ready now at
+   * the start of `out` (at least `MIN_REPLY_BUFFER[transport]` bytes, else a RangeError)
+   * and returning its length; 0 means send nothing. Forwarded queries return a promise
+   * of the reply instead (`out` untouched). `req` may be reused by the caller once this
+   * returns; `out` is the caller's again too. Never throws otherwise.
+   */
+  respondInto(req: Uint8Array, transport: Transport, out: Uint8Array): RespondIntoResult {
+    if (out.length < MIN_REPLY_BUFFER[transport]) {
+      throw new RangeError(
+        `reply buffer of ${out.length} bytes; ${transport} needs ${MIN_REPLY_BUFFER[transport]}`,
+      );
+    }
     try {
-      return this.#respond(req, transport);
+      return this.#respond(req, transport, out);
     } catch (e) {
       log.error("internal error answering a query: {e}", { e: String(e) });
-      if (req.length < HEADER_LEN) return null;
-      return headerReply(req, (req[0] << 8) | req[1], req[2], req[3], RCODE_SERVFAIL, undefined);
+      if (req.length < HEADER_LEN) return 0;
+      return writeHeaderReply(out, req, (req[0] << 8) | req[1], req[2], req[3], RCODE_SERVFAIL, undefined);
     }
   }
 
-  #respond(req: Uint8Array, transport: Transport): RespondResult {
+  #respond(req: Uint8Array, transport: Transport, out: Uint8Array): RespondIntoResult {
     const r = parseQuery(req);
-    if (r.kind === "drop") return null;
-    if (r.kind === "error") return headerReply(req, r.id, r.flags2, r.flags3, r.rcode, r.query);
+    if (r.kind === "drop") return 0;
+    if (r.kind === "error") {
+      return writeHeaderReply(out, req, r.id, r.flags2, r.flags3, r.rcode, r.query, 0, r.edns);
+    }
     const q = r.query;
     const edns = q.edns;
-    if (edns && edns.version > 0) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_BADVERS, q);
+    if (edns && edns.version > 0) {
+      return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_BADVERS, q);
+    }
     const limit = transport === "tcp"
       ? MAX_TCP_MESSAGE
       : edns
@@ -192,46 +245,60 @@ export class Responder {
     }
     if (!zoneRoute) {
       const ups = this.#forwarder.upstreamsFor(name);
-      if (!ups) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
+      if (!ups) return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
+      // Over the in-flight bound: SERVFAIL now, without copying or waiting.
+      if (this.#forwarder.saturated) {
+        return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q);
+      }
       return this.#forward(req.slice(), q, transport, ups, limit);
     }
 
     if (!isZoneClass(q.qclass) || q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) {
-      return headerReply(req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q, this.#zoneFlags3);
+      return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q, this.#zoneFlags3);
     }
     const zone = this.#zone;
-    if (!zone) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q, this.#zoneFlags3);
+    if (!zone) {
+      return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q, this.#zoneFlags3);
+    }
 
     const entry = zone.names.get(name);
     if (entry) {
       const prepared = pick(entry, q.qtype);
-      if (prepared) return this.#fromTemplate(prepared, req, q, limit);
+      if (prepared) return this.#fromTemplate(prepared, req, q, limit, out);
     } else if (name.includes(".*")) {
       // The original's crude wildcard: `bob.*.mesos` is looked up as `bob.mesos` (SPEC §7.3).
       const key = name.replaceAll(".*", "");
       const e2 = inDomain(key, zone.domain) ? zone.names.get(key) : undefined;
       if (e2) {
         const prepared = pick(e2, q.qtype);
-        if (prepared) return this.#wildcard(prepared, req, q, limit);
-        return this.#negative(zone, req, q, RCODE_NOERROR, limit);
+        if (prepared) return this.#wildcard(prepared, req, q, limit, out);
+        return this.#negative(zone, req, q, RCODE_NOERROR, limit, out);
       }
     }
-    return this.#negative(zone, req, q, entry ? RCODE_NOERROR : RCODE_NXDOMAIN, limit);
+    return this.#negative(zone, req, q, entry ? RCODE_NOERROR : RCODE_NXDOMAIN, limit, out);
   }
 
   /**
-   * Renders a precomputed reply (next rotation) and patches ID, RD/CD, the question as
-   * asked and the OPT; cuts it to `limit` when needed.
+   * Renders a precomputed reply (next rotation) into `out` and patches ID, RD/CD, the
+   * question as asked and the OPT; cuts it to `limit` when needed. Returns the length.
    */
-  #fromTemplate(prepared: PreparedAnswer, req: Uint8Array, q: ParsedQuery, limit: number): Uint8Array {
+  #fromTemplate(
+    prepared: PreparedAnswer,
+    req: Uint8Array,
+    q: ParsedQuery,
+    limit: number,
+    out: Uint8Array,
+  ): number {
     const optLen = q.edns ? OPT_LEN : 0;
-    let out = prepared.render(optLen);
     let bodyLen = prepared.message.length;
     if (bodyLen + optLen > limit) {
-      const cut = truncateMessage(out.subarray(0, bodyLen), limit - optLen, this.#setTC);
+      // Too big for this transport (rare): render aside, cut, and copy what fits.
+      const full = prepared.render(0);
+      const cut = truncateMessage(full, limit - optLen, this.#setTC);
       bodyLen = cut.length;
-      out = new Uint8Array(bodyLen + optLen);
       out.set(cut);
+    } else {
+      prepared.renderInto(out);
     }
     out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
     out[0] = req[0];
@@ -242,21 +309,30 @@ export class Responder {
       writeOpt(out, bodyLen, 0, q.edns.dnssecOk);
       writeU16(out, 10, ((out[10] << 8) | out[11]) + 1);
     }
-    return out;
+    return bodyLen + optLen;
   }
 
-  /** NXDOMAIN or NODATA: the question as asked and the zone SOA (owner = apex) in authority. */
-  #negative(zone: ZoneAnswers, req: Uint8Array, q: ParsedQuery, rcode: number, limit: number): Uint8Array {
-    const qlen = q.qEnd - HEADER_LEN;
-    const optLen = q.edns ? OPT_LEN : 0;
+  /**
+   * NXDOMAIN or NODATA into `out`: the question as asked and the zone SOA (owner = apex)
+   * in authority. Returns the length.
+   */
+  #negative(
+    zone: ZoneAnswers,
+    req: Uint8Array,
+    q: ParsedQuery,
+    rcode: number,
+    limit: number,
+    out: Uint8Array,
+  ): number {
     const soa = zone.negativeSoa;
-    let out: Uint8Array = new Uint8Array(HEADER_LEN + qlen + 2 + soa.length + optLen);
     out[0] = req[0];
     out[1] = req[1];
     out[2] = FLAG_QR | FLAG_AA | (req[2] & FLAG_RD);
     out[3] = zone.flags3 | (req[3] & FLAG_CD) | rcode;
     writeU16(out, 4, 1);
+    writeU16(out, 6, 0);
     writeU16(out, 8, 1);
+    writeU16(out, 10, q.edns ? 1 : 0);
     out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
     const apexAt = q.qnameEnd - zone.apexWireLen;
     let pos = q.qEnd;
@@ -264,15 +340,25 @@ export class Responder {
     out.set(soa, pos + 2);
     pos += 2 + soa.length;
     if (q.edns) {
-      writeU16(out, 10, 1);
       writeOpt(out, pos, 0, q.edns.dnssecOk);
+      pos += OPT_LEN;
     }
-    if (out.length > limit) out = truncateMessage(out, limit, this.#setTC);
-    return out;
+    if (pos > limit) {
+      const cut = truncateMessage(out.slice(0, pos), limit, this.#setTC);
+      out.set(cut);
+      pos = cut.length;
+    }
+    return pos;
   }
 
   /** Slow path for `.*` names: re-encodes the stored answer with the question as asked. */
-  #wildcard(prepared: PreparedAnswer, req: Uint8Array, q: ParsedQuery, limit: number): Uint8Array {
+  #wildcard(
+    prepared: PreparedAnswer,
+    req: Uint8Array,
+    q: ParsedQuery,
+    limit: number,
+    out: Uint8Array,
+  ): number {
     const packet = dnsPacket.decode(Buffer.from(prepared.render(0)));
     // Decode just the header and the asked question (counts zeroed but QDCOUNT = 1).
     const mini = Buffer.alloc(q.qEnd);
@@ -280,7 +366,7 @@ export class Responder {
     mini[5] = 1;
     packet.questions = dnsPacket.decode(mini).questions;
     const body = new Uint8Array(dnsPacket.encode(packet));
-    return this.#fromTemplate(new PreparedAnswer(body, [], []), req, q, limit);
+    return this.#fromTemplate(new PreparedAnswer(body, [], []), req, q, limit, out);
   }
 
   async #forward(

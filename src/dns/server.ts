@@ -6,7 +6,7 @@
 import type { Config, DnsUdpEngine } from "../config/types.ts";
 import { logger } from "../log.ts";
 import type { SnapshotHolder } from "../records/snapshot.ts";
-import { Forwarder } from "./forwarder.ts";
+import { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 import { Responder } from "./respond.ts";
 import { serveTcp } from "./tcp_server.ts";
 import { FfiUnavailableError, serveUdpFfi } from "./udp_ffi.ts";
@@ -22,6 +22,8 @@ export interface DnsServerOptions {
   tcpIdleTimeoutMs?: number;
   /** The UDP engine; default `config.DNSUDPEngine` (`auto` when unset). */
   udpEngine?: DnsUdpEngine;
+  /** Forwarding limits (queries in flight, shared upstream sockets); defaults as in `ForwarderOptions`. */
+  forwarder?: ForwarderOptions;
 }
 
 export interface DnsServer {
@@ -84,12 +86,11 @@ function serveUdpWith(
  * can bind). Answers follow the holder's snapshots; before the first one, names in the
  * domain get SERVFAIL. UDP runs on the engine chosen by `udpEngine` / `DNSUDPEngine`.
  */
-// deno-lint-ignore require-await -- async by contract; binding happens to be synchronous in Deno.
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
   const choice = opts.udpEngine ?? opts.config.DNSUDPEngine ?? "auto";
   const { tcp, udp } = bind(opts.hostname, opts.port);
   const port = tcp.addr.port;
-  const forwarder = new Forwarder(opts.config);
+  const forwarder = new Forwarder(opts.config, opts.forwarder);
   const responder = new Responder({ config: opts.config, holder: opts.holder, forwarder });
   let udpService: UdpService;
   let engine: "ffi" | "portable";
@@ -97,7 +98,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     ({ service: udpService, engine } = serveUdpWith(choice, udp, responder));
   } catch (e) {
     responder.close();
-    forwarder.close();
+    await forwarder.close();
     udp.close();
     tcp.close();
     throw e;
@@ -115,8 +116,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     close(): Promise<void> {
       closing ??= (async () => {
         responder.close();
-        forwarder.close();
-        await Promise.all([udpService.close(), tcpService.close()]);
+        await Promise.all([forwarder.close(), udpService.close(), tcpService.close()]);
       })();
       return closing;
     },

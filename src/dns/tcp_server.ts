@@ -3,9 +3,11 @@
  * several and pipelined queries per connection with replies written whole and in the
  * order they are ready, back-pressure on clients that do not read their replies, the
  * first-query and idle timeouts, closing on bad frames after the replies before them).
+ * A connection's read buffer starts small and grows only as far as the bytes a client
+ * has actually sent for one frame, so idle and slow-loris connections cost little.
  */
 import { logger } from "../log.ts";
-import type { Responder } from "./respond.ts";
+import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 import { HEADER_LEN } from "./wire.ts";
 
 const log = logger("dns");
@@ -18,6 +20,13 @@ export interface TcpServiceOptions {
   /** Close a new connection that sends no complete query for this long (default 2000 ms, at most idle). */
   firstQueryTimeoutMs?: number;
 }
+
+/** A connection's first read buffer: most queries are well under this. */
+const INITIAL_READ_BUFFER = 512;
+/** After a frame, a read buffer grown beyond this is given back (reset to the initial size). */
+const KEEP_READ_BUFFER = 4096;
+/** The largest frame: the length prefix and a 65535-byte message. */
+const MAX_FRAME = 2 + 65535;
 
 /** Stop reading from a connection while this many reply bytes wait to be written. */
 const MAX_UNWRITTEN_BYTES = 64 * 1024;
@@ -54,7 +63,7 @@ class Connection {
     } catch { /* already closed */ }
   }
 
-  /** Queues one framed reply; writes never interleave. */
+  /** Queues one reply (copied into its frame at once); writes never interleave. */
   send(reply: Uint8Array): void {
     if (this.closed) return;
     const framed = new Uint8Array(reply.length + 2);
@@ -90,11 +99,14 @@ export function serveTcp(
   const firstMs = Math.min(opts.firstQueryTimeoutMs ?? 2000, idleMs);
   const conns = new Set<Connection>();
   const tasks = new Set<Promise<void>>();
+  /** Replies are written here, then copied into their frame (shared: `respondInto` is synchronous). */
+  const out = new Uint8Array(MIN_REPLY_BUFFER.tcp);
   let closed = false;
 
   const handle = async (c: Connection): Promise<void> => {
-    // One frame is at most 2 + 65535 bytes; partial frames accumulate here.
-    const acc = new Uint8Array(2 + 65535);
+    // Partial frames accumulate here. The buffer doubles only when a frame fills it (up
+    // to that frame's size), so a client holds at most about twice what it has sent.
+    let acc = new Uint8Array(INITIAL_READ_BUFFER);
     let have = 0;
     c.resetIdle(firstMs);
     try {
@@ -106,6 +118,13 @@ export function serveTcp(
           await (c.unwritten > MAX_UNWRITTEN_BYTES ? c.flushed() : Promise.race(c.pending));
         }
         if (c.closed) break;
+        if (have === acc.length) {
+          // An incomplete frame fills the buffer (one complete frame would have been taken).
+          const frame = (acc[0] << 8 | acc[1]) + 2;
+          const grown = new Uint8Array(Math.min(acc.length * 2, frame, MAX_FRAME));
+          grown.set(acc);
+          acc = grown;
+        }
         const n = await c.conn.read(acc.subarray(have));
         if (n === null) break;
         have += n;
@@ -118,8 +137,8 @@ export function serveTcp(
           }
           if (have < 2 + len) break;
           c.resetIdle();
-          const reply = responder.respond(acc.subarray(2, 2 + len), "tcp");
-          if (reply instanceof Promise) {
+          const reply = responder.respondInto(acc.subarray(2, 2 + len), "tcp", out);
+          if (typeof reply !== "number") {
             const p = reply.then((r) => {
               if (r) c.send(r);
             }).catch((e) => {
@@ -127,11 +146,16 @@ export function serveTcp(
             });
             c.pending.add(p);
             p.finally(() => c.pending.delete(p));
-          } else if (reply) {
-            c.send(reply);
+          } else if (reply > 0) {
+            c.send(out.subarray(0, reply));
           }
           acc.copyWithin(0, 2 + len, have);
           have -= 2 + len;
+        }
+        if (acc.length > KEEP_READ_BUFFER && have <= INITIAL_READ_BUFFER) {
+          const small = new Uint8Array(INITIAL_READ_BUFFER);
+          small.set(acc.subarray(0, have));
+          acc = small;
         }
       }
     } catch (e) {

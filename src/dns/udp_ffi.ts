@@ -9,10 +9,11 @@
  * waited on and closed by Deno), so binding, readiness and shutdown are the portable
  * engine's; only the bulk receive and send go through FFI. Everything runs on the main
  * isolate with the same `Responder` as TCP, so answers change at the same instant on
- * both; forwarded queries and replies the socket cannot take at once are sent through
- * Deno. The loop drains at most `maxBatches` batches per readiness report and gives the
- * event loop a turn at least every `yieldMs` while busy, so HTTP, TCP, reloads and
- * forwarding keep being served under a UDP flood.
+ * both; the responder writes each zone reply straight into its calloc'd send slot.
+ * Forwarded queries and replies the socket cannot take at once are sent through Deno.
+ * The loop drains at most `maxBatches` batches per readiness report and gives the event
+ * loop a turn at least every `yieldMs` while busy, so HTTP, TCP, reloads and forwarding
+ * keep being served under a UDP flood.
  */
 import { logger } from "../log.ts";
 import {
@@ -102,6 +103,8 @@ class Buffers {
   readonly rMsgPtr: Deno.PointerObject;
   /** sendmmsg vector pointers from entry k on. */
   readonly sMsgPtrs: Deno.PointerObject[];
+  /** The send data slots, as views the responder writes replies into. */
+  readonly sSlots: Uint8Array[];
 
   constructor(readonly libc: Libc, readonly batch: number) {
     let off = 0;
@@ -143,6 +146,10 @@ class Buffers {
     const ptr = (o: number) => Deno.UnsafePointer.create(base + BigInt(o))!;
     this.rMsgPtr = ptr(this.rMsg);
     this.sMsgPtrs = Array.from({ length: batch }, (_, i) => ptr(this.sMsg + i * MMSGHDR_SIZE));
+    this.sSlots = Array.from(
+      { length: batch },
+      (_, i) => this.u8.subarray(this.sData + i * SLOT, this.sData + (i + 1) * SLOT),
+    );
   }
 
   free(): void {
@@ -237,18 +244,17 @@ class FfiUdpServer implements FfiUdpService {
 
   /** Answers the datagram Deno received; its reply joins the batch when the address allows. */
   #answerFirst(req: Uint8Array, addr: Deno.NetAddr): void {
-    const reply = this.#responder.respond(req, "udp");
-    if (reply === null) return;
-    if (reply instanceof Promise) {
+    const b = this.#b;
+    const j = this.#queued;
+    const reply = this.#responder.respondInto(req, "udp", b.sSlots[j]);
+    if (typeof reply !== "number") {
       this.#later(reply, addr);
       return;
     }
-    const b = this.#b;
-    const nameLen = reply.length > SLOT
-      ? 0
-      : writeSockaddr(b.u8, b.sName + this.#queued * SOCKADDR_STORAGE_SIZE, addr.hostname, addr.port);
+    if (reply === 0) return;
+    const nameLen = writeSockaddr(b.u8, b.sName + j * SOCKADDR_STORAGE_SIZE, addr.hostname, addr.port);
     if (nameLen === 0) {
-      this.#later(Promise.resolve(reply), addr);
+      this.#later(Promise.resolve(b.sSlots[j].slice(0, reply)), addr);
       return;
     }
     this.#queue(reply, nameLen);
@@ -271,13 +277,18 @@ class FfiUdpServer implements FfiUdpService {
         dv.setUint32(h + MSG_NAMELEN, SOCKADDR_STORAGE_SIZE, true);
         const data = b.rData + i * SLOT;
         const name = b.rName + i * SOCKADDR_STORAGE_SIZE;
-        const reply = this.#responder.respond(u8.subarray(data, data + len), "udp");
-        if (reply === null) continue;
-        if (reply instanceof Promise || reply.length > SLOT) {
+        // The reply goes straight into the next free send slot.
+        const reply = this.#responder.respondInto(
+          u8.subarray(data, data + len),
+          "udp",
+          b.sSlots[this.#queued],
+        );
+        if (typeof reply !== "number") {
           const to = netAddrOf(u8.subarray(name, name + nameLen));
-          if (to) this.#later(reply instanceof Promise ? reply : Promise.resolve(reply), to);
+          if (to) this.#later(reply, to);
           continue;
         }
+        if (reply === 0) continue;
         u8.copyWithin(b.sName + this.#queued * SOCKADDR_STORAGE_SIZE, name, name + nameLen);
         this.#queue(reply, nameLen);
       }
@@ -285,12 +296,14 @@ class FfiUdpServer implements FfiUdpService {
     }
   }
 
-  /** Adds a reply to the send vector (its address already copied in place); flushes when full. */
-  #queue(reply: Uint8Array, nameLen: number): void {
+  /**
+   * Adds the reply of `len` bytes in the next send slot to the send vector (its address
+   * already copied in place); flushes when full.
+   */
+  #queue(len: number, nameLen: number): void {
     const b = this.#b;
     const j = this.#queued;
-    b.u8.set(reply, b.sData + j * SLOT);
-    b.dv.setUint32(b.sIov + j * IOVEC_SIZE + 8, reply.length, true);
+    b.dv.setUint32(b.sIov + j * IOVEC_SIZE + 8, len, true);
     b.dv.setUint32(b.sMsg + j * MMSGHDR_SIZE + MSG_NAMELEN, nameLen, true);
     if (++this.#queued === b.batch) this.#flush();
   }

@@ -1,10 +1,11 @@
 /**
  * The DNS UDP listener loop (owns: receiving datagrams on a bound socket with a few
  * concurrent receive loops, handing each to the responder and sending the reply; a bad
- * packet or a failed send never stops a loop).
+ * packet or a failed send never stops a loop). Each loop reuses one receive buffer and
+ * one reply buffer that the responder writes into.
  */
 import { logger } from "../log.ts";
-import type { Responder } from "./respond.ts";
+import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 
 const log = logger("dns");
 
@@ -28,6 +29,7 @@ export function serveUdp(conn: Deno.DatagramConn, responder: Responder, loops = 
 
   const loop = async (): Promise<void> => {
     const buf = new Uint8Array(65535);
+    const out = new Uint8Array(MIN_REPLY_BUFFER.udp);
     let errors = 0;
     while (!closed) {
       let data: Uint8Array;
@@ -42,17 +44,17 @@ export function serveUdp(conn: Deno.DatagramConn, responder: Responder, loops = 
         if (++errors > 3) await new Promise((r) => setTimeout(r, 10));
         continue;
       }
-      const reply = responder.respond(data, "udp");
-      if (reply === null) continue;
-      if (reply instanceof Promise) {
-        const p = reply.then((r) => r ? send(r, addr) : undefined).catch((e) => {
-          log.error("forwarded UDP query failed: {e}", { e: String(e) });
-        });
-        pending.add(p);
-        p.finally(() => pending.delete(p));
-      } else {
-        await send(reply, addr);
+      const reply = responder.respondInto(data, "udp", out);
+      if (typeof reply === "number") {
+        // `out` is reused only after this send completes.
+        if (reply > 0) await send(out.subarray(0, reply), addr);
+        continue;
       }
+      const p = reply.then((r) => r ? send(r, addr) : undefined).catch((e) => {
+        log.error("forwarded UDP query failed: {e}", { e: String(e) });
+      });
+      pending.add(p);
+      p.finally(() => pending.delete(p));
     }
   };
 

@@ -66,18 +66,27 @@ export class PreparedAnswer {
    * the responder's OPT record).
    */
   render(extra: number): Uint8Array {
+    const out = new Uint8Array(this.message.length + extra);
+    this.renderInto(out);
+    return out;
+  }
+
+  /**
+   * Writes the next rotation at the start of `out` (at least `message.length` bytes) and
+   * returns its length; the rest of `out` is left as it was.
+   */
+  renderInto(out: Uint8Array): number {
     const msg = this.message;
-    const out = new Uint8Array(msg.length + extra);
     const n = this.answerStarts.length - 1;
     if (n <= 1) {
       out.set(msg);
-      return out;
+      return msg.length;
     }
     const k = this.#next;
     this.#next = k + 1 === n ? 0 : k + 1;
     if (k === 0) {
       out.set(msg);
-      return out;
+      return msg.length;
     }
     const starts = this.answerStarts;
     const first = starts[0];
@@ -95,7 +104,7 @@ export class PreparedAnswer {
       out[p[i]] = ptr >>> 8;
       out[p[i] + 1] = ptr & 0xff;
     }
-    return out;
+    return msg.length;
   }
 }
 
