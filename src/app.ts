@@ -9,7 +9,7 @@ import { type AuthorizationProvider, createStateFetcher, type StateFetcher } fro
 import { createIamAuthorization } from "./mesos/iam_auth.ts";
 import { type LeaderSource, StaticLeaderSource } from "./mesos/leader.ts";
 import { resolveHosts } from "./mesos/resolve_hosts.ts";
-import { StatePoller } from "./mesos/state_poller.ts";
+import { type ReleaseStage, StatePoller } from "./mesos/state_poller.ts";
 import type { MesosState } from "./mesos/state_types.ts";
 import { ZkLeaderSource } from "./mesos/zk_leader_source.ts";
 import { generateRecords, hostsToResolve, nameServerIPs } from "./records/generate.ts";
@@ -55,6 +55,42 @@ function localInterfaceIPs(): string[] {
     log.warn("cannot list network interfaces: {err}", { err });
     return [];
   }
+}
+
+/** Heap growth since the last reload that makes the next one start with a collection. */
+const START_GC_GROWTH_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The state poller's `releaseMemory` (issue #6): garbage collections where a reload is
+ * about to allocate, or has just dropped, most of its memory, so that the heap never holds
+ * much more than the data of one reload beside the served one. `starting`: a full
+ * collection, only if the heap has grown by `START_GC_GROWTH_BYTES` since the last reload
+ * (e.g. large HTTP answers were written meanwhile); `fetched` (the state's text) and
+ * `replaced` (the state document and the previous records): a full collection, so that the
+ * records and then the DNS answers are built in the memory it frees; `published` (the
+ * previous DNS answers): V8's thorough collection, which also compacts the heap and gives
+ * free pages back to the system. Only when the runtime exposes `gc` (`--v8-flags=--expose-gc`,
+ * as the deno.json tasks run the service); otherwise it does nothing.
+ */
+export function memoryReleaser(): (stage: ReleaseStage) => void {
+  let heapAfterReload = 0;
+  return (stage) => {
+    const gc = (globalThis as { gc?: (options?: Record<string, string>) => void }).gc;
+    if (typeof gc !== "function") return;
+    if (stage === "starting" && Deno.memoryUsage().heapUsed - heapAfterReload < START_GC_GROWTH_BYTES) return;
+    const t0 = performance.now();
+    if (stage !== "published") {
+      gc();
+    } else {
+      try {
+        gc({ type: "major", flavor: "last-resort" });
+      } catch {
+        gc(); // a V8 without that option
+      }
+      heapAfterReload = Deno.memoryUsage().heapUsed;
+    }
+    log.debug("garbage collection ({stage}): {ms} ms", { stage, ms: Math.round(performance.now() - t0) });
+  };
 }
 
 function leaderSourceFor(config: Config, onFatal: (e: Error) => void): LeaderSource {
@@ -131,6 +167,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       refreshSeconds: config.RefreshSeconds,
       dropWarnPercent: config.RecordsDropWarnPercent,
       retryDelaysMs: RELOAD_RETRY_DELAYS_MS.filter((ms) => ms < config.RefreshSeconds * 1000),
+      releaseMemory: memoryReleaser(),
       onSuccess: (snap, from) => {
         const r = snap.records;
         log.info("loaded state from {from}: {a} A, {aaaa} AAAA, {srv} SRV names (serial {serial})", {

@@ -8,6 +8,11 @@
  * HTML escaping on: `<` `>` `&` become `\u003c` `\u003e` `\u0026`, U+2028/U+2029 are escaped,
  * control characters use `\n` `\r` `\t` or `\u00XX` (the pre-Go-1.22 form the original
  * was built with, so `\b` is `\u0008`), lone surrogates become `\ufffd`.
+ *
+ * Large documents (`/v1/enumerate`, `/v1/axfr`) are written in pieces on demand
+ * (`goMarshalIndentChunks`), and a `GoLazySlice` makes its elements only as they are
+ * written, so neither the whole text nor a converted copy of the record set exists at once
+ * (issue #6).
  */
 
 /** A value `goMarshalIndent` accepts. */
@@ -17,8 +22,14 @@ export type GoValue =
   | number
   | string
   | readonly GoValue[]
+  | GoLazySlice
   | ReadonlyMap<string, GoValue>
   | { readonly [field: string]: GoValue };
+
+/** A slice (written as a JSON array) whose elements are made one by one while it is written. */
+export class GoLazySlice {
+  constructor(readonly length: number, readonly item: (index: number) => GoValue) {}
+}
 
 const HEX = "0123456789abcdef";
 
@@ -81,58 +92,152 @@ function isMap(v: unknown): v is ReadonlyMap<string, GoValue> {
   return v instanceof Map;
 }
 
-function write(v: GoValue, prefix: string, indent: string, depth: number, parts: string[]): void {
-  if (v === null) {
-    parts.push("null");
-    return;
+/** Where text is written: the text so far, and the line breaks per depth (cached). */
+class Out {
+  s = "";
+  readonly #breaks: string[] = [];
+
+  constructor(readonly prefix: string, readonly indent: string) {}
+
+  /** A newline, the prefix and `depth` indents. */
+  newline(depth: number): string {
+    return this.#breaks[depth] ??= "\n" + this.prefix + this.indent.repeat(depth);
   }
+}
+
+/** The text of a non-container value, or undefined for arrays, maps and structs. */
+function scalar(v: GoValue): string | undefined {
+  if (v === null) return "null";
   switch (typeof v) {
     case "boolean":
-      parts.push(v ? "true" : "false");
-      return;
+      return v ? "true" : "false";
     case "number":
-      parts.push(formatNumber(v));
-      return;
+      return formatNumber(v);
     case "string":
-      parts.push(goQuote(v));
-      return;
+      return goQuote(v);
     case "object":
-      break;
+      return undefined;
     default:
       throw new TypeError(`json: unsupported type: ${typeof v}`);
   }
-  const inner = "\n" + prefix + indent.repeat(depth + 1);
-  const close = "\n" + prefix + indent.repeat(depth);
-  if (Array.isArray(v)) {
-    if (v.length === 0) {
-      parts.push("[]");
+}
+
+type GoObject = ReadonlyMap<string, GoValue> | { readonly [field: string]: GoValue };
+
+/** The keys of a map (sorted as Go sorts them) or the fields of a struct (in order). */
+function keysOf(v: GoObject): string[] {
+  return isMap(v) ? [...v.keys()].sort(compareUtf8) : Object.keys(v);
+}
+
+function valueAt(v: GoObject, key: string): GoValue {
+  return isMap(v) ? v.get(key)! : (v as { readonly [field: string]: GoValue })[key];
+}
+
+function itemAt(v: readonly GoValue[] | GoLazySlice, i: number): GoValue {
+  return v instanceof GoLazySlice ? v.item(i) : v[i];
+}
+
+/** Writes one element of an array (`i`: its index) or one entry of an object, up to its value. */
+function elementHead(out: Out, depth: number, i: number, key?: string): void {
+  const br = out.newline(depth + 1);
+  out.s += i === 0 ? br : "," + br;
+  if (key !== undefined) out.s += goQuote(key) + ": ";
+}
+
+function checkDefined(key: string, val: GoValue): void {
+  if (val === undefined) throw new TypeError(`json: field ${key} is undefined`);
+}
+
+/** Writes `v` whole. */
+function write(v: GoValue, depth: number, out: Out): void {
+  const text = scalar(v);
+  if (text !== undefined) {
+    out.s += text;
+    return;
+  }
+  if (Array.isArray(v) || v instanceof GoLazySlice) {
+    const list = v as readonly GoValue[] | GoLazySlice;
+    if (list.length === 0) {
+      out.s += "[]";
       return;
     }
-    parts.push("[");
-    v.forEach((item: GoValue, i: number) => {
-      parts.push(i === 0 ? inner : "," + inner);
-      write(item, prefix, indent, depth + 1, parts);
-    });
-    parts.push(close, "]");
+    out.s += "[";
+    for (let i = 0; i < list.length; i++) {
+      elementHead(out, depth, i);
+      write(itemAt(list, i), depth + 1, out);
+    }
+    out.s += out.newline(depth) + "]";
     return;
   }
-  let entries: Array<[string, GoValue]>;
-  if (isMap(v)) {
-    entries = [...v.entries()].sort((x, y) => compareUtf8(x[0], y[0]));
+  const obj = v as GoObject;
+  const keys = keysOf(obj);
+  if (keys.length === 0) {
+    out.s += "{}";
+    return;
+  }
+  out.s += "{";
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const val = valueAt(obj, key);
+    checkDefined(key, val);
+    elementHead(out, depth, i, key);
+    write(val, depth + 1, out);
+  }
+  out.s += out.newline(depth) + "}";
+}
+
+/** Containers with at most this many values inside are written whole, without pausing. */
+const SMALL_NODES = 64;
+
+/** Whether `v` holds at most `SMALL_NODES` values and no lazy slice (looks at no more than that). */
+function isSmall(v: GoValue): boolean {
+  let budget = SMALL_NODES;
+  const visit = (x: GoValue): boolean => {
+    if (--budget < 0) return false;
+    if (x === null || typeof x !== "object") return true;
+    if (x instanceof GoLazySlice) return false;
+    if (Array.isArray(x)) return x.length <= budget && x.every(visit);
+    if (isMap(x)) {
+      if (x.size > budget) return false;
+      for (const val of x.values()) if (!visit(val)) return false;
+      return true;
+    }
+    for (const key in x) if (!visit((x as { readonly [field: string]: GoValue })[key])) return false;
+    return true;
+  };
+  return visit(v);
+}
+
+/** Writes `v`, handing out the text written so far each time it reaches `limit` characters. */
+function* writeChunks(v: GoValue, depth: number, out: Out, limit: number): Generator<string, void> {
+  if (isSmall(v) || (v instanceof GoLazySlice && v.length === 0)) {
+    write(v, depth, out);
+  } else if (Array.isArray(v) || v instanceof GoLazySlice) {
+    const list = v as readonly GoValue[] | GoLazySlice;
+    out.s += "[";
+    for (let i = 0; i < list.length; i++) {
+      elementHead(out, depth, i);
+      yield* writeChunks(itemAt(list, i), depth + 1, out, limit);
+    }
+    out.s += out.newline(depth) + "]";
   } else {
-    entries = Object.entries(v as { readonly [field: string]: GoValue });
+    const obj = v as GoObject;
+    const keys = keysOf(obj);
+    out.s += "{";
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const val = valueAt(obj, key);
+      checkDefined(key, val);
+      elementHead(out, depth, i, key);
+      yield* writeChunks(val, depth + 1, out, limit);
+    }
+    out.s += out.newline(depth) + "}";
   }
-  if (entries.length === 0) {
-    parts.push("{}");
-    return;
+  if (out.s.length >= limit) {
+    const chunk = out.s;
+    out.s = "";
+    yield chunk;
   }
-  parts.push("{");
-  entries.forEach(([key, val], i) => {
-    if (val === undefined) throw new TypeError(`json: field ${key} is undefined`);
-    parts.push(i === 0 ? inner : "," + inner, goQuote(key), ": ");
-    write(val, prefix, indent, depth + 1, parts);
-  });
-  parts.push(close, "}");
 }
 
 /**
@@ -141,7 +246,23 @@ function write(v: GoValue, prefix: string, indent: string, depth: number, parts:
  * arrays/objects stay `[]`/`{}`, and there is no trailing newline.
  */
 export function goMarshalIndent(v: GoValue, prefix = " ", indent = " "): string {
-  const parts: string[] = [];
-  write(v, prefix, indent, 0, parts);
-  return parts.join("");
+  const out = new Out(prefix, indent);
+  write(v, 0, out);
+  return out.s;
+}
+
+/**
+ * The text of `goMarshalIndent(v, prefix, indent)` in consecutive pieces of about
+ * `chunkChars` characters or more (the last may be shorter), each made when asked for;
+ * lazy slices are expanded only then. Their concatenation is exactly the whole text.
+ */
+export function* goMarshalIndentChunks(
+  v: GoValue,
+  prefix = " ",
+  indent = " ",
+  chunkChars = 64 * 1024,
+): Generator<string, void> {
+  const out = new Out(prefix, indent);
+  yield* writeChunks(v, 0, out, Math.max(1, chunkChars));
+  if (out.s !== "") yield out.s;
 }

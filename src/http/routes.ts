@@ -10,16 +10,20 @@
  * `/ready`, `/health` and (optionally) `/metrics` are new paths.
  */
 import type { Config } from "../config/types.ts";
-import type { RecordSet } from "../records/record_set.ts";
+import type { EnumFramework, EnumTask, RecordSet } from "../records/record_set.ts";
 import type { Snapshot } from "../records/snapshot.ts";
 import { VERSION } from "../version.ts";
-import { goMarshalIndent, type GoValue } from "./go_json.ts";
+import { GoLazySlice, goMarshalIndent, goMarshalIndentChunks, type GoValue } from "./go_json.ts";
 
 /** A response to be written by the server. */
 export interface HttpResponse {
   status: number;
   contentType: string;
-  body: string;
+  /**
+   * The whole body, or for the large ones (`/v1/enumerate`, `/v1/axfr`) its text in pieces,
+   * each made when the server is ready to send it (each iteration starts from the beginning).
+   */
+  body: string | Iterable<string>;
 }
 
 /** What the router needs to know about a request. */
@@ -53,6 +57,11 @@ const NO_STATE_BODY = '{"error":"no state loaded yet"}';
 
 function json(v: GoValue): HttpResponse {
   return { status: 200, contentType: JSON_TYPE, body: goMarshalIndent(v) };
+}
+
+/** A JSON response written in pieces as it is sent (issue #6: no whole-body string). */
+function jsonPieces(v: GoValue): HttpResponse {
+  return { status: 200, contentType: JSON_TYPE, body: { [Symbol.iterator]: () => goMarshalIndentChunks(v) } };
 }
 
 function text(status: number, body: string): HttpResponse {
@@ -185,29 +194,42 @@ export function portsResponse(): HttpResponse {
   return text(501, "To be implemented...");
 }
 
-/** `GET /v1/enumerate`: frameworks, their tasks and the records each added (SPEC §8.6). */
-export function enumerateResponse(records: RecordSet): HttpResponse {
-  const frameworks = records.frameworks === null ? null : records.frameworks.map((fw): GoValue => ({
-    tasks: fw.tasks === null ? null : fw.tasks.map((t): GoValue => ({
-      name: t.name,
-      id: t.id,
-      records: t.records === null
-        ? null
-        : t.records.map((r): GoValue => ({ name: r.name, host: r.host, rtype: r.rtype })),
-    })),
+function enumTaskValue(t: EnumTask): GoValue {
+  return {
+    name: t.name,
+    id: t.id,
+    records: t.records === null
+      ? null
+      : t.records.map((r): GoValue => ({ name: r.name, host: r.host, rtype: r.rtype })),
+  };
+}
+
+function enumFrameworkValue(fw: EnumFramework): GoValue {
+  const tasks = fw.tasks;
+  return {
+    tasks: tasks === null ? null : new GoLazySlice(tasks.length, (i) => enumTaskValue(tasks[i])),
     name: fw.name,
-  }));
-  return json({ frameworks });
+  };
+}
+
+/**
+ * `GET /v1/enumerate`: frameworks, their tasks and the records each added (SPEC §8.6).
+ * Written in pieces, each task converted only when its turn comes.
+ */
+export function enumerateResponse(records: RecordSet): HttpResponse {
+  const fws = records.frameworks;
+  const frameworks = fws === null ? null : new GoLazySlice(fws.length, (i) => enumFrameworkValue(fws[i]));
+  return jsonPieces({ frameworks });
 }
 
 function toGoMap(m: ReadonlyMap<string, readonly string[]>): ReadonlyMap<string, GoValue> {
   return m as ReadonlyMap<string, GoValue>;
 }
 
-/** `GET /v1/axfr`: SOA parameters and a dump of the whole record store (SPEC §8.7). */
+/** `GET /v1/axfr`: SOA parameters and a dump of the whole record store (SPEC §8.7), in pieces. */
 export function axfrResponse(snapshot: Snapshot, config: Config): HttpResponse {
   const rs = snapshot.records;
-  return json({
+  return jsonPieces({
     TTL: config.TTL,
     Serial: snapshot.serial,
     RefreshSeconds: config.RefreshSeconds,

@@ -6,7 +6,7 @@
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
 import type { SnapshotHolder } from "../records/snapshot.ts";
-import { dispatch, type HttpRequestInfo, TEXT_TYPE } from "./routes.ts";
+import { dispatch, type HttpRequestInfo, type HttpResponse, TEXT_TYPE } from "./routes.ts";
 
 const log = logger("http");
 
@@ -38,6 +38,31 @@ function requestInfo(req: Request): HttpRequestInfo {
 }
 
 /**
+ * The body to send: a string as it is; pieces as a byte stream that makes the next piece
+ * only when the connection has taken the previous one (so a large body never exists whole).
+ */
+function bodyInit(body: HttpResponse["body"], what: string): BodyInit {
+  if (typeof body === "string") return body;
+  const pieces = body[Symbol.iterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      try {
+        const next = pieces.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      } catch (err) {
+        log.error(`HTTP body of ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+        controller.error(err);
+      }
+    },
+    cancel() {
+      pieces.return?.();
+    },
+  });
+}
+
+/**
  * Starts the HTTP API on `hostname:port` (port 0 picks a free one); resolves once the
  * socket is bound, rejects if it cannot be (e.g. address in use).
  */
@@ -47,7 +72,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
     const info = requestInfo(req);
     const res = dispatch(info, { config, snapshot: holder.current(), metrics });
     log.debug(`${info.method} ${info.path} -> ${res.status}`);
-    return new Response(res.body, { status: res.status, headers: { "content-type": res.contentType } });
+    return new Response(bodyInit(res.body, info.path), {
+      status: res.status,
+      headers: { "content-type": res.contentType },
+    });
   };
   try {
     const server = Deno.serve({

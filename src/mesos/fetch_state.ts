@@ -342,9 +342,9 @@ export class StateFetcher {
           master,
         );
       }
-      let bytes: Uint8Array;
+      let text: string;
       try {
-        bytes = await readCapped(res, this.#maxBody, where(), master);
+        text = await readCappedText(res, this.#maxBody, where(), master);
       } catch (err) {
         throw failed(err, () =>
           new StateFetchError(
@@ -355,7 +355,7 @@ export class StateFetcher {
       }
       let doc: unknown;
       try {
-        doc = JSON.parse(new TextDecoder().decode(bytes));
+        doc = JSON.parse(text);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         throw new StateFetchError("invalid-json", `invalid JSON from ${where()}: ${clip(why, 160)}`, master);
@@ -448,7 +448,13 @@ function trimPid(pid: string): string {
 // ---------------------------------------------------------------------------------------------
 // Shape check
 
-type Check = (v: unknown, path: string) => string | null;
+/**
+ * Checks a value; returns its first problem or null. `path` says where the value is, for the
+ * message; it is null on the first pass over a state, which builds no path strings at all
+ * (issue #6: a large state has a million values), and only a state with a problem is
+ * checked again with paths to describe it.
+ */
+type Check = (v: unknown, path: string | null) => string | null;
 
 const str: Check = (v, path) =>
   v === undefined || v === null || typeof v === "string" ? null : expected(path, "string", v);
@@ -461,18 +467,20 @@ const int: Check = (v, path) =>
     ? null
     : expected(path, "integer", v);
 
-function expected(path: string, what: string, v: unknown): string {
+function expected(path: string | null, what: string, v: unknown): string {
   const got = v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
   return `malformed state: ${path} should be ${what}, got ${got}`;
 }
 
 function obj(fields: Record<string, Check>): Check {
+  const keys = Object.keys(fields);
+  const checks = keys.map((k) => fields[k]);
   return (v, path) => {
     if (v === undefined || v === null) return null;
     if (typeof v !== "object" || Array.isArray(v)) return expected(path, "an object", v);
     const o = v as Record<string, unknown>;
-    for (const [k, check] of Object.entries(fields)) {
-      const p = check(o[k], `${path}.${k}`);
+    for (let i = 0; i < keys.length; i++) {
+      const p = checks[i](o[keys[i]], path === null ? null : `${path}.${keys[i]}`);
       if (p) return p;
     }
     return null;
@@ -484,7 +492,7 @@ function arr(item: Check): Check {
     if (v === undefined || v === null) return null;
     if (!Array.isArray(v)) return expected(path, "an array", v);
     for (let i = 0; i < v.length; i++) {
-      const p = item(v[i], `${path}[${i}]`);
+      const p = item(v[i], path === null ? null : `${path}[${i}]`);
       if (p) return p;
     }
     return null;
@@ -541,7 +549,7 @@ export function checkStateShape(doc: unknown): string | null {
     return expected("leader", "string", leader);
   }
   if (typeof leader !== "string" || leader === "") return "fetched state does not contain leader information";
-  return stateCheck(doc, "state");
+  return stateCheck(doc, null) === null ? null : stateCheck(doc, "state");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,8 +558,12 @@ export function checkStateShape(doc: unknown): string | null {
 class TimeoutSignal extends Error {}
 class AbortedSignal extends Error {}
 
-/** Reads a response body, failing as soon as it exceeds `max` bytes. */
-async function readCapped(res: Response, max: number, where: string, master: string): Promise<Uint8Array> {
+/**
+ * Reads a response body as UTF-8 text, failing as soon as it exceeds `max` bytes. Each
+ * chunk is decoded as it comes, so the body never exists as one large byte buffer beside
+ * its text (issue #6: a large state should not be held as bytes, text and document at once).
+ */
+async function readCappedText(res: Response, max: number, where: string, master: string): Promise<string> {
   const tooLarge = () =>
     new StateFetchError("too-large", `state body from ${where} is larger than ${formatBytes(max)}`, master);
   const declared = Number(res.headers.get("content-length") ?? "NaN");
@@ -559,9 +571,10 @@ async function readCapped(res: Response, max: number, where: string, master: str
     await res.body?.cancel().catch(() => {});
     throw tooLarge();
   }
-  if (!res.body) return new Uint8Array();
+  if (!res.body) return "";
   const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let text = "";
   let total = 0;
   while (true) {
     const { value, done } = await reader.read();
@@ -571,16 +584,9 @@ async function readCapped(res: Response, max: number, where: string, master: str
       await reader.cancel().catch(() => {});
       throw tooLarge();
     }
-    chunks.push(value);
+    text += decoder.decode(value, { stream: true });
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+  return text + decoder.decode();
 }
 
 function connectError(err: unknown, url: URL, master: string): StateFetchError {

@@ -34,6 +34,16 @@ export interface StatePollerOptions {
   onError?: (err: Error) => void;
   /** Called after each published snapshot. */
   onSuccess?: (snapshot: Snapshot, from: string) => void;
+  /**
+   * Called where a reload is about to need, or has just dropped, a lot of memory (issue #6),
+   * so that the app can collect garbage there: `starting`, before the state is fetched (every
+   * reload); `fetched`, when the state document is parsed (its text is garbage) and the
+   * records are not built yet; `replaced`, when the new records are current and the state
+   * document and the previous records are garbage, before anything is built from the new
+   * records (the DNS answers); `published`, after the snapshot's listeners have run (the
+   * previous DNS answers are garbage). Exceptions are logged and ignored.
+   */
+  releaseMemory?: (stage: ReleaseStage) => void;
   /** Where the poller logs (default `logger("mesos")`). */
   log?: Pick<Logger, "error" | "warn" | "info" | "debug">;
   /** Clock in ms (tests); default `Date.now`. */
@@ -49,6 +59,9 @@ export interface StatePollerOptions {
    */
   retryDelaysMs?: readonly number[];
 }
+
+/** Where in a reload `releaseMemory` is called (see `StatePollerOptions`). */
+export type ReleaseStage = "starting" | "fetched" | "replaced" | "published";
 
 /** Number of records in a set: every (name, value) pair of A, AAAA and SRV. */
 export function countRecords(records: RecordSet): number {
@@ -219,25 +232,57 @@ export class StatePoller {
     );
   }
 
+  #releaseMemory(stage: ReleaseStage): void {
+    const fn = this.#opts.releaseMemory;
+    if (fn) this.#callback(() => fn(stage));
+  }
+
+  /** Number of records in the published snapshot (0 before the first). */
+  #publishedCount(): number {
+    const current = this.#opts.holder.current();
+    return current ? countRecords(current.records) : 0;
+  }
+
+  /**
+   * Fetches and builds; the state document lives only in this call, so it can be collected
+   * before the new records are published and the DNS answers are built from them (issue #6).
+   * `stage` names the step that runs. Undefined when the poller was closed meanwhile.
+   */
+  async #fetchAndBuild(
+    masters: readonly string[],
+    stage: { name: string },
+  ): Promise<{ records: RecordSet; from: string } | undefined> {
+    const { state, from } = await this.#opts.fetch(masters, this.#abort.signal);
+    if (this.#closed) return undefined;
+    if (typeof state.leader !== "string" || state.leader === "") {
+      throw new Error("fetched state does not contain leader information");
+    }
+    stage.name = "record generation";
+    this.#releaseMemory("fetched");
+    return { records: await this.#opts.build(state, masters), from };
+  }
+
   async #reloadOnce(): Promise<void> {
     const masters = this.#masters ?? [];
     const started = this.#now();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#stats.reloading = true;
-    let stage = "state fetch";
+    const stage = { name: "state fetch" };
+    this.#releaseMemory("starting");
     try {
-      const { state, from } = await this.#opts.fetch(masters, this.#abort.signal);
-      if (this.#closed) return;
-      if (typeof state.leader !== "string" || state.leader === "") {
-        throw new Error("fetched state does not contain leader information");
-      }
-      stage = "record generation";
-      const records = await this.#opts.build(state, masters);
-      if (this.#closed) return;
-      const previous = this.#opts.holder.current();
-      const snapshot = this.#opts.holder.publish(records, new Date(this.#now()));
-      if (previous) this.#checkDrop(countRecords(previous.records), countRecords(records), from);
+      const built = await this.#fetchAndBuild(masters, stage);
+      if (!built || this.#closed) return;
+      const { records, from } = built;
+      // Counted before the publish, so the previous records need not outlive it (issue #6).
+      const before = this.#publishedCount();
+      const snapshot = this.#opts.holder.publish(
+        records,
+        new Date(this.#now()),
+        () => this.#releaseMemory("replaced"),
+      );
+      this.#releaseMemory("published");
+      this.#checkDrop(before, countRecords(records), from);
       const recovered = this.#stats.consecutiveFailures;
       this.#stats.successes++;
       this.#stats.consecutiveFailures = 0;
@@ -258,7 +303,7 @@ export class StatePoller {
       const error = err instanceof Error ? err : new Error(String(err));
       this.#stats.failures++;
       this.#stats.consecutiveFailures++;
-      this.#stats.lastError = `${stage} failed: ${error.message}`;
+      this.#stats.lastError = `${stage.name} failed: ${error.message}`;
       this.#stats.lastErrorAt = new Date(this.#now());
       const good = this.#opts.holder.current()?.loadedAt ?? this.#stats.lastSuccessAt;
       const keeping = good
@@ -266,7 +311,11 @@ export class StatePoller {
           Math.max(0, Math.round((this.#now() - good.getTime()) / 1000))
         }s ago)`
         : "no records loaded yet";
-      this.#log.error("{stage} failed, {keeping}: {error}", { stage, keeping, error: error.message });
+      this.#log.error("{stage} failed, {keeping}: {error}", {
+        stage: stage.name,
+        keeping,
+        error: error.message,
+      });
       this.#callback(() => this.#opts.onError?.(error));
       const retryIn = this.#opts.retryDelaysMs?.[this.#stats.consecutiveFailures - 1];
       if (retryIn !== undefined) {

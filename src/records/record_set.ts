@@ -37,24 +37,40 @@ export interface RecordSet {
   readonly frameworks: readonly EnumFramework[] | null;
 }
 
+/**
+ * A name's value list gets a Set beside it once it holds this many values; shorter lists
+ * are checked by a scan, which costs less than a string key per record (issue #6).
+ */
+const SCAN_LIMIT = 8;
+
 /** Accumulates unique (name, value) pairs per type; `add` reports whether it was new. */
 export class RecordSetBuilder {
   readonly a = new Map<string, string[]>();
   readonly aaaa = new Map<string, string[]>();
   readonly srv = new Map<string, string[]>();
-  readonly #seen = new Set<string>();
+  /** The values of each list longer than `SCAN_LIMIT`, keyed by the list itself. */
+  readonly #long = new Map<string[], Set<string>>();
 
   constructor(readonly domain: string) {}
 
   /** Adds a value; returns false if the (type, name, value) triple was already there. */
   add(rtype: RRType, name: string, value: string): boolean {
-    const key = `${rtype} ${name} ${value}`;
-    if (this.#seen.has(key)) return false;
-    this.#seen.add(key);
     const map = rtype === "A" ? this.a : rtype === "AAAA" ? this.aaaa : this.srv;
     const list = map.get(name);
-    if (list) list.push(value);
-    else map.set(name, [value]);
+    if (list === undefined) {
+      map.set(name, [value]);
+      return true;
+    }
+    if (list.length < SCAN_LIMIT) {
+      if (list.includes(value)) return false;
+      list.push(value);
+      if (list.length === SCAN_LIMIT) this.#long.set(list, new Set(list));
+      return true;
+    }
+    const values = this.#long.get(list)!;
+    if (values.has(value)) return false;
+    values.add(value);
+    list.push(value);
     return true;
   }
 

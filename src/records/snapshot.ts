@@ -21,10 +21,16 @@ export class SnapshotHolder {
     return this.#current;
   }
 
-  publish(records: RecordSet, now = new Date()): Snapshot {
+  /**
+   * Makes `records` the current snapshot, then calls the listeners in subscription order.
+   * `beforeListeners` runs in between: the previous snapshot is no longer current, and
+   * nothing has been built from the new one yet (the state poller releases memory there).
+   */
+  publish(records: RecordSet, now = new Date(), beforeListeners?: (s: Snapshot) => void): Snapshot {
     const serial = Math.max(Math.floor(now.getTime() / 1000), (this.#current?.serial ?? 0) + 1);
     const snap: Snapshot = { records, serial, loadedAt: now };
     this.#current = snap;
+    beforeListeners?.(snap);
     for (const fn of this.#listeners) fn(snap);
     return snap;
   }
