@@ -41,7 +41,9 @@ export interface StatePollerOptions {
    * records are not built yet; `replaced`, when the new records are current and the state
    * document and the previous records are garbage, before anything is built from the new
    * records (the DNS answers); `published`, after the snapshot's listeners have run (the
-   * previous DNS answers are garbage). Exceptions are logged and ignored.
+   * previous DNS answers are garbage). `fetched` and `published` come one event-loop turn
+   * later, so that queries waiting meanwhile are answered before a collection pauses the
+   * thread. Exceptions are logged and ignored.
    */
   releaseMemory?: (stage: ReleaseStage) => void;
   /** Where the poller logs (default `logger("mesos")`). */
@@ -58,6 +60,11 @@ export interface StatePollerOptions {
    * refresh timer goes on as well); when the list runs out, only the timer retries. Default none.
    */
   retryDelaysMs?: readonly number[];
+}
+
+/** Resolves on a later turn of the event loop (after pending I/O callbacks have run). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** Where in a reload `releaseMemory` is called (see `StatePollerOptions`). */
@@ -258,6 +265,9 @@ export class StatePoller {
       throw new Error("fetched state does not contain leader information");
     }
     stage.name = "record generation";
+    // Queries that came in while the state was parsed are answered before the collection.
+    await nextTurn();
+    if (this.#closed) return undefined;
     this.#releaseMemory("fetched");
     return { records: await this.#opts.build(state, masters), from };
   }
@@ -270,9 +280,14 @@ export class StatePoller {
     this.#stats.reloading = true;
     const stage = { name: "state fetch" };
     this.#releaseMemory("starting");
+    let published = false;
     try {
       const built = await this.#fetchAndBuild(masters, stage);
       if (!built || this.#closed) return;
+      // Queries that came in while the records were built are answered before the publish,
+      // whose collection and DNS answers take the thread for a while again.
+      await nextTurn();
+      if (this.#closed) return;
       const { records, from } = built;
       // Counted before the publish, so the previous records need not outlive it (issue #6).
       const before = this.#publishedCount();
@@ -281,7 +296,6 @@ export class StatePoller {
         new Date(this.#now()),
         () => this.#releaseMemory("replaced"),
       );
-      this.#releaseMemory("published");
       this.#checkDrop(before, countRecords(records), from);
       const recovered = this.#stats.consecutiveFailures;
       this.#stats.successes++;
@@ -298,6 +312,7 @@ export class StatePoller {
         srv: records.srv.size,
       });
       this.#callback(() => this.#opts.onSuccess?.(snapshot, from));
+      published = true;
     } catch (err) {
       if (this.#closed) return;
       const error = err instanceof Error ? err : new Error(String(err));
@@ -327,6 +342,11 @@ export class StatePoller {
     } finally {
       this.#stats.reloading = false;
       this.#stats.lastDurationMs = this.#now() - started;
+    }
+    if (published && !this.#closed) {
+      // Queries that came in while the DNS answers were built are answered from them first.
+      await nextTurn();
+      if (!this.#closed) this.#releaseMemory("published");
     }
   }
 }
