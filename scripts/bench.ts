@@ -3,10 +3,10 @@
  * simulator with a generated cluster, mesos-dns (one process per UDP engine, started as
  * an operator would) and Knot (Debian) as the reference authoritative server serving the
  * same records from a zone file written from `/v1/axfr`; drives each with dnsperf on the
- * same query file, for a fixed time per client count and once at a fixed rate; prints a
- * markdown report on stdout (progress goes to stderr).
+ * same query file, for a fixed time per client count and, `--rate-runs` times, at a fixed
+ * rate; prints a markdown report on stdout (progress goes to stderr).
  *
- *   deno task bench [--tasks 10000] [--duration 10] [--clients 1,4,16] [--rate 20000]
+ *   deno task bench [--tasks 10000] [--duration 10] [--clients 1,4,16] [--rate 20000] [--rate-runs 3]
  *                   [--engines portable,ffi] [--warmup 2] [--refresh 600] [--queries 100000]
  *                   [--agents N] [--frameworks 5] [--seed 1] [--compare 200]
  *                   [--deno-flags=--allow-ffi]
@@ -30,11 +30,18 @@ import { type MesosDnsServer, StartFailed, startMesosDns } from "./bench/mesos_d
 import { freeDnsPort } from "./bench/ports.ts";
 import { clockTicksPerSecond, sampleProcess } from "./bench/proc.ts";
 import { buildQueryFile, type EnumerateDoc } from "./bench/query_file.ts";
-import { type Point, ratioTable, rcodeLines, resultsTable, targetLines } from "./bench/report.ts";
+import {
+  combineRuns,
+  type Point,
+  ratioTable,
+  rcodeLines,
+  resultsTable,
+  targetLines,
+} from "./bench/report.ts";
 
 const USAGE = "usage: bench.ts [--tasks N] [--duration S] [--clients 1,4,16] [--rate Q] [--engines a,b] " +
   "[--warmup S] [--refresh S] [--queries N] [--agents N] [--frameworks N] [--seed N] [--compare N] " +
-  "[--deno-flags FLAGS]";
+  "[--deno-flags FLAGS] [--rate-runs N]";
 
 interface BenchOptions {
   tasks: number;
@@ -44,6 +51,8 @@ interface BenchOptions {
   duration: number;
   clients: number[];
   rate: number;
+  /** How many times the fixed-rate point is run per server (its p99 is their median). */
+  rateRuns: number;
   engines: Array<string | undefined>;
   warmup: number;
   refresh: number;
@@ -70,6 +79,7 @@ function parseOptions(argv: string[]): BenchOptions {
         duration: { type: "string", default: "10" },
         clients: { type: "string", default: "1,4,16" },
         rate: { type: "string", default: "20000" },
+        "rate-runs": { type: "string", default: "3" },
         engines: { type: "string", default: "" },
         warmup: { type: "string", default: "2" },
         refresh: { type: "string", default: "600" },
@@ -102,6 +112,7 @@ function parseOptions(argv: string[]): BenchOptions {
     duration: num("duration", v.duration, 0.1),
     clients,
     rate: int("rate", v.rate, 1),
+    rateRuns: int("rate-runs", v["rate-runs"], 1),
     engines: engines.length > 0 ? engines : [undefined],
     warmup: num("warmup", v.warmup, 0),
     refresh: int("refresh", v.refresh, 1),
@@ -144,10 +155,24 @@ interface Target {
 }
 
 /**
+ * Where dnsperf writes its per-query lines: a tmpfs (`/dev/shm`) when there is one. On a
+ * disk-backed directory the page cache writeback now and then stalls dnsperf's receiving
+ * thread for milliseconds, which shows up as latency of whichever server is measured.
+ */
+async function dnsperfOutputDir(fallback: string): Promise<{ dir: string; remove: boolean }> {
+  try {
+    return { dir: await Deno.makeTempDir({ dir: "/dev/shm", prefix: "mesos-dns-bench-" }), remove: true };
+  } catch {
+    return { dir: fallback, remove: false };
+  }
+}
+
+/**
  * Warms every target up, then runs each load (one unlimited run per client count, then
- * the fixed-rate run) against every target in turn, so that the servers compared at one
- * load are measured minutes apart at most, under the same background load of the
- * machine. Returns the points grouped by target, in `targets` order.
+ * the fixed-rate run `rateRuns` times) against every target in turn, so that the servers
+ * compared at one load are measured minutes apart at most, under the same background
+ * load of the machine. The fixed-rate runs are combined into one point per target
+ * (`combineRuns`). Returns the points grouped by target, in `targets` order.
  */
 async function measure(
   targets: readonly Target[],
@@ -156,60 +181,69 @@ async function measure(
   tmp: string,
 ): Promise<Point[]> {
   const ticks = clockTicksPerSecond();
-  const outFile = `${tmp}/dnsperf.out`;
-  if (o.warmup > 0) {
-    for (const t of targets) {
-      progress(`${t.label}: warm-up ${o.warmup} s`);
-      await runDnsperf({
-        port: t.port,
-        queryFile,
-        seconds: o.warmup,
-        clients: Math.max(...o.clients),
-        outFile,
-      });
+  const out = await dnsperfOutputDir(tmp);
+  const outFile = `${out.dir}/dnsperf.out`;
+  try {
+    if (o.warmup > 0) {
+      for (const t of targets) {
+        progress(`${t.label}: warm-up ${o.warmup} s`);
+        await runDnsperf({
+          port: t.port,
+          queryFile,
+          seconds: o.warmup,
+          clients: Math.max(...o.clients),
+          outFile,
+        });
+      }
     }
-  }
-  const loads: Array<{ clients: number; rate?: number }> = [
-    ...o.clients.map((clients) => ({ clients })),
-    { clients: o.clients[0], rate: o.rate },
-  ];
-  const points: Point[] = [];
-  for (const load of loads) {
-    for (const t of targets) {
-      const before = await sampleProcess(t.pid, ticks);
-      const r = await runDnsperf({
-        port: t.port,
-        queryFile,
-        seconds: o.duration,
-        clients: load.clients,
-        maxQps: load.rate,
-        outFile,
-      });
-      const after = await sampleProcess(t.pid, ticks);
-      const p: Point = {
-        server: t.label,
-        reference: t.reference,
-        clients: load.clients,
-        rate: load.rate,
-        qps: r.qps,
-        avgMs: r.avgLatencyMs,
-        p99Ms: r.p99LatencyMs,
-        sent: r.sent,
-        lost: r.lost,
-        cpuMicrosPerQuery: (after.cpuMicros - before.cpuMicros) / Math.max(1, r.completed),
-        rssMB: after.rss / 1048576,
-        peakRssMB: after.hwm / 1048576,
-        rcodes: r.rcodes,
-      };
-      progress(
-        `${t.label}, ${load.rate ? `${load.rate} q/s` : "unlimited"}, ${load.clients} clients: ` +
-          `${p.qps.toFixed(0)} q/s, p99 ${p.p99Ms.toFixed(3)} ms, lost ${p.lost}, ` +
-          `${p.cpuMicrosPerQuery.toFixed(1)} µs CPU/query`,
-      );
-      points.push(p);
+    const loads: Array<{ clients: number; rate?: number }> = [
+      ...o.clients.map((clients) => ({ clients })),
+      ...Array.from({ length: o.rateRuns }, () => ({ clients: o.clients[0], rate: o.rate })),
+    ];
+    const points: Point[] = [];
+    for (const load of loads) {
+      for (const t of targets) {
+        const before = await sampleProcess(t.pid, ticks);
+        const r = await runDnsperf({
+          port: t.port,
+          queryFile,
+          seconds: o.duration,
+          clients: load.clients,
+          maxQps: load.rate,
+          outFile,
+        });
+        const after = await sampleProcess(t.pid, ticks);
+        const p: Point = {
+          server: t.label,
+          reference: t.reference,
+          clients: load.clients,
+          rate: load.rate,
+          qps: r.qps,
+          avgMs: r.avgLatencyMs,
+          p99Ms: r.p99LatencyMs,
+          sent: r.sent,
+          lost: r.lost,
+          cpuMicrosPerQuery: (after.cpuMicros - before.cpuMicros) / Math.max(1, r.completed),
+          rssMB: after.rss / 1048576,
+          peakRssMB: after.hwm / 1048576,
+          rcodes: r.rcodes,
+        };
+        progress(
+          `${t.label}, ${load.rate ? `${load.rate} q/s` : "unlimited"}, ${load.clients} clients: ` +
+            `${p.qps.toFixed(0)} q/s, p99 ${p.p99Ms.toFixed(3)} ms, lost ${p.lost}, ` +
+            `${p.cpuMicrosPerQuery.toFixed(1)} µs CPU/query`,
+        );
+        points.push(p);
+      }
     }
+    return targets.flatMap((t) => {
+      const mine = points.filter((p) => p.server === t.label);
+      const rated = mine.filter((p) => p.rate);
+      return [...mine.filter((p) => !p.rate), ...(rated.length > 0 ? [combineRuns(rated)] : [])];
+    });
+  } finally {
+    if (out.remove) await Deno.remove(out.dir, { recursive: true }).catch(() => {});
   }
-  return targets.flatMap((t) => points.filter((p) => p.server === t.label));
 }
 
 async function main(): Promise<void> {
@@ -326,9 +360,10 @@ async function main(): Promise<void> {
     )}`,
     ...facts,
     `each point: dnsperf for ${o.duration} s over UDP (-c clients, -T min(clients, 2), default 100 queries ` +
-    `outstanding); the fixed-rate point adds -Q ${o.rate}; ${o.warmup} s warm-up per server first; ` +
-    "each load is run against every server in turn before the next load",
-    "p99: nearest rank over every answered query's latency from dnsperf -v; server CPU per query: " +
+    `outstanding); the fixed-rate point adds -Q ${o.rate} and is run ${o.rateRuns} time(s) per server; ` +
+    `${o.warmup} s warm-up per server first; each load is run against every server in turn before the next load`,
+    "p99: nearest rank over every answered query's latency from dnsperf -v (written to /dev/shm when it exists); " +
+    "at the fixed rate, the median of the runs' p99 (each run's in the targets below); server CPU per query: " +
     "utime+stime from /proc/<pid>/stat over the run ÷ queries answered; RSS: VmRSS after the run (VmHWM, the peak, " +
     "in brackets) from /proc/<pid>/status",
     "",

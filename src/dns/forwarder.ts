@@ -90,6 +90,11 @@ export class Forwarder {
     this.#udp = new UpstreamUdp({ sockets: opts.udpSockets, exchangesPerSocket: opts.udpExchangesPerSocket });
   }
 
+  /** The `ZoneResolvers` zones (lower-cased, no trailing dot), longest first; none when `ExternalOn` is false. */
+  get zones(): readonly string[] {
+    return this.#zones.map((z) => z.zone);
+  }
+
   /**
    * The `ZoneResolvers` zone matching `name` (lower-cased, no trailing dot) by longest
    * suffix, or undefined. Not consulted when `ExternalOn` is false.

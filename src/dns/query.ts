@@ -1,7 +1,9 @@
 /**
  * Fast request parsing (owns: reading the header, the first question and the EDNS OPT
- * record of a DNS request straight from the bytes, without a general decoder).
+ * record of a DNS request straight from the bytes, without a general decoder; and
+ * `scanPlainQuery`, the allocation-free reader for the common query shape).
  */
+import { hashNameByte, NAME_HASH_START } from "./name_index.ts";
 import {
   CLASS_ANY,
   CLASS_IN,
@@ -181,6 +183,86 @@ function readRecords(
       };
     }
   }
+  return true;
+}
+
+/**
+ * What `scanPlainQuery` read (one reused object per caller; valid until its next call).
+ * It has the `ParsedQuery` fields the zone answer writers use.
+ */
+export class PlainQuery {
+  /** Offset just after the question name, and after the question. */
+  qnameEnd = 0;
+  qEnd = 0;
+  qtype = 0;
+  qclass = 0;
+  /** `hashWireName` of the question name. */
+  hash = 0;
+  /** Labels after the first that start with `*` (the original's crude wildcard, SPEC §7.3). */
+  starLabels = 0;
+  /** Bytes `.` or `\` inside labels (names that only have an escaped text form). */
+  oddBytes = 0;
+  /** The request's OPT (version 0), or undefined; `ednsInfo` is reused for it. */
+  edns: EdnsInfo | undefined = undefined;
+  readonly ednsInfo: EdnsInfo = { udpSize: 0, version: 0, dnssecOk: false };
+}
+
+/**
+ * Reads a request of the common shape without allocating: a query (QR 0, opcode QUERY)
+ * with one uncompressed question, no answer or authority records, and at most an EDNS
+ * version 0 OPT record as the only additional record; the first `len` bytes of `b` are
+ * the request. Returns false for anything else, which `parseQuery` must handle.
+ */
+export function scanPlainQuery(b: Uint8Array, len: number, q: PlainQuery): boolean {
+  if (len < HEADER_LEN + 5 || (b[2] & 0xf8) !== 0) return false;
+  // QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 0 or 1.
+  if (b[4] !== 0 || b[5] !== 1 || b[6] !== 0 || b[7] !== 0 || b[8] !== 0 || b[9] !== 0 || b[10] !== 0) {
+    return false;
+  }
+  const arcount = b[11];
+  if (arcount > 1) return false;
+  let pos = HEADER_LEN;
+  let h = NAME_HASH_START;
+  let stars = 0;
+  let odd = 0;
+  while (true) {
+    if (pos >= len) return false;
+    const l = b[pos];
+    h = hashNameByte(h, l);
+    if (l === 0) break;
+    if (l > 63) return false;
+    const end = pos + 1 + l;
+    if (end > len) return false;
+    if (pos > HEADER_LEN && b[pos + 1] === 0x2a) stars++;
+    for (let i = pos + 1; i < end; i++) {
+      const c = b[i];
+      if (c === 0x2e || c === 0x5c) odd++;
+      h = hashNameByte(h, c);
+    }
+    pos = end;
+  }
+  const qnameEnd = pos + 1;
+  if (qnameEnd - HEADER_LEN > 255 || qnameEnd + 4 > len) return false;
+  q.edns = undefined;
+  if (arcount === 1) {
+    // The OPT record: root owner, TYPE 41, CLASS = UDP size, TTL = ext-rcode, version, flags.
+    const at = qnameEnd + 4;
+    if (at + 11 > len || b[at] !== 0 || b[at + 1] !== 0 || b[at + 2] !== TYPE_OPT) return false;
+    if (b[at + 6] !== 0) return false;
+    if (at + 11 + readU16(b, at + 9) > len) return false;
+    const e = q.ednsInfo;
+    e.udpSize = readU16(b, at + 3);
+    e.version = 0;
+    e.dnssecOk = (b[at + 7] & 0x80) !== 0;
+    q.edns = e;
+  }
+  q.qnameEnd = qnameEnd;
+  q.qEnd = qnameEnd + 4;
+  q.qtype = readU16(b, qnameEnd);
+  q.qclass = readU16(b, qnameEnd + 2);
+  q.hash = h;
+  q.starLabels = stars;
+  q.oddBytes = odd;
   return true;
 }
 

@@ -12,8 +12,16 @@ import { logger } from "../log.ts";
 import type { Snapshot, SnapshotHolder } from "../records/snapshot.ts";
 import { dnsPacket } from "./packet.ts";
 import type { Forwarder, Transport, Upstream } from "./forwarder.ts";
-import { type EdnsInfo, isZoneClass, type ParsedQuery, parseQuery } from "./query.ts";
 import {
+  type EdnsInfo,
+  isZoneClass,
+  type ParsedQuery,
+  parseQuery,
+  PlainQuery,
+  scanPlainQuery,
+} from "./query.ts";
+import {
+  copyBytes,
   FLAG_AA,
   FLAG_CD,
   FLAG_QR,
@@ -54,6 +62,9 @@ export type { Transport } from "./forwarder.ts";
 
 const log = logger("dns");
 
+/** The parts of a parsed question that the zone answer writers use. */
+type AnsweredQuestion = Pick<ParsedQuery, "qEnd" | "qnameEnd" | "edns">;
+
 /** A reply to send now, one that comes later (forwarded), or nothing (drop the request). */
 export type RespondResult = Uint8Array | null | Promise<Uint8Array | null>;
 
@@ -73,6 +84,11 @@ export interface ResponderOptions {
   config: Config;
   holder: SnapshotHolder;
   forwarder: Forwarder;
+  /**
+   * False answers every request through the general parser, without the
+   * allocation-free path (default true); the tests compare the two.
+   */
+  plainPath?: boolean;
 }
 
 function pick(e: NameEntry, qtype: number): PreparedAnswer | undefined {
@@ -151,6 +167,13 @@ export class Responder {
   readonly #scratch = new Uint8Array(MAX_TCP_MESSAGE);
   #zone: ZoneAnswers | undefined;
   #closed = false;
+  /** What the allocation-free path read from the current request. */
+  readonly #plain = new PlainQuery();
+  /**
+   * Whether in-domain questions may take the allocation-free path: not when a
+   * `ZoneResolvers` zone lies inside the domain (those names are forwarded).
+   */
+  readonly #plainZone: boolean;
 
   constructor(opts: ResponderOptions) {
     this.#cfg = opts.config;
@@ -158,6 +181,8 @@ export class Responder {
     this.#domain = opts.config.Domain.toLowerCase().replace(/\.+$/, "");
     this.#setTC = opts.config.SetTruncateBit;
     this.#zoneFlags3 = opts.config.RecurseOn ? FLAG_RA : 0;
+    this.#plainZone = opts.plainPath !== false &&
+      !opts.forwarder.zones.some((z) => z.length > this.#domain.length && inDomain(z, this.#domain));
     const current = opts.holder.current();
     if (current) this.#rebuild(current);
     this.#unsubscribe = opts.holder.subscribe((s) => this.#rebuild(s));
@@ -202,22 +227,64 @@ export class Responder {
    * Answers one request received over `transport`, writing a reply that is ready now at
    * the start of `out` (at least `MIN_REPLY_BUFFER[transport]` bytes, else a RangeError)
    * and returning its length; 0 means send nothing. Forwarded queries return a promise
-   * of the reply instead (`out` untouched). `req` may be reused by the caller once this
-   * returns; `out` is the caller's again too. Never throws otherwise.
+   * of the reply instead (`out` untouched). The request is the first `len` bytes of `req`
+   * (all of it by default). `req` may be reused by the caller once this returns; `out` is
+   * the caller's again too. Never throws otherwise.
+   *
+   * A plain in-zone query (the common shape, see `scanPlainQuery`) is answered without
+   * allocating: hash the name while reading it, one table lookup, copy, patch.
    */
-  respondInto(req: Uint8Array, transport: Transport, out: Uint8Array): RespondIntoResult {
+  respondInto(req: Uint8Array, transport: Transport, out: Uint8Array, len = req.length): RespondIntoResult {
     if (out.length < MIN_REPLY_BUFFER[transport]) {
       throw new RangeError(
         `reply buffer of ${out.length} bytes; ${transport} needs ${MIN_REPLY_BUFFER[transport]}`,
       );
     }
     try {
-      return this.#respond(req, transport, out);
+      const zone = this.#zone;
+      if (zone && this.#plainZone && scanPlainQuery(req, len, this.#plain)) {
+        const n = this.#respondPlain(zone, req, transport, out);
+        if (n > 0) return n;
+      }
+      return this.#respond(len === req.length ? req : req.subarray(0, len), transport, out);
     } catch (e) {
       log.error("internal error answering a query: {e}", { e: String(e) });
       if (req.length < HEADER_LEN) return 0;
       return writeHeaderReply(out, req, (req[0] << 8) | req[1], req[2], req[3], RCODE_SERVFAIL, undefined);
     }
+  }
+
+  /**
+   * The allocation-free path for `this.#plain`: an in-zone question of an answerable
+   * class and type, without wildcard labels or escaped bytes. Returns the reply length,
+   * or -1 when the general path must answer.
+   */
+  #respondPlain(zone: ZoneAnswers, req: Uint8Array, transport: Transport, out: Uint8Array): number {
+    const q = this.#plain;
+    if (q.starLabels !== 0 || q.oddBytes !== 0) return -1;
+    if (!isZoneClass(q.qclass) || q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) return -1;
+    // In the zone: the name ends with the apex labels, starting at a label boundary.
+    const apex = zone.apexWire;
+    const apexAt = q.qnameEnd - apex.length;
+    if (apexAt < HEADER_LEN) return -1;
+    for (let i = 0; i < apex.length; i++) {
+      const c = req[apexAt + i];
+      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== apex[i]) return -1;
+    }
+    let pos = HEADER_LEN;
+    while (pos < apexAt) pos += req[pos] + 1;
+    if (pos !== apexAt) return -1;
+    const edns = q.edns;
+    const limit = transport === "tcp"
+      ? MAX_TCP_MESSAGE
+      : edns
+      ? Math.min(MAX_UDP_PAYLOAD, Math.max(MIN_UDP_PAYLOAD, edns.udpSize))
+      : MIN_UDP_PAYLOAD;
+    const entry = zone.index.get(req, HEADER_LEN, q.qnameEnd, q.hash);
+    if (!entry) return this.#negative(zone, req, q, RCODE_NXDOMAIN, limit, out);
+    const prepared = pick(entry, q.qtype);
+    if (prepared) return this.#fromTemplate(prepared, req, q, limit, out);
+    return this.#negative(zone, req, q, RCODE_NOERROR, limit, out);
   }
 
   #respond(req: Uint8Array, transport: Transport, out: Uint8Array): RespondIntoResult {
@@ -285,7 +352,7 @@ export class Responder {
   #fromTemplate(
     prepared: PreparedAnswer,
     req: Uint8Array,
-    q: ParsedQuery,
+    q: AnsweredQuestion,
     limit: number,
     out: Uint8Array,
   ): number {
@@ -300,7 +367,7 @@ export class Responder {
     } else {
       prepared.renderInto(out);
     }
-    out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
+    copyBytes(out, HEADER_LEN, req, HEADER_LEN, q.qEnd);
     out[0] = req[0];
     out[1] = req[1];
     out[2] |= req[2] & FLAG_RD;
@@ -319,7 +386,7 @@ export class Responder {
   #negative(
     zone: ZoneAnswers,
     req: Uint8Array,
-    q: ParsedQuery,
+    q: AnsweredQuestion,
     rcode: number,
     limit: number,
     out: Uint8Array,
@@ -333,7 +400,7 @@ export class Responder {
     writeU16(out, 6, 0);
     writeU16(out, 8, 1);
     writeU16(out, 10, q.edns ? 1 : 0);
-    out.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
+    copyBytes(out, HEADER_LEN, req, HEADER_LEN, q.qEnd);
     const apexAt = q.qnameEnd - zone.apexWireLen;
     let pos = q.qEnd;
     writeU16(out, pos, 0xc000 | apexAt);

@@ -105,6 +105,8 @@ class Buffers {
   readonly sMsgPtrs: Deno.PointerObject[];
   /** The send data slots, as views the responder writes replies into. */
   readonly sSlots: Uint8Array[];
+  /** The receive data slots, as views the responder reads requests from. */
+  readonly rSlots: Uint8Array[];
 
   constructor(readonly libc: Libc, readonly batch: number) {
     let off = 0;
@@ -146,10 +148,10 @@ class Buffers {
     const ptr = (o: number) => Deno.UnsafePointer.create(base + BigInt(o))!;
     this.rMsgPtr = ptr(this.rMsg);
     this.sMsgPtrs = Array.from({ length: batch }, (_, i) => ptr(this.sMsg + i * MMSGHDR_SIZE));
-    this.sSlots = Array.from(
-      { length: batch },
-      (_, i) => this.u8.subarray(this.sData + i * SLOT, this.sData + (i + 1) * SLOT),
-    );
+    const slots = (at: number) =>
+      Array.from({ length: batch }, (_, i) => this.u8.subarray(at + i * SLOT, at + (i + 1) * SLOT));
+    this.sSlots = slots(this.sData);
+    this.rSlots = slots(this.rData);
   }
 
   free(): void {
@@ -275,14 +277,9 @@ class FfiUdpServer implements FfiUdpService {
         const len = dv.getUint32(h + MSG_LEN, true);
         const nameLen = dv.getUint32(h + MSG_NAMELEN, true);
         dv.setUint32(h + MSG_NAMELEN, SOCKADDR_STORAGE_SIZE, true);
-        const data = b.rData + i * SLOT;
         const name = b.rName + i * SOCKADDR_STORAGE_SIZE;
         // The reply goes straight into the next free send slot.
-        const reply = this.#responder.respondInto(
-          u8.subarray(data, data + len),
-          "udp",
-          b.sSlots[this.#queued],
-        );
+        const reply = this.#responder.respondInto(b.rSlots[i], "udp", b.sSlots[this.#queued], len);
         if (typeof reply !== "number") {
           const to = netAddrOf(u8.subarray(name, name + nameLen));
           if (to) this.#later(reply, to);

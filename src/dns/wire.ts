@@ -252,6 +252,19 @@ export function skipRecord(b: Uint8Array, at: number): number {
   return end <= b.length ? end : -1;
 }
 
+/**
+ * Copies `src[from, to)` to `dst` at `at`. Short runs are copied byte by byte, so the
+ * per-query path makes no subarray objects for them.
+ */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): void {
+  const n = to - from;
+  if (n > 96) {
+    dst.set(src.subarray(from, to), at);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = src[from + i];
+}
+
 /** Writes our OPT RR at `at`: root owner, advertised payload size, extended rcode, DO bit. */
 export function writeOpt(b: Uint8Array, at: number, extRcode: number, dnssecOk: boolean): void {
   b[at] = 0;

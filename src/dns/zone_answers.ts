@@ -1,7 +1,7 @@
 /**
  * Precomputed zone answers (owns: turning one snapshot + config into complete wire-form
  * responses per (lower-cased name, qtype) for the authoritative zone, SPEC §7.2–7.4 with
- * the §0 RFC deviations). Built once per publish so a query costs one Map lookup and a
+ * the §0 RFC deviations). Built once per publish so a query costs one table lookup and a
  * copy. Multi-record answers are stored once, in a random order drawn at build time, and
  * rotated by one record per response (a copy in two pieces plus a few pointer patches).
  *
@@ -11,10 +11,12 @@
  */
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
+import { NameIndex } from "./name_index.ts";
 import type { Snapshot } from "../records/snapshot.ts";
 import {
   ByteWriter,
   CLASS_IN,
+  copyBytes,
   FLAG_AA,
   FLAG_QR,
   FLAG_RA,
@@ -92,10 +94,10 @@ export class PreparedAnswer {
     const first = starts[0];
     const end = starts[n];
     const cut = starts[k];
-    out.set(msg.subarray(0, first));
-    out.set(msg.subarray(cut, end), first);
-    out.set(msg.subarray(first, cut), first + (end - cut));
-    out.set(msg.subarray(end), end);
+    copyBytes(out, 0, msg, 0, first);
+    copyBytes(out, first, msg, cut, end);
+    copyBytes(out, first + (end - cut), msg, first, cut);
+    copyBytes(out, end, msg, end, msg.length);
     const p = this.patches;
     for (let i = 0; i < p.length; i += 2) {
       const srv = p[i + 1];
@@ -125,8 +127,12 @@ export interface ZoneAnswers {
   /** Wire length of the apex name (`mesos.` → 7). */
   readonly apexWireLen: number;
   readonly serial: number;
+  /** The apex name in wire form, lower-cased. */
+  readonly apexWire: Uint8Array;
   /** Lower-cased name without trailing dot → its answers. Names absent here do not exist. */
   readonly names: ReadonlyMap<string, NameEntry>;
+  /** `names` by wire name, for the allocation-free query path. */
+  readonly index: NameIndex<NameEntry>;
   /**
    * The zone SOA record for negative answers, without its owner: TYPE, CLASS, TTL,
    * RDLENGTH, RDATA (uncompressed names). The owner is a pointer to the apex labels
@@ -465,8 +471,10 @@ class Builder {
     return {
       domain: this.domain,
       apexWireLen: this.apexWire.length,
+      apexWire: this.apexWire,
       serial: this.snap.serial,
       names: this.names,
+      index: new NameIndex(this.names),
       negativeSoa: this.#negativeSoa(),
       flags3: this.flags3,
     };
