@@ -1,9 +1,10 @@
 /**
- * The byte-keyed name table (owns: finding a zone entry straight from the question
+ * The byte-keyed name table (owns: finding a name's number straight from the question
  * name's wire bytes, letter case ignored, without making a string). Built once per
- * publish from the zone's lower-cased names; a query costs one hash over the name
- * bytes (computed while the question is read, `hashNameByte`) and one byte compare.
- * Open addressing with linear probing in a power-of-two table at most half full.
+ * publish from the zone's lower-cased names; a query costs one hash over the name bytes
+ * (computed while the question is read, `hashNameByte`) and one byte compare. Open
+ * addressing with linear probing in a power-of-two table at most half full. The tables
+ * live in shared memory, so the UDP worker reads the same index as the main thread.
  */
 import { nameToWire } from "./wire.ts";
 
@@ -22,73 +23,96 @@ export function hashWireName(b: Uint8Array, from: number, to: number): number {
   return h;
 }
 
-/** Lower-cased wire names → values; looked up by a name inside a request. */
-export class NameIndex<T> {
-  /** Slot → entry number + 1 (0: empty). */
+/** The typed arrays of a `NameIndex` (on shared memory; can be posted to a worker as is). */
+export interface NameIndexParts {
+  /** Slot → name number + 1 (0: empty); the length is a power of two. */
+  slots: Int32Array;
+  /** Name number → its hash. */
+  hashes: Int32Array;
+  /** Name number → where its wire form starts in `keys` (one more entry: the end). */
+  offsets: Int32Array;
+  /** The lower-cased wire names, one after another. */
+  keys: Uint8Array;
+}
+
+/** A typed array of `n` elements on a SharedArrayBuffer. */
+export function sharedInt32(n: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(Math.max(1, n) * 4));
+}
+
+/** A byte array of `n` bytes on a SharedArrayBuffer. */
+export function sharedBytes(n: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(Math.max(1, n)));
+}
+
+/** Lower-cased wire names → their numbers (0, 1, ... in the order they were given). */
+export class NameIndex {
+  readonly parts: NameIndexParts;
   readonly #slots: Int32Array;
   readonly #mask: number;
   readonly #hashes: Int32Array;
   readonly #offsets: Int32Array;
   readonly #keys: Uint8Array;
-  readonly #values: T[];
+
+  constructor(parts: NameIndexParts) {
+    this.parts = parts;
+    this.#slots = parts.slots;
+    this.#mask = parts.slots.length - 1;
+    this.#hashes = parts.hashes;
+    this.#offsets = parts.offsets;
+    this.#keys = parts.keys;
+  }
 
   /**
-   * Indexes every entry whose name (lower-case, no trailing dot) can be written in wire
-   * form; names that cannot (a label over 63 octets) cannot be asked either. The first of
-   * two equal names wins.
+   * Indexes `names` (lower-case, no trailing dot). Names that cannot be written in wire
+   * form (a label over 63 octets) cannot be asked either, and the second of two equal
+   * names adds nothing: `kept[n]` is the position in `names` of the name numbered n.
    */
-  constructor(entries: Iterable<[string, T]>) {
+  static build(names: readonly string[]): { index: NameIndex; kept: number[] } {
     const wires: Uint8Array[] = [];
-    const values: T[] = [];
+    const positions: number[] = [];
     let total = 0;
-    for (const [name, value] of entries) {
+    names.forEach((name, i) => {
       const w = nameToWire(name);
-      if (!w) continue;
+      if (!w) return;
       wires.push(w);
-      values.push(value);
+      positions.push(i);
       total += w.length;
-    }
+    });
     let size = 16;
     while (size < wires.length * 2) size *= 2;
-    this.#slots = new Int32Array(size);
-    this.#mask = size - 1;
-    this.#hashes = new Int32Array(wires.length);
-    this.#offsets = new Int32Array(wires.length + 1);
-    this.#keys = new Uint8Array(total);
-    this.#values = [];
+    const parts: NameIndexParts = {
+      slots: sharedInt32(size),
+      hashes: sharedInt32(wires.length),
+      offsets: sharedInt32(wires.length + 1),
+      keys: sharedBytes(total),
+    };
+    const index = new NameIndex(parts);
+    const kept: number[] = [];
     let at = 0;
     for (let i = 0; i < wires.length; i++) {
       const w = wires[i];
       const h = hashWireName(w, 0, w.length);
-      if (this.#find(w, 0, w.length, h) >= 0) continue;
-      const n = this.#values.length;
-      this.#keys.set(w, at);
-      this.#offsets[n] = at;
+      if (index.find(w, 0, w.length, h) >= 0) continue;
+      const n = kept.length;
+      parts.keys.set(w, at);
+      parts.offsets[n] = at;
       at += w.length;
-      this.#offsets[n + 1] = at;
-      this.#hashes[n] = h;
-      this.#values.push(values[i]);
-      let s = h & this.#mask;
-      while (this.#slots[s] !== 0) s = (s + 1) & this.#mask;
-      this.#slots[s] = n + 1;
+      parts.offsets[n + 1] = at;
+      parts.hashes[n] = h;
+      kept.push(positions[i]);
+      let s = h & index.#mask;
+      while (parts.slots[s] !== 0) s = (s + 1) & index.#mask;
+      parts.slots[s] = n + 1;
     }
-  }
-
-  /** How many names are indexed. */
-  get size(): number {
-    return this.#values.length;
+    return { index, kept };
   }
 
   /**
-   * The value for the uncompressed wire name `b[from, to)` (any letter case) whose
-   * `hashWireName` is `hash`, or undefined.
+   * The number of the uncompressed wire name `b[from, to)` (any letter case) whose
+   * `hashWireName` is `hash`, or -1.
    */
-  get(b: Uint8Array, from: number, to: number, hash: number): T | undefined {
-    const n = this.#find(b, from, to, hash);
-    return n < 0 ? undefined : this.#values[n];
-  }
-
-  #find(b: Uint8Array, from: number, to: number, hash: number): number {
+  find(b: Uint8Array, from: number, to: number, hash: number): number {
     const len = to - from;
     const keys = this.#keys;
     const h = hash | 0;
@@ -106,5 +130,11 @@ export class NameIndex<T> {
       }
       if (i === len) return n;
     }
+  }
+
+  /** The number of `name` (lower-case, no trailing dot), or -1. */
+  findName(name: string): number {
+    const w = nameToWire(name);
+    return w ? this.find(w, 0, w.length, hashWireName(w, 0, w.length)) : -1;
   }
 }

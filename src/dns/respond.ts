@@ -21,8 +21,6 @@ import {
   scanPlainQuery,
 } from "./query.ts";
 import {
-  copyBytes,
-  FLAG_AA,
   FLAG_CD,
   FLAG_QR,
   FLAG_RA,
@@ -31,7 +29,6 @@ import {
   HEADER_LEN,
   MAX_TCP_MESSAGE,
   MAX_UDP_PAYLOAD,
-  MIN_UDP_PAYLOAD,
   OPT_LEN,
   RCODE_BADVERS,
   RCODE_NOERROR,
@@ -39,31 +36,18 @@ import {
   RCODE_REFUSED,
   RCODE_SERVFAIL,
   truncateMessage,
-  TYPE_A,
-  TYPE_AAAA,
-  TYPE_ANY,
   TYPE_AXFR,
   TYPE_IXFR,
-  TYPE_NS,
-  TYPE_SOA,
-  TYPE_SRV,
   writeOpt,
   writeU16,
 } from "./wire.ts";
-import {
-  buildZoneAnswers,
-  inDomain,
-  type NameEntry,
-  PreparedAnswer,
-  type ZoneAnswers,
-} from "./zone_answers.ts";
+import type { FlatZone } from "./flat_zone.ts";
+import { buildZoneAnswers, inDomain, type ZoneAnswers } from "./zone_answers.ts";
+import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
 export type { Transport } from "./forwarder.ts";
 
 const log = logger("dns");
-
-/** The parts of a parsed question that the zone answer writers use. */
-type AnsweredQuestion = Pick<ParsedQuery, "qEnd" | "qnameEnd" | "edns">;
 
 /** A reply to send now, one that comes later (forwarded), or nothing (drop the request). */
 export type RespondResult = Uint8Array | null | Promise<Uint8Array | null>;
@@ -89,25 +73,6 @@ export interface ResponderOptions {
    * allocation-free path (default true); the tests compare the two.
    */
   plainPath?: boolean;
-}
-
-function pick(e: NameEntry, qtype: number): PreparedAnswer | undefined {
-  switch (qtype) {
-    case TYPE_A:
-      return e.a;
-    case TYPE_AAAA:
-      return e.aaaa;
-    case TYPE_SRV:
-      return e.srv;
-    case TYPE_ANY:
-      return e.any;
-    case TYPE_SOA:
-      return e.soa;
-    case TYPE_NS:
-      return e.ns;
-    default:
-      return undefined;
-  }
 }
 
 /**
@@ -193,7 +158,7 @@ export class Responder {
     try {
       this.#zone = buildZoneAnswers(snap, this.#cfg);
       log.debug("built DNS answers for {n} names in {ms} ms", {
-        n: this.#zone.names.size,
+        n: this.#zone.flat.size,
         ms: Math.round(performance.now() - t0),
       });
     } catch (e) {
@@ -243,7 +208,7 @@ export class Responder {
     try {
       const zone = this.#zone;
       if (zone && this.#plainZone && scanPlainQuery(req, len, this.#plain)) {
-        const n = this.#respondPlain(zone, req, transport, out);
+        const n = answerPlain(zone.flat, req, this.#plain, transport === "tcp", this.#setTC, out);
         if (n > 0) return n;
       }
       return this.#respond(len === req.length ? req : req.subarray(0, len), transport, out);
@@ -252,39 +217,6 @@ export class Responder {
       if (req.length < HEADER_LEN) return 0;
       return writeHeaderReply(out, req, (req[0] << 8) | req[1], req[2], req[3], RCODE_SERVFAIL, undefined);
     }
-  }
-
-  /**
-   * The allocation-free path for `this.#plain`: an in-zone question of an answerable
-   * class and type, without wildcard labels or escaped bytes. Returns the reply length,
-   * or -1 when the general path must answer.
-   */
-  #respondPlain(zone: ZoneAnswers, req: Uint8Array, transport: Transport, out: Uint8Array): number {
-    const q = this.#plain;
-    if (q.starLabels !== 0 || q.oddBytes !== 0) return -1;
-    if (!isZoneClass(q.qclass) || q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) return -1;
-    // In the zone: the name ends with the apex labels, starting at a label boundary.
-    const apex = zone.apexWire;
-    const apexAt = q.qnameEnd - apex.length;
-    if (apexAt < HEADER_LEN) return -1;
-    for (let i = 0; i < apex.length; i++) {
-      const c = req[apexAt + i];
-      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== apex[i]) return -1;
-    }
-    let pos = HEADER_LEN;
-    while (pos < apexAt) pos += req[pos] + 1;
-    if (pos !== apexAt) return -1;
-    const edns = q.edns;
-    const limit = transport === "tcp"
-      ? MAX_TCP_MESSAGE
-      : edns
-      ? Math.min(MAX_UDP_PAYLOAD, Math.max(MIN_UDP_PAYLOAD, edns.udpSize))
-      : MIN_UDP_PAYLOAD;
-    const entry = zone.index.get(req, HEADER_LEN, q.qnameEnd, q.hash);
-    if (!entry) return this.#negative(zone, req, q, RCODE_NXDOMAIN, limit, out);
-    const prepared = pick(entry, q.qtype);
-    if (prepared) return this.#fromTemplate(prepared, req, q, limit, out);
-    return this.#negative(zone, req, q, RCODE_NOERROR, limit, out);
   }
 
   #respond(req: Uint8Array, transport: Transport, out: Uint8Array): RespondIntoResult {
@@ -298,11 +230,7 @@ export class Responder {
     if (edns && edns.version > 0) {
       return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_BADVERS, q);
     }
-    const limit = transport === "tcp"
-      ? MAX_TCP_MESSAGE
-      : edns
-      ? Math.min(MAX_UDP_PAYLOAD, Math.max(MIN_UDP_PAYLOAD, edns.udpSize))
-      : MIN_UDP_PAYLOAD;
+    const limit = replyLimit(transport === "tcp", edns);
 
     const name = q.name;
     let zoneRoute = inDomain(name, this.#domain);
@@ -328,112 +256,46 @@ export class Responder {
       return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q, this.#zoneFlags3);
     }
 
-    const entry = zone.names.get(name);
-    if (entry) {
-      const prepared = pick(entry, q.qtype);
-      if (prepared) return this.#fromTemplate(prepared, req, q, limit, out);
+    const flat = zone.flat;
+    const entry = flat.index.findName(name);
+    if (entry >= 0) {
+      const id = flat.answer(entry, q.qtype);
+      if (id >= 0) return writeAnswer(flat, id, req, q, limit, this.#setTC, out);
     } else if (name.includes(".*")) {
       // The original's crude wildcard: `bob.*.mesos` is looked up as `bob.mesos` (SPEC §7.3).
       const key = name.replaceAll(".*", "");
-      const e2 = inDomain(key, zone.domain) ? zone.names.get(key) : undefined;
-      if (e2) {
-        const prepared = pick(e2, q.qtype);
-        if (prepared) return this.#wildcard(prepared, req, q, limit, out);
-        return this.#negative(zone, req, q, RCODE_NOERROR, limit, out);
+      const e2 = inDomain(key, zone.domain) ? flat.index.findName(key) : -1;
+      if (e2 >= 0) {
+        const id = flat.answer(e2, q.qtype);
+        if (id >= 0) return this.#wildcard(flat, id, req, q, limit, out);
+        return writeNegative(flat, req, q, RCODE_NOERROR, limit, this.#setTC, out);
       }
     }
-    return this.#negative(zone, req, q, entry ? RCODE_NOERROR : RCODE_NXDOMAIN, limit, out);
-  }
-
-  /**
-   * Renders a precomputed reply (next rotation) into `out` and patches ID, RD/CD, the
-   * question as asked and the OPT; cuts it to `limit` when needed. Returns the length.
-   */
-  #fromTemplate(
-    prepared: PreparedAnswer,
-    req: Uint8Array,
-    q: AnsweredQuestion,
-    limit: number,
-    out: Uint8Array,
-  ): number {
-    const optLen = q.edns ? OPT_LEN : 0;
-    let bodyLen = prepared.message.length;
-    if (bodyLen + optLen > limit) {
-      // Too big for this transport (rare): render aside, cut, and copy what fits.
-      const full = prepared.render(0);
-      const cut = truncateMessage(full, limit - optLen, this.#setTC);
-      bodyLen = cut.length;
-      out.set(cut);
-    } else {
-      prepared.renderInto(out);
-    }
-    copyBytes(out, HEADER_LEN, req, HEADER_LEN, q.qEnd);
-    out[0] = req[0];
-    out[1] = req[1];
-    out[2] |= req[2] & FLAG_RD;
-    out[3] |= req[3] & FLAG_CD;
-    if (q.edns) {
-      writeOpt(out, bodyLen, 0, q.edns.dnssecOk);
-      writeU16(out, 10, ((out[10] << 8) | out[11]) + 1);
-    }
-    return bodyLen + optLen;
-  }
-
-  /**
-   * NXDOMAIN or NODATA into `out`: the question as asked and the zone SOA (owner = apex)
-   * in authority. Returns the length.
-   */
-  #negative(
-    zone: ZoneAnswers,
-    req: Uint8Array,
-    q: AnsweredQuestion,
-    rcode: number,
-    limit: number,
-    out: Uint8Array,
-  ): number {
-    const soa = zone.negativeSoa;
-    out[0] = req[0];
-    out[1] = req[1];
-    out[2] = FLAG_QR | FLAG_AA | (req[2] & FLAG_RD);
-    out[3] = zone.flags3 | (req[3] & FLAG_CD) | rcode;
-    writeU16(out, 4, 1);
-    writeU16(out, 6, 0);
-    writeU16(out, 8, 1);
-    writeU16(out, 10, q.edns ? 1 : 0);
-    copyBytes(out, HEADER_LEN, req, HEADER_LEN, q.qEnd);
-    const apexAt = q.qnameEnd - zone.apexWireLen;
-    let pos = q.qEnd;
-    writeU16(out, pos, 0xc000 | apexAt);
-    out.set(soa, pos + 2);
-    pos += 2 + soa.length;
-    if (q.edns) {
-      writeOpt(out, pos, 0, q.edns.dnssecOk);
-      pos += OPT_LEN;
-    }
-    if (pos > limit) {
-      const cut = truncateMessage(out.slice(0, pos), limit, this.#setTC);
-      out.set(cut);
-      pos = cut.length;
-    }
-    return pos;
+    return writeNegative(flat, req, q, entry >= 0 ? RCODE_NOERROR : RCODE_NXDOMAIN, limit, this.#setTC, out);
   }
 
   /** Slow path for `.*` names: re-encodes the stored answer with the question as asked. */
   #wildcard(
-    prepared: PreparedAnswer,
+    flat: FlatZone,
+    id: number,
     req: Uint8Array,
     q: ParsedQuery,
     limit: number,
     out: Uint8Array,
   ): number {
-    const packet = dnsPacket.decode(Buffer.from(prepared.render(0)));
+    const stored = new Uint8Array(flat.length(id));
+    flat.renderInto(id, stored);
+    const packet = dnsPacket.decode(Buffer.from(stored));
     // Decode just the header and the asked question (counts zeroed but QDCOUNT = 1).
     const mini = Buffer.alloc(q.qEnd);
     mini.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);
     mini[5] = 1;
     packet.questions = dnsPacket.decode(mini).questions;
     const body = new Uint8Array(dnsPacket.encode(packet));
-    return this.#fromTemplate(new PreparedAnswer(body, [], []), req, q, limit, out);
+    const optLen = q.edns ? OPT_LEN : 0;
+    const cut = body.length + optLen > limit ? truncateMessage(body, limit - optLen, this.#setTC) : body;
+    out.set(cut);
+    return finishReply(out, cut.length, req, q);
   }
 
   async #forward(

@@ -253,12 +253,12 @@ export function skipRecord(b: Uint8Array, at: number): number {
 }
 
 /**
- * Copies `src[from, to)` to `dst` at `at`. Short runs are copied byte by byte, so the
- * per-query path makes no subarray objects for them.
+ * Copies `src[from, to)` to `dst` at `at`: byte by byte up to 1 KB, so the per-query path
+ * makes no subarray object for the common answer of a few hundred bytes; `set` beyond.
  */
 export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): void {
   const n = to - from;
-  if (n > 96) {
+  if (n > 1024) {
     dst.set(src.subarray(from, to), at);
     return;
   }

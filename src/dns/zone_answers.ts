@@ -11,12 +11,17 @@
  */
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
-import { NameIndex } from "./name_index.ts";
+import {
+  type AnswerTemplate,
+  flattenZone,
+  type FlatZone,
+  type NameAnswers,
+  SRV_TARGET_IN_RR,
+} from "./flat_zone.ts";
 import type { Snapshot } from "../records/snapshot.ts";
 import {
   ByteWriter,
   CLASS_IN,
-  copyBytes,
   FLAG_AA,
   FLAG_QR,
   FLAG_RA,
@@ -36,17 +41,11 @@ const log = logger("dns");
 
 /** Compression pointer to the question name at offset 12. */
 const PTR_QNAME = 0xc000 | HEADER_LEN;
-/** Offset of the target name inside an SRV RR whose owner is a 2-byte pointer. */
-const SRV_TARGET_IN_RR = 2 + 10 + 6;
-
 /**
- * One precomputed response. The answer records are rotated per response: rendering k
- * puts answer k first (the order stays cyclic). Additional records whose owner points
- * at an SRV target get their pointer moved with that target.
+ * One precomputed response while the zone is built (rotation 0); `flattenZone` copies it
+ * into shared memory, where it is served in rotation.
  */
-export class PreparedAnswer {
-  #next = 0;
-
+export class PreparedAnswer implements AnswerTemplate {
   /**
    * @param message the template (rotation 0)
    * @param answerStarts offset of each answer RR, plus the end of the answer section last
@@ -57,61 +56,10 @@ export class PreparedAnswer {
     readonly answerStarts: readonly number[],
     readonly patches: readonly number[],
   ) {}
-
-  /** How many rotations there are (the number of answer records, at least 1). */
-  get rotations(): number {
-    return Math.max(1, this.answerStarts.length - 1);
-  }
-
-  /**
-   * A fresh copy of the next rotation, with `extra` zero bytes of room at the end (for
-   * the responder's OPT record).
-   */
-  render(extra: number): Uint8Array {
-    const out = new Uint8Array(this.message.length + extra);
-    this.renderInto(out);
-    return out;
-  }
-
-  /**
-   * Writes the next rotation at the start of `out` (at least `message.length` bytes) and
-   * returns its length; the rest of `out` is left as it was.
-   */
-  renderInto(out: Uint8Array): number {
-    const msg = this.message;
-    const n = this.answerStarts.length - 1;
-    if (n <= 1) {
-      out.set(msg);
-      return msg.length;
-    }
-    const k = this.#next;
-    this.#next = k + 1 === n ? 0 : k + 1;
-    if (k === 0) {
-      out.set(msg);
-      return msg.length;
-    }
-    const starts = this.answerStarts;
-    const first = starts[0];
-    const end = starts[n];
-    const cut = starts[k];
-    copyBytes(out, 0, msg, 0, first);
-    copyBytes(out, first, msg, cut, end);
-    copyBytes(out, first + (end - cut), msg, first, cut);
-    copyBytes(out, end, msg, end, msg.length);
-    const p = this.patches;
-    for (let i = 0; i < p.length; i += 2) {
-      const srv = p[i + 1];
-      const moved = srv >= k ? starts[srv] - (cut - first) : starts[srv] + (end - cut);
-      const ptr = 0xc000 | (moved + SRV_TARGET_IN_RR);
-      out[p[i]] = ptr >>> 8;
-      out[p[i] + 1] = ptr & 0xff;
-    }
-    return msg.length;
-  }
 }
 
 /** Answers for one existing name (a name with records, an empty non-terminal, or the apex). */
-export class NameEntry {
+export class NameEntry implements NameAnswers {
   a: PreparedAnswer | undefined = undefined;
   aaaa: PreparedAnswer | undefined = undefined;
   srv: PreparedAnswer | undefined = undefined;
@@ -124,23 +72,9 @@ export class NameEntry {
 export interface ZoneAnswers {
   /** Lower-cased domain, no trailing dot (`mesos`). */
   readonly domain: string;
-  /** Wire length of the apex name (`mesos.` → 7). */
-  readonly apexWireLen: number;
   readonly serial: number;
-  /** The apex name in wire form, lower-cased. */
-  readonly apexWire: Uint8Array;
-  /** Lower-cased name without trailing dot → its answers. Names absent here do not exist. */
-  readonly names: ReadonlyMap<string, NameEntry>;
-  /** `names` by wire name, for the allocation-free query path. */
-  readonly index: NameIndex<NameEntry>;
-  /**
-   * The zone SOA record for negative answers, without its owner: TYPE, CLASS, TTL,
-   * RDLENGTH, RDATA (uncompressed names). The owner is a pointer to the apex labels
-   * inside the question name, written per response.
-   */
-  readonly negativeSoa: Uint8Array;
-  /** Header byte 3 for zone replies (RA per `RecurseOn`). */
-  readonly flags3: number;
+  /** Every existing name's answers (names absent here do not exist), in shared memory. */
+  readonly flat: FlatZone;
 }
 
 /** Whether an empty non-terminal (a name with only names below it) answers NODATA (RFC 8020). */
@@ -470,13 +404,8 @@ class Builder {
     this.#buildApex();
     return {
       domain: this.domain,
-      apexWireLen: this.apexWire.length,
-      apexWire: this.apexWire,
       serial: this.snap.serial,
-      names: this.names,
-      index: new NameIndex(this.names),
-      negativeSoa: this.#negativeSoa(),
-      flags3: this.flags3,
+      flat: flattenZone(this.names, this.apexWire, this.#negativeSoa(), this.flags3, this.snap.serial),
     };
   }
 
