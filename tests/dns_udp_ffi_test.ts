@@ -154,7 +154,7 @@ Deno.test({
         const replies = await Promise.all(work.map((w) => w.c.receive(w.msgs.length)));
         work.forEach((w, k) => checkReplies(replies[k], w.expect));
         assert.ok(service.stats.batched > 0, "some datagrams came through recvmmsg");
-        assert.equal(service.stats.wakes + service.stats.batched, 120, "each datagram received once");
+        assert.equal(service.stats.batched, 120, "each datagram received once");
       } finally {
         for (const c of clients) c.close();
       }

@@ -18,6 +18,11 @@ export const LIBC_SYMBOLS = {
   calloc: { parameters: ["usize", "usize"], result: "pointer" },
   free: { parameters: ["pointer"], result: "void" },
   __errno_location: { parameters: [], result: "pointer" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
 } as const;
 
 export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
@@ -34,6 +39,11 @@ export const SO_TYPE = 3;
 export const MSG_DONTWAIT = 0x40;
 export const EINTR = 4;
 export const EAGAIN = 11;
+export const POLLIN = 0x1;
+/** eventfd flags: EFD_NONBLOCK | EFD_CLOEXEC. */
+export const EFD_NONBLOCK_CLOEXEC = 0o4000 | 0o2000000;
+/** struct pollfd { int fd; short events; short revents; } */
+export const POLLFD_SIZE = 8;
 
 // LP64 struct layouts (x86_64 and aarch64 Linux).
 /** struct iovec { void *iov_base; size_t iov_len; } */

@@ -132,6 +132,7 @@ export class Responder {
   readonly #scratch = new Uint8Array(MAX_TCP_MESSAGE);
   #zone: ZoneAnswers | undefined;
   #closed = false;
+  readonly #zoneListeners = new Set<(zone: ZoneAnswers) => void>();
   /** What the allocation-free path read from the current request. */
   readonly #plain = new PlainQuery();
   /**
@@ -156,7 +157,15 @@ export class Responder {
   #rebuild(snap: Snapshot): void {
     const t0 = performance.now();
     try {
-      this.#zone = buildZoneAnswers(snap, this.#cfg);
+      const zone = buildZoneAnswers(snap, this.#cfg);
+      this.#zone = zone;
+      for (const fn of this.#zoneListeners) {
+        try {
+          fn(zone);
+        } catch (e) {
+          log.error("a zone listener failed: {e}", { e: String(e) });
+        }
+      }
       log.debug("built DNS answers for {n} names in {ms} ms", {
         n: this.#zone.flat.size,
         ms: Math.round(performance.now() - t0),
@@ -164,6 +173,22 @@ export class Responder {
     } catch (e) {
       log.error("building DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
     }
+  }
+
+  /** Calls `fn` with the new zone answers after each rebuild; returns the unsubscribe function. */
+  onZone(fn: (zone: ZoneAnswers) => void): () => void {
+    this.#zoneListeners.add(fn);
+    return () => this.#zoneListeners.delete(fn);
+  }
+
+  /** Whether plain in-zone queries may be answered without the general path (see `scanPlainQuery`). */
+  get plainPath(): boolean {
+    return this.#plainZone;
+  }
+
+  /** `SetTruncateBit`: whether a cut reply carries TC. */
+  get setTruncateBit(): boolean {
+    return this.#setTC;
   }
 
   /** The zone answers in use (undefined before the first snapshot). */

@@ -1,0 +1,197 @@
+/**
+ * The UDP fast path's worker thread (owns: the loop that waits in `poll` on the DNS
+ * socket and a wake-up eventfd, drains the socket with `recvmmsg` in batches, answers
+ * plain in-zone queries from the shared flat zone, sends with `sendmmsg`, and hands
+ * every other request to the main thread). It never allocates per answered query and
+ * has nothing else to do, so a datagram is answered as soon as the kernel wakes it.
+ *
+ * Messages in: `init` (descriptors, control block, first zone, options) and `zone` (a
+ * new flat zone; its generation is also written to the control block before the
+ * eventfd is signalled). Messages out: `requests` (requests for the main thread's
+ * responder, with the sender's socket address), `send` (replies the socket would not
+ * take at once), `failed` (the loop could not start) and `closed`.
+ */
+/// <reference lib="deno.worker" />
+import { FlatZone, type FlatZoneParts } from "./flat_zone.ts";
+import {
+  EAGAIN,
+  EINTR,
+  IOVEC_SIZE,
+  MMSGHDR_SIZE,
+  MSG_DONTWAIT,
+  MSG_LEN,
+  MSG_NAMELEN,
+  openLibc,
+  POLLFD_SIZE,
+  POLLIN,
+  SOCKADDR_STORAGE_SIZE,
+} from "./libc.ts";
+import { MmsgBuffers, SLOT } from "./mmsg_buffers.ts";
+import { PlainQuery, scanPlainQuery } from "./query.ts";
+import { answerPlain } from "./zone_reply.ts";
+import {
+  CONTROL,
+  type HandOff,
+  packHandOff,
+  type ToMain,
+  type ToWorker,
+  type WorkerInit,
+} from "./udp_ffi_protocol.ts";
+
+let zone: FlatZone | undefined;
+let zoneGeneration = 0;
+
+function post(msg: ToMain): void {
+  self.postMessage(msg);
+}
+
+/** Lets the event loop run once (delivers messages posted to this worker). */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const msg = e.data;
+  if (msg.kind === "zone") {
+    zone = msg.zone ? new FlatZone(msg.zone) : undefined;
+    zoneGeneration = msg.generation;
+  } else if (msg.kind === "init") {
+    zone = msg.zone ? new FlatZone(msg.zone as FlatZoneParts) : undefined;
+    zoneGeneration = msg.generation;
+    run(msg).catch((err) => post({ kind: "failed", error: String(err?.stack ?? err) }));
+  }
+};
+
+async function run(init: WorkerInit): Promise<void> {
+  const libc = openLibc();
+  const b = new MmsgBuffers(libc, init.batch);
+  const control = init.control;
+  const errno = new Deno.UnsafePointerView(libc.symbols.__errno_location()!);
+  const pfds = new Uint8Array(2 * POLLFD_SIZE);
+  const pdv = new DataView(pfds.buffer);
+  pdv.setInt32(0, init.fd, true);
+  pdv.setInt16(4, POLLIN, true);
+  pdv.setInt32(POLLFD_SIZE, init.eventFd, true);
+  pdv.setInt16(POLLFD_SIZE + 4, POLLIN, true);
+  const counter = new Uint8Array(8);
+  const q = new PlainQuery();
+  const { u8, dv } = b;
+  let queued = 0;
+  // Requests for the main thread, packed (packHandOff) and posted once per wake-up.
+  let hand = new Uint8Array(256 * 1024);
+  let handLen = 0;
+  let handCount = 0;
+  const handOff = (req: Uint8Array, len: number, addr: Uint8Array) => {
+    let end = packHandOff(hand, handLen, addr, req, len);
+    if (end < 0) {
+      const bigger = new Uint8Array(Math.max(hand.length * 2, handLen + len + 256));
+      bigger.set(hand.subarray(0, handLen));
+      hand = bigger;
+      end = packHandOff(hand, handLen, addr, req, len);
+    }
+    handLen = end;
+    handCount++;
+  };
+  let failures = 0;
+
+  const flush = () => {
+    const count = queued;
+    queued = 0;
+    let k = 0;
+    let later: HandOff[] | undefined;
+    while (k < count) {
+      const r = libc.symbols.sendmmsg(init.fd, b.sMsgPtrs[k], count - k, 0);
+      if (r > 0) {
+        k += r;
+        continue;
+      }
+      const e = errno.getInt32();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) {
+        // The send buffer is full: the main thread sends these when there is room.
+        const h = b.sMsg + k * MMSGHDR_SIZE;
+        const name = b.sName + k * SOCKADDR_STORAGE_SIZE;
+        const data = b.sData + k * SLOT;
+        const len = dv.getUint32(b.sIov + k * IOVEC_SIZE + 8, true);
+        (later ??= []).push({
+          bytes: u8.slice(data, data + len),
+          addr: u8.slice(name, name + dv.getUint32(h + MSG_NAMELEN, true)),
+        });
+      }
+      k++;
+    }
+    if (later) post({ kind: "send", list: later });
+  };
+
+  const drain = () => {
+    const z = zone;
+    for (let turn = 0; turn < init.maxBatches; turn++) {
+      const n = libc.symbols.recvmmsg(init.fd, b.rMsgPtr, b.batch, MSG_DONTWAIT, null);
+      if (n <= 0) return;
+      Atomics.add(control, CONTROL.batches, 1);
+      Atomics.add(control, CONTROL.batched, n);
+      for (let i = 0; i < n; i++) {
+        const h = b.rMsg + i * MMSGHDR_SIZE;
+        const len = dv.getUint32(h + MSG_LEN, true);
+        const nameLen = dv.getUint32(h + MSG_NAMELEN, true);
+        dv.setUint32(h + MSG_NAMELEN, SOCKADDR_STORAGE_SIZE, true);
+        const req = b.rSlots[i];
+        const name = b.rName + i * SOCKADDR_STORAGE_SIZE;
+        let reply = -1;
+        if (z && init.plain && scanPlainQuery(req, len, q)) {
+          reply = answerPlain(z, req, q, false, init.setTC, b.sSlots[queued]);
+        }
+        if (reply < 0) {
+          // Bounded: under a flood of what only the main thread answers, the rest is dropped.
+          if (Atomics.load(control, CONTROL.handedOver) + handCount >= init.maxHandedOver) {
+            Atomics.add(control, CONTROL.dropped, 1);
+          } else {
+            handOff(req, len, u8.subarray(name, name + nameLen));
+          }
+          continue;
+        }
+        u8.copyWithin(b.sName + queued * SOCKADDR_STORAGE_SIZE, name, name + nameLen);
+        dv.setUint32(b.sIov + queued * IOVEC_SIZE + 8, reply, true);
+        dv.setUint32(b.sMsg + queued * MMSGHDR_SIZE + MSG_NAMELEN, nameLen, true);
+        if (++queued === b.batch) flush();
+      }
+      if (n < b.batch) return;
+    }
+  };
+
+  try {
+    post({ kind: "started" });
+    while (Atomics.load(control, CONTROL.closing) === 0) {
+      const r = libc.symbols.poll(pfds, 2n, -1);
+      if (r < 0) {
+        if (errno.getInt32() !== EINTR && ++failures > 3) await new Promise((res) => setTimeout(res, 10));
+        continue;
+      }
+      failures = 0;
+      if (pdv.getInt16(POLLFD_SIZE + 6, true) !== 0) {
+        libc.symbols.read(init.eventFd, counter, 8n);
+        // A new zone or the close: let the event loop deliver what was posted.
+        for (let i = 0; i < 1000 && zoneGeneration !== Atomics.load(control, CONTROL.generation); i++) {
+          await turn();
+        }
+        if (Atomics.load(control, CONTROL.closing) !== 0) break;
+      }
+      if (pdv.getInt16(6, true) !== 0) {
+        Atomics.add(control, CONTROL.wakes, 1);
+        drain();
+        flush();
+        if (handCount > 0) {
+          Atomics.add(control, CONTROL.handedOver, handCount);
+          const data = hand.slice(0, handLen);
+          self.postMessage({ kind: "requests", count: handCount, data } satisfies ToMain, [data.buffer]);
+          handLen = 0;
+          handCount = 0;
+        }
+      }
+    }
+  } finally {
+    b.free();
+    libc.close();
+    post({ kind: "closed" });
+  }
+}
