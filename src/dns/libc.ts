@@ -23,6 +23,10 @@ export const LIBC_SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
 } as const;
 
 export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
@@ -36,6 +40,12 @@ export const AF_INET6 = 10;
 export const SOCK_DGRAM = 2;
 export const SOL_SOCKET = 1;
 export const SO_TYPE = 3;
+export const SO_REUSEADDR = 2;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+/** socket() type flags. */
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
 export const MSG_DONTWAIT = 0x40;
 export const EINTR = 4;
 export const EAGAIN = 11;
@@ -181,4 +191,40 @@ export function findUdpSocket(libc: Libc, addr: Deno.NetAddr): number | undefine
     if (type[0] === SOCK_DGRAM) found.push(fd);
   }
   return found.length === 1 ? found[0] : undefined;
+}
+
+/** Reads an int socket option; undefined when it cannot be read. */
+export function getIntOption(libc: Libc, fd: number, level: number, name: number): number | undefined {
+  const v = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  const r = libc.symbols.getsockopt(fd, level, name, new Uint8Array(v.buffer), new Uint8Array(len.buffer));
+  return r === 0 ? v[0] : undefined;
+}
+
+/**
+ * A new non-blocking UDP socket bound to `addr` (an IP literal), with `IPV6_V6ONLY` set
+ * to `v6only` for IPv6 when given. Throws with the errno when a step fails.
+ */
+export function bindUdpSocket(libc: Libc, addr: Deno.NetAddr, v6only: number | undefined): number {
+  const sa = sockaddrFor(addr.hostname, addr.port);
+  if (!sa) throw new Error(`not an IP address: ${addr.hostname}`);
+  const errno = () => new Deno.UnsafePointerView(libc.symbols.__errno_location()!).getInt32();
+  const family = sa[0] | (sa[1] << 8);
+  const fd = libc.symbols.socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`socket() failed (os error ${errno()})`);
+  const int = (v: number) => new Uint8Array(new Int32Array([v]).buffer);
+  try {
+    if (family === AF_INET6 && v6only !== undefined) {
+      if (libc.symbols.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, int(v6only), 4) !== 0) {
+        throw new Error(`setting IPV6_V6ONLY failed (os error ${errno()})`);
+      }
+    }
+    if (libc.symbols.bind(fd, sa, sa.length) !== 0) {
+      throw new Error(`cannot bind ${addr.hostname}:${addr.port} (os error ${errno()})`);
+    }
+    return fd;
+  } catch (e) {
+    libc.symbols.close(fd);
+    throw e;
+  }
 }

@@ -5,21 +5,35 @@
  * answering on the main thread whatever the worker hands over (forwarding, errors, the
  * general path), and deciding whether this can run here).
  *
+ * The socket: Deno binds the address first (so binding errors and port 0 are the
+ * portable engine's), then the fast path closes Deno's socket and binds its own at the
+ * same address with libc. Deno's event loop would otherwise be woken for every datagram
+ * on a socket it watches, and take a core from the worker on a small machine. Replies
+ * from the main thread go out with `sendto` on the same socket.
+ *
  * Why: a `Deno.listenDatagram` loop costs ~20 µs of CPU per datagram before any DNS
  * work, and every answer waits for the event loop; a thread that blocks in the kernel
  * and does only the one lookup per query answers as soon as it is woken, with no
  * allocation and no garbage collection on its path. The socket stays Deno's (bound on
- * the main thread and closed there), so binding and shutdown are the portable engine's.
- * If the worker cannot start, the portable engine serves the socket instead.
+ * the main thread and closed there). If the worker cannot start, the portable engine
+ * serves the address instead.
  */
 import { logger } from "../log.ts";
 import {
+  AF_INET6,
+  bindUdpSocket,
+  EAGAIN,
   EFD_NONBLOCK_CLOEXEC,
+  EINTR,
   findUdpSocket,
+  getIntOption,
+  IPPROTO_IPV6,
+  IPV6_V6ONLY,
   type Libc,
-  netAddrOf,
+  MSG_DONTWAIT,
   openLibc,
   platformUnsupported,
+  sockaddrFor,
 } from "./libc.ts";
 import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 import { CONTROL, type ToMain, unpackHandOffs, type WorkerInit } from "./udp_ffi_protocol.ts";
@@ -78,9 +92,10 @@ export interface FfiUdpService extends UdpService {
 }
 
 /**
- * Serves DNS on `conn` with the fast path. Throws FfiUnavailableError when it cannot
- * run here or the socket's descriptor cannot be identified; `conn` is then untouched
- * and can be served by the portable `serveUdp`.
+ * Serves DNS at `conn`'s address with the fast path (`conn` is closed and replaced by
+ * the fast path's own socket). Throws FfiUnavailableError when it cannot run here or the
+ * socket's descriptor cannot be identified; `conn` is then untouched and can be served
+ * by the portable `serveUdp`.
  */
 export function serveUdpFfi(
   conn: Deno.DatagramConn,
@@ -91,11 +106,27 @@ export function serveUdpFfi(
   if (reason) throw new FfiUnavailableError(reason);
   const libc = openLibc();
   try {
-    const fd = findUdpSocket(libc, conn.addr as Deno.NetAddr);
-    if (fd === undefined) throw new FfiUnavailableError("cannot identify the UDP socket's descriptor");
+    const addr = conn.addr as Deno.NetAddr;
+    const denoFd = findUdpSocket(libc, addr);
+    const sa = sockaddrFor(addr.hostname, addr.port);
+    if (denoFd === undefined || !sa) {
+      throw new FfiUnavailableError("cannot identify the UDP socket's descriptor");
+    }
+    const v6only = (sa[0] | (sa[1] << 8)) === AF_INET6
+      ? getIntOption(libc, denoFd, IPPROTO_IPV6, IPV6_V6ONLY)
+      : undefined;
     const eventFd = libc.symbols.eventfd(0, EFD_NONBLOCK_CLOEXEC);
     if (eventFd < 0) throw new FfiUnavailableError("eventfd failed");
-    return new FfiUdpServer(conn, responder, libc, fd, eventFd, opts);
+    conn.close();
+    let fd: number;
+    try {
+      fd = bindUdpSocket(libc, addr, v6only);
+    } catch (e) {
+      // Lost the address in the instant between the two binds (another process took it).
+      libc.symbols.close(eventFd);
+      throw new Error(`UDP fast path: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return new FfiUdpServer(addr, responder, libc, fd, eventFd, opts);
   } catch (e) {
     libc.close();
     throw e;
@@ -103,7 +134,9 @@ export function serveUdpFfi(
 }
 
 class FfiUdpServer implements FfiUdpService {
-  readonly #conn: Deno.DatagramConn;
+  readonly #addr: Deno.NetAddr;
+  readonly #fd: number;
+  readonly #errno: Deno.UnsafePointerView;
   readonly #responder: Responder;
   readonly #libc: Libc;
   readonly #eventFd: number;
@@ -123,14 +156,16 @@ class FfiUdpServer implements FfiUdpService {
   #portable: UdpService | undefined;
 
   constructor(
-    conn: Deno.DatagramConn,
+    addr: Deno.NetAddr,
     responder: Responder,
     libc: Libc,
     fd: number,
     eventFd: number,
     opts: FfiUdpOptions,
   ) {
-    this.#conn = conn;
+    this.#addr = addr;
+    this.#fd = fd;
+    this.#errno = new Deno.UnsafePointerView(libc.symbols.__errno_location()!);
     this.#responder = responder;
     this.#libc = libc;
     this.#eventFd = eventFd;
@@ -176,6 +211,7 @@ class FfiUdpServer implements FfiUdpService {
 
   /** Wakes the worker from its poll. */
   #signal(): void {
+    if (this.#fdClosed) return;
     this.#libc.symbols.write(this.#eventFd, new Uint8Array(this.#one.buffer), 8n);
   }
 
@@ -186,10 +222,7 @@ class FfiUdpServer implements FfiUdpService {
         Atomics.sub(this.#control, CONTROL.handedOver, msg.count);
         return;
       case "send":
-        for (const h of msg.list) {
-          const to = netAddrOf(h.addr);
-          if (to) this.#later(Promise.resolve(h.bytes), to);
-        }
+        for (const h of msg.list) this.#later(Promise.resolve(h.bytes), h.addr);
         return;
       case "failed":
         this.#fallBack(msg.error);
@@ -206,28 +239,53 @@ class FfiUdpServer implements FfiUdpService {
 
   /** Answers a request the worker handed over, on this thread's responder. */
   #answer(req: Uint8Array, addr: Uint8Array): void {
-    const to = netAddrOf(addr);
-    if (!to || this.#closed) return;
+    if (this.#closed) return;
     const reply = this.#responder.respondInto(req, "udp", this.#scratch);
-    if (typeof reply !== "number") this.#later(reply, to);
-    else if (reply > 0) this.#later(Promise.resolve(this.#scratch.slice(0, reply)), to);
+    if (typeof reply !== "number") this.#later(reply, addr.slice());
+    else if (reply > 0 && !this.#sendNow(this.#scratch, reply, addr)) {
+      this.#later(Promise.resolve(this.#scratch.slice(0, reply)), addr.slice());
+    }
   }
 
-  /** The worker could not run: the portable engine serves the socket from now on. */
+  /** Sends `len` bytes of `bytes` to the socket address `to`; false when the socket would block. */
+  #sendNow(bytes: Uint8Array, len: number, to: Uint8Array): boolean {
+    while (true) {
+      const r = this.#libc.symbols.sendto(this.#fd, bytes, BigInt(len), MSG_DONTWAIT, to, to.length);
+      if (r >= 0) return true;
+      const e = this.#errno.getInt32();
+      if (e === EINTR) continue;
+      if (e !== EAGAIN) log.debug("UDP send failed (os error {e})", { e });
+      return e !== EAGAIN;
+    }
+  }
+
+  /** The worker could not run: the portable engine serves the address from now on. */
   #fallBack(error: string): void {
     if (this.#portable || this.#closed) return;
     log.error("UDP fast path worker failed; serving UDP with the portable engine: {error}", { error });
-    this.#portable = serveUdp(this.#conn, this.#responder);
+    this.#worker.terminate();
+    this.#closeFd();
+    this.#portable = serveUdp(Deno.listenDatagram({ ...this.#addr, transport: "udp" }), this.#responder);
   }
 
-  /** Sends a reply that is not ready yet (forwarded) or was handed over, through Deno. */
-  #later(reply: Promise<Uint8Array | null>, to: Deno.NetAddr): void {
+  #fdClosed = false;
+  #closeFd(): void {
+    if (this.#fdClosed) return;
+    this.#fdClosed = true;
+    this.#libc.symbols.close(this.#fd);
+    this.#libc.symbols.close(this.#eventFd);
+  }
+
+  /**
+   * Sends a reply that is not ready yet (forwarded) or that the socket would not take at
+   * once; a full send buffer is retried every millisecond for a while, then the reply is
+   * dropped (as a full socket buffer drops datagrams).
+   */
+  #later(reply: Promise<Uint8Array | null>, to: Uint8Array): void {
     const p = reply.then(async (r) => {
-      if (!r || this.#closed) return;
-      try {
-        await this.#conn.send(r, to);
-      } catch (e) {
-        if (!this.#closed) log.debug("UDP send failed: {e}", { e: String(e) });
+      for (let tries = 0; r && !this.#closed && !this.#portable && tries < 200; tries++) {
+        if (this.#sendNow(r, r.length, to)) return;
+        await new Promise((res) => setTimeout(res, 1));
       }
     }).catch((e) => {
       log.error("forwarded UDP query failed: {e}", { e: String(e) });
@@ -246,15 +304,9 @@ class FfiUdpServer implements FfiUdpService {
       clearTimeout(timer);
       this.#closed = true;
       this.#worker.terminate();
-      if (this.#portable) {
-        await this.#portable.close();
-      } else {
-        try {
-          this.#conn.close();
-        } catch { /* already closed */ }
-      }
+      await this.#portable?.close();
       await Promise.all([...this.#pending]);
-      this.#libc.symbols.close(this.#eventFd);
+      this.#closeFd();
       this.#libc.close();
     })();
     return this.#closing;
