@@ -1,8 +1,9 @@
 /**
  * The zone's answers in flat shared memory (owns: the layout that the main thread and
  * the UDP worker both read: the name index, each name's answer per query type, and each
- * precomputed answer's bytes with its rotation data; `flattenZone` writes it from the
- * builder's objects, `FlatZone` reads it and renders answers in rotation).
+ * precomputed answer's bytes with its rotation data; `FlatZoneWriter` collects the
+ * answers as the builder makes them and writes the layout, `FlatZone` reads it and
+ * renders answers in rotation).
  *
  * Every array is on a SharedArrayBuffer, so posting `parts` to a worker shares the zone
  * instead of copying it. The rotation counters are written by both threads without
@@ -43,24 +44,14 @@ function kindOf(qtype: number): number {
   }
 }
 
-/** One precomputed response as the builder makes it (see zone_answers.ts). */
-export interface AnswerTemplate {
-  /** The template (rotation 0). */
-  readonly message: Uint8Array;
-  /** Offset of each answer RR, plus the end of the answer section last. */
-  readonly answerStarts: readonly number[];
-  /** Pairs (offset of an owner pointer, index of the SRV answer it points into). */
-  readonly patches: readonly number[];
-}
-
-/** A name's answers per type as the builder makes them. */
+/** A name's answers per type: numbers `FlatZoneWriter.add` returned. */
 export interface NameAnswers {
-  a?: AnswerTemplate;
-  aaaa?: AnswerTemplate;
-  srv?: AnswerTemplate;
-  any?: AnswerTemplate;
-  soa?: AnswerTemplate;
-  ns?: AnswerTemplate;
+  a?: number;
+  aaaa?: number;
+  srv?: number;
+  any?: number;
+  soa?: number;
+  ns?: number;
 }
 
 /** The shared arrays of a flat zone (post them to a worker; `new FlatZone(parts)` there). */
@@ -184,74 +175,84 @@ export class FlatZone {
 }
 
 /**
- * Writes the builder's answers into shared memory. `names` maps every existing name
- * (lower-cased, no trailing dot) to its answers.
+ * Collects precomputed answers as they are built (each copied in at once, so the builder
+ * keeps no object per answer), then writes the flat zone into shared memory.
  */
-export function flattenZone(
-  names: ReadonlyMap<string, NameAnswers>,
-  apexWire: Uint8Array,
-  negativeSoa: Uint8Array,
-  flags3: number,
-  serial: number,
-): FlatZone {
-  const list = [...names.keys()];
-  const { index, kept } = NameIndex.build(list);
-  const templates: AnswerTemplate[] = [];
-  const ids = new Map<AnswerTemplate, number>();
-  const entries = sharedInt32(kept.length * KINDS);
-  let messageBytes = 0;
-  let metaInts = 0;
-  kept.forEach((pos, n) => {
-    const e = names.get(list[pos])!;
-    const kinds = [e.a, e.aaaa, e.srv, e.any, e.soa, e.ns];
-    for (let k = 0; k < KINDS; k++) {
-      const t = kinds[k];
-      if (!t) continue;
-      let id = ids.get(t);
-      if (id === undefined) {
-        id = templates.length;
-        ids.set(t, id);
-        templates.push(t);
-        messageBytes += t.message.length;
-        metaInts += 1 + t.answerStarts.length + 1 + t.patches.length;
-      }
-      entries[n * KINDS + k] = id + 1;
+export class FlatZoneWriter {
+  #messages = new Uint8Array(1 << 20);
+  #length = 0;
+  /** Per answer: message offset, message length, offset in `#meta`. */
+  readonly #answers: number[] = [];
+  readonly #meta: number[] = [];
+
+  /**
+   * Adds an answer: `message` is its template (rotation 0), `answerStarts` the offset of
+   * each answer RR plus the end of the answer section, `patches` pairs (offset of an
+   * owner pointer, index of the SRV answer it points into). Returns its number.
+   */
+  add(message: Uint8Array, answerStarts: readonly number[], patches: readonly number[]): number {
+    if (this.#length + message.length > this.#messages.length) {
+      const bigger = new Uint8Array(Math.max(this.#messages.length * 2, this.#length + message.length));
+      bigger.set(this.#messages.subarray(0, this.#length));
+      this.#messages = bigger;
     }
-  });
-  const answers = sharedInt32(templates.length * 3);
-  const meta = sharedInt32(metaInts);
-  const messages = sharedBytes(messageBytes);
-  let msgAt = 0;
-  let m = 0;
-  templates.forEach((t, id) => {
-    messages.set(t.message, msgAt);
-    answers[id * 3] = msgAt;
-    answers[id * 3 + 1] = t.message.length;
-    answers[id * 3 + 2] = m;
-    msgAt += t.message.length;
-    const n = t.answerStarts.length - 1;
-    meta[m++] = n < 0 ? 0 : n;
-    for (const s of t.answerStarts) meta[m++] = s;
-    meta[m++] = t.patches.length;
-    for (const p of t.patches) meta[m++] = p;
-  });
-  const shared = (b: Uint8Array) => {
-    const out = sharedBytes(b.length);
-    out.set(b);
-    return out;
-  };
-  const scalars = sharedInt32(2);
-  scalars[0] = flags3;
-  scalars[1] = serial | 0;
-  return new FlatZone({
-    index: index.parts,
-    entries,
-    answers,
-    meta,
-    rotation: sharedInt32(templates.length),
-    messages,
-    apexWire: shared(apexWire),
-    negativeSoa: shared(negativeSoa),
-    scalars,
-  });
+    this.#messages.set(message, this.#length);
+    const id = this.#answers.length / 3;
+    this.#answers.push(this.#length, message.length, this.#meta.length);
+    this.#length += message.length;
+    const n = answerStarts.length - 1;
+    this.#meta.push(n < 0 ? 0 : n);
+    for (const x of answerStarts) this.#meta.push(x);
+    this.#meta.push(patches.length);
+    for (const x of patches) this.#meta.push(x);
+    return id;
+  }
+
+  /**
+   * The flat zone: `names` maps every existing name (lower-cased, no trailing dot) to its
+   * answers' numbers.
+   */
+  finish(
+    names: ReadonlyMap<string, NameAnswers>,
+    apexWire: Uint8Array,
+    negativeSoa: Uint8Array,
+    flags3: number,
+    serial: number,
+  ): FlatZone {
+    const list = [...names.keys()];
+    const { index, kept } = NameIndex.build(list);
+    const entries = sharedInt32(kept.length * KINDS);
+    kept.forEach((pos, n) => {
+      const e = names.get(list[pos])!;
+      const ids = [e.a, e.aaaa, e.srv, e.any, e.soa, e.ns];
+      for (let k = 0; k < KINDS; k++) {
+        const id = ids[k];
+        if (id !== undefined) entries[n * KINDS + k] = id + 1;
+      }
+    });
+    const ints = (xs: readonly number[]) => {
+      const out = sharedInt32(xs.length);
+      out.set(xs);
+      return out;
+    };
+    const shared = (b: Uint8Array) => {
+      const out = sharedBytes(b.length);
+      out.set(b);
+      return out;
+    };
+    const scalars = sharedInt32(2);
+    scalars[0] = flags3;
+    scalars[1] = serial | 0;
+    return new FlatZone({
+      index: index.parts,
+      entries,
+      answers: ints(this.#answers),
+      meta: ints(this.#meta),
+      rotation: sharedInt32(this.#answers.length / 3),
+      messages: shared(this.#messages.subarray(0, this.#length)),
+      apexWire: shared(apexWire),
+      negativeSoa: shared(negativeSoa),
+      scalars,
+    });
+  }
 }

@@ -11,13 +11,7 @@
  */
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
-import {
-  type AnswerTemplate,
-  flattenZone,
-  type FlatZone,
-  type NameAnswers,
-  SRV_TARGET_IN_RR,
-} from "./flat_zone.ts";
+import { type FlatZone, FlatZoneWriter, type NameAnswers, SRV_TARGET_IN_RR } from "./flat_zone.ts";
 import type { Snapshot } from "../records/snapshot.ts";
 import {
   ByteWriter,
@@ -41,31 +35,14 @@ const log = logger("dns");
 
 /** Compression pointer to the question name at offset 12. */
 const PTR_QNAME = 0xc000 | HEADER_LEN;
-/**
- * One precomputed response while the zone is built (rotation 0); `flattenZone` copies it
- * into shared memory, where it is served in rotation.
- */
-export class PreparedAnswer implements AnswerTemplate {
-  /**
-   * @param message the template (rotation 0)
-   * @param answerStarts offset of each answer RR, plus the end of the answer section last
-   * @param patches pairs (offset of an owner pointer, index of the SRV answer it points into)
-   */
-  constructor(
-    readonly message: Uint8Array,
-    readonly answerStarts: readonly number[],
-    readonly patches: readonly number[],
-  ) {}
-}
-
 /** Answers for one existing name (a name with records, an empty non-terminal, or the apex). */
 export class NameEntry implements NameAnswers {
-  a: PreparedAnswer | undefined = undefined;
-  aaaa: PreparedAnswer | undefined = undefined;
-  srv: PreparedAnswer | undefined = undefined;
-  any: PreparedAnswer | undefined = undefined;
-  soa: PreparedAnswer | undefined = undefined;
-  ns: PreparedAnswer | undefined = undefined;
+  a: number | undefined = undefined;
+  aaaa: number | undefined = undefined;
+  srv: number | undefined = undefined;
+  any: number | undefined = undefined;
+  soa: number | undefined = undefined;
+  ns: number | undefined = undefined;
 }
 
 /** Everything the responder needs to answer for the zone from one snapshot. */
@@ -109,23 +86,6 @@ export function inDomain(name: string, domain: string): boolean {
     name.charCodeAt(name.length - domain.length - 1) === 0x2e);
 }
 
-/** Hands out slices of large buffers, so thousands of small templates share a few allocations. */
-class Arena {
-  #chunk = new Uint8Array(0);
-  #pos = 0;
-
-  alloc(n: number): Uint8Array {
-    if (n > 16384) return new Uint8Array(n);
-    if (this.#pos + n > this.#chunk.length) {
-      this.#chunk = new Uint8Array(256 * 1024);
-      this.#pos = 0;
-    }
-    const out = this.#chunk.subarray(this.#pos, this.#pos + n);
-    this.#pos += n;
-    return out;
-  }
-}
-
 /** Context shared while building one snapshot's answers. */
 class Builder {
   readonly ttl: number;
@@ -143,7 +103,9 @@ class Builder {
   readonly targetWires = new Map<string, Uint8Array>();
   /** Every name the record set holds values for, valid or not: these names exist (NODATA, not NXDOMAIN). */
   readonly present = new Set<string>();
-  readonly arena = new Arena();
+  readonly out = new FlatZoneWriter();
+  /** Where sized answers are written before `out` copies them (one at a time). */
+  readonly scratch = new Uint8Array(65536);
   bad = 0;
 
   constructor(readonly snap: Snapshot, readonly cfg: Config) {
@@ -252,7 +214,9 @@ class Builder {
    * Counts are patched by `#finish`. `size` is the expected total, 0 if unknown.
    */
   #start(qname: string, qtype: number, size = 0): ByteWriter | undefined {
-    const w = new ByteWriter(size ? this.arena.alloc(size) : qname.length + 2 + HEADER_LEN + 4 + 128);
+    const w = new ByteWriter(
+      size && size <= this.scratch.length ? this.scratch : qname.length + 2 + HEADER_LEN + 4 + 128 + size,
+    );
     w.u16(0);
     w.u8(FLAG_QR | FLAG_AA);
     w.u8(this.flags3);
@@ -276,11 +240,19 @@ class Builder {
     if (rdlen !== undefined) w.u16(rdlen);
   }
 
-  #finish(w: ByteWriter, an: number, ns: number, ar: number): Uint8Array {
+  /** Patches the counts and adds the answer to the flat zone; returns its number. */
+  #finish(
+    w: ByteWriter,
+    an: number,
+    ns: number,
+    ar: number,
+    starts: readonly number[] = [],
+    patches: readonly number[] = [],
+  ): number {
     w.setU16(6, an);
     w.setU16(8, ns);
     w.setU16(10, ar);
-    return w.finish();
+    return this.out.add(w.buf.subarray(0, w.len), starts, patches);
   }
 
   #addrs(
@@ -314,7 +286,7 @@ class Builder {
     srvList: SrvItem[] | undefined,
     aList: number[] | undefined,
     aaaaList: Uint8Array[] | undefined,
-  ): PreparedAnswer | undefined {
+  ): number | undefined {
     const srvs = srvList ? shuffled(srvList) : [];
     const as = aList ? shuffled(aList) : [];
     const aaaas = aaaaList ? shuffled(aaaaList) : [];
@@ -363,8 +335,7 @@ class Builder {
         ar++;
       }
     }
-    const msg = this.#finish(w, srvs.length + as.length + aaaas.length, 0, ar);
-    return new PreparedAnswer(msg, starts, patches);
+    return this.#finish(w, srvs.length + as.length + aaaas.length, 0, ar, starts, patches);
   }
 
   /** Builds the entries for every name with records, empty non-terminals and the apex. */
@@ -377,7 +348,7 @@ class Builder {
       const pa = as && this.#prepared(name, TYPE_A, undefined, as, undefined);
       const paaaa = aaaas && this.#prepared(name, TYPE_AAAA, undefined, undefined, aaaas);
       const psrv = srvs && this.#prepared(name, TYPE_SRV, srvs, undefined, undefined);
-      if (!pa && !paaaa && !psrv) {
+      if (pa === undefined && paaaa === undefined && psrv === undefined) {
         // Stored, but every value was invalid (e.g. an agent name that did not resolve):
         // the name exists, so it answers NODATA (SPEC §6.10, §7.3).
         if (as || aaaas || srvs || !nameToWire(name)) {
@@ -405,7 +376,7 @@ class Builder {
     return {
       domain: this.domain,
       serial: this.snap.serial,
-      flat: flattenZone(this.names, this.apexWire, this.#negativeSoa(), this.flags3, this.snap.serial),
+      flat: this.out.finish(this.names, this.apexWire, this.#negativeSoa(), this.flags3, this.snap.serial),
     };
   }
 
@@ -464,12 +435,12 @@ class Builder {
 
     let w = start(TYPE_SOA);
     soa(w);
-    e.soa = new PreparedAnswer(this.#finish(w, 1, 0, 0), [], []);
+    e.soa = this.#finish(w, 1, 0, 0);
 
     w = start(TYPE_NS);
     let nsAt = ns(w);
     this.#addrs(w, 0xc000 | nsAt, glueA, glueAAAA);
-    e.ns = new PreparedAnswer(this.#finish(w, 1, 0, glueA.length + glueAAAA.length), [], []);
+    e.ns = this.#finish(w, 1, 0, glueA.length + glueAAAA.length);
 
     w = start(TYPE_ANY);
     soa(w);
@@ -479,7 +450,7 @@ class Builder {
     this.#addrs(w, PTR_QNAME, apexA, apexAAAA);
     this.#addrs(w, 0xc000 | nsAt, glueA, glueAAAA);
     const an = 2 + apexA.length + apexAAAA.length;
-    e.any = new PreparedAnswer(this.#finish(w, an, 0, glueA.length + glueAAAA.length), [], []);
+    e.any = this.#finish(w, an, 0, glueA.length + glueAAAA.length);
   }
 }
 
