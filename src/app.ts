@@ -186,7 +186,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         port: config.HttpPort,
         config,
         holder,
-        metrics: () => renderMetrics(holder, p.stats()),
+        metrics: () => renderMetrics(holder, p.stats(), dns?.udpStats()),
       });
     }
     poller.start();

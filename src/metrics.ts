@@ -2,6 +2,7 @@
  * Prometheus text for `/metrics` (owns: the metric names and their rendering from the
  * poller's counters and the current snapshot). Rendered on request, never on the DNS path.
  */
+import type { FfiUdpStats } from "./dns/udp_ffi.ts";
 import type { PollerStats } from "./mesos/state_poller.ts";
 import type { SnapshotHolder } from "./records/snapshot.ts";
 
@@ -9,8 +10,11 @@ function line(name: string, help: string, type: "counter" | "gauge", value: numb
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
 }
 
-/** Renders the metrics of the state poller and the published record set. */
-export function renderMetrics(holder: SnapshotHolder, stats: PollerStats): string {
+/**
+ * Renders the metrics of the state poller, the published record set and, when the UDP
+ * fast path runs, its counters.
+ */
+export function renderMetrics(holder: SnapshotHolder, stats: PollerStats, udp?: FfiUdpStats): string {
   const snap = holder.current();
   const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : 0);
   return [
@@ -48,5 +52,21 @@ export function renderMetrics(holder: SnapshotHolder, stats: PollerStats): strin
       "gauge",
       snap?.records.srv.size ?? 0,
     ),
+    ...(udp
+      ? [
+        line(
+          "mesos_dns_udp_fast_path_datagrams_total",
+          "Datagrams the UDP fast path received.",
+          "counter",
+          udp.batched,
+        ),
+        line(
+          "mesos_dns_udp_fast_path_dropped_total",
+          "Requests the UDP fast path dropped because the main thread had too many waiting.",
+          "counter",
+          udp.dropped,
+        ),
+      ]
+      : []),
   ].join("");
 }

@@ -12,7 +12,12 @@ import type { Config } from "../src/config/types.ts";
 import { Forwarder } from "../src/dns/forwarder.ts";
 import { Responder } from "../src/dns/respond.ts";
 import { startDnsServer } from "../src/dns/server.ts";
-import { type FfiUdpService, ffiUdpUnavailable, serveUdpFfi } from "../src/dns/udp_ffi.ts";
+import {
+  type FfiUdpOptions,
+  type FfiUdpService,
+  ffiUdpUnavailable,
+  serveUdpFfi,
+} from "../src/dns/udp_ffi.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
 import { buildQuery, decode, header, queryUdp, UdpClient } from "./helpers/dns_client.ts";
 import { BIG_COUNT, sampleRecords } from "./helpers/dns_fixture.ts";
@@ -32,7 +37,7 @@ interface Served {
 /** Serves the sample zone with the fast path on `hostname`, port 0, for the length of `fn`. */
 async function withFfi(
   fn: (s: Served) => Promise<void>,
-  opts: { hostname?: string; config?: Partial<Config> } = {},
+  opts: { hostname?: string; config?: Partial<Config>; ffi?: FfiUdpOptions } = {},
 ): Promise<void> {
   const holder = new SnapshotHolder();
   holder.publish(sampleRecords());
@@ -40,9 +45,10 @@ async function withFfi(
   const forwarder = new Forwarder(config);
   const responder = new Responder({ config, holder, forwarder });
   const conn = Deno.listenDatagram({ hostname: opts.hostname ?? "127.0.0.1", port: 0, transport: "udp" });
-  const service = serveUdpFfi(conn, responder);
+  const port = (conn.addr as Deno.NetAddr).port;
+  const service = serveUdpFfi(conn, responder, opts.ffi);
   try {
-    await fn({ port: (conn.addr as Deno.NetAddr).port, service });
+    await fn({ port, service });
   } finally {
     responder.close();
     await forwarder.close();
@@ -230,6 +236,56 @@ Deno.test({
         c.close();
       }
     });
+  },
+});
+
+Deno.test({
+  name:
+    "what the worker hands to the main thread is answered once each or counted as dropped, within the bound",
+  ignore,
+  async fn() {
+    await withFfi(async ({ port, service }) => {
+      const c = new Client();
+      try {
+        // 200 requests only the main thread answers (FORMERR), queued at once.
+        const garbage = Array.from({ length: 200 }, (_, i) => rawRequest(9000 + i, 0x01, 1, [5, 1, 2]));
+        await c.burst(port, garbage);
+        await waitFor(() => service.stats.batched >= 200, { timeoutMs: 5000 });
+        const dropped = service.stats.dropped;
+        const replies = await c.receive(200 - dropped);
+        assert.ok(replies.every((r) => header(r).rcode === 1), "FORMERR for each one answered");
+        assert.equal(new Set(replies.map((r) => header(r).id)).size, replies.length, "none answered twice");
+        assert.ok(dropped <= 200 - 4, `at least the first bound's worth answered (dropped ${dropped})`);
+        // Still serving, from the worker and from the main thread.
+        await c.burst(port, [buildQuery("leader.mesos.", "A", { id: 4321 }), rawRequest(4322, 0x01, 1, [5])]);
+        const last = await c.receive(2);
+        assert.deepEqual(last.map((r) => header(r).id).sort(), [4321, 4322]);
+      } finally {
+        c.close();
+      }
+    }, { ffi: { maxHandedOver: 4 } });
+  },
+});
+
+Deno.test({
+  name: "a worker that cannot run: the portable engine takes over the address and answers",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const broken = new URL(`file://${dir}/broken_worker.ts`);
+    await Deno.writeTextFile(broken, 'throw new Error("this worker cannot start");\n');
+    try {
+      await withFfi(async ({ port }) => {
+        await waitFor(async () => {
+          const r = await queryUdp(port, "leader.mesos.", "A", {}).catch(() => undefined);
+          return r?.msg.rcode === "NOERROR";
+        }, { timeoutMs: 5000 });
+        const { msg } = await queryUdp(port, "chronos.marathon.mesos.", "A");
+        assert.equal(msg.answers?.length, 1);
+      }, { ffi: { workerModule: broken } });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 

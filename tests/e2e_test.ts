@@ -129,6 +129,14 @@ Deno.test("e2e: original config.json + flags, records follow the cluster and sur
       );
     });
 
+    await t.step("the UDP fast path counts what it received in /metrics", async () => {
+      // `-A` grants --allow-ffi, so `auto` runs the fast path on Linux.
+      if (Deno.build.os !== "linux") return;
+      const datagrams = await metric(proc.httpPort, "mesos_dns_udp_fast_path_datagrams_total");
+      assert.ok(datagrams >= 4, `the dig queries above came through the fast path (${datagrams})`);
+      assert.equal(await metric(proc.httpPort, "mesos_dns_udp_fast_path_dropped_total"), 0);
+    });
+
     await t.step("HTTP endpoints", async () => {
       const version = await proc.getJson("/v1/version") as Record<string, string>;
       assert.equal(version.Service, "Mesos-DNS");

@@ -9,7 +9,7 @@ import type { SnapshotHolder } from "../records/snapshot.ts";
 import { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 import { Responder } from "./respond.ts";
 import { serveTcp } from "./tcp_server.ts";
-import { FfiUnavailableError, serveUdpFfi } from "./udp_ffi.ts";
+import { type FfiUdpService, type FfiUdpStats, FfiUnavailableError, serveUdpFfi } from "./udp_ffi.ts";
 import { serveUdp, type UdpService } from "./udp_server.ts";
 
 const log = logger("dns");
@@ -30,6 +30,8 @@ export interface DnsServer {
   readonly port: number;
   /** The UDP engine that runs. */
   readonly udpEngine: "ffi" | "portable";
+  /** The fast path's counters (undefined on the portable engine). */
+  udpStats(): FfiUdpStats | undefined;
   close(): Promise<void>;
 }
 
@@ -99,7 +101,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   } catch (e) {
     responder.close();
     await forwarder.close();
-    udp.close();
+    try {
+      udp.close();
+    } catch { /* the fast path had closed it already */ }
     tcp.close();
     throw e;
   }
@@ -113,6 +117,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   return {
     port,
     udpEngine: engine,
+    udpStats: () => "stats" in udpService ? (udpService as FfiUdpService).stats : undefined,
     close(): Promise<void> {
       closing ??= (async () => {
         responder.close();

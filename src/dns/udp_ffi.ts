@@ -73,6 +73,8 @@ export interface FfiUdpOptions {
    * packets) is dropped instead of queued without bound.
    */
   maxHandedOver?: number;
+  /** The worker's module (default `udp_ffi_worker.ts`; a test points it at one that fails). */
+  workerModule?: URL;
 }
 
 /** Counters of the fast path (tests, metrics). */
@@ -170,7 +172,9 @@ class FfiUdpServer implements FfiUdpService {
     this.#libc = libc;
     this.#eventFd = eventFd;
     this.#workerClosed = new Promise((resolve) => this.#workerDone = resolve);
-    this.#worker = new Worker(new URL("./udp_ffi_worker.ts", import.meta.url).href, { type: "module" });
+    this.#worker = new Worker((opts.workerModule ?? new URL("./udp_ffi_worker.ts", import.meta.url)).href, {
+      type: "module",
+    });
     this.#worker.onmessage = (e: MessageEvent<ToMain>) => this.#onMessage(e.data);
     this.#worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
