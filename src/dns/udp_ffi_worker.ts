@@ -55,12 +55,35 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   if (msg.kind === "zone") {
     zone = msg.zone ? new FlatZone(msg.zone) : undefined;
     zoneGeneration = msg.generation;
+    releaseOldZones();
   } else if (msg.kind === "init") {
     zone = msg.zone ? new FlatZone(msg.zone as FlatZoneParts) : undefined;
     zoneGeneration = msg.generation;
     run(msg).catch((err) => post({ kind: "failed", error: String(err?.stack ?? err) }));
   }
 };
+
+/**
+ * Frees the zones this worker no longer reads. Their shared memory goes back only when
+ * this isolate collects them, and a worker that allocates nothing would hardly ever
+ * collect: a full collection of its small heap (a millisecond or two) after each zone
+ * swap. With `--expose-gc` (the start task and the binary) it is asked for directly;
+ * without it, a large short-lived allocation makes V8 collect.
+ */
+function releaseOldZones(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc === "function") gc();
+  else nudgeCollector();
+}
+
+function nudgeCollector(): void {
+  try {
+    // Above V8's external-memory limit (64 MB); zero pages from calloc, never touched.
+    let junk: ArrayBuffer | undefined = new ArrayBuffer(96 * 1024 * 1024);
+    junk = undefined;
+    void junk;
+  } catch { /* no room for it: the collector runs on its own later */ }
+}
 
 async function run(init: WorkerInit): Promise<void> {
   const libc = openLibc();
