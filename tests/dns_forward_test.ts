@@ -13,7 +13,7 @@ import type { Config } from "../src/config/types.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
 import { buildQuery, decode, queryTcp, queryUdp } from "./helpers/dns_client.ts";
 import { sampleRecords } from "./helpers/dns_fixture.ts";
-import { type FakeUpstream, startFakeUpstream } from "./helpers/fake_upstream.ts";
+import { type FakeUpstream, withUpstreams } from "./helpers/fake_upstream.ts";
 import { testConfig } from "./helpers/test_config.ts";
 import { engineTest, UDP_ENGINES, type UdpEngineName } from "./helpers/udp_engines.ts";
 
@@ -35,18 +35,6 @@ async function withServerOn(
     await fn(server);
   } finally {
     await server.close();
-  }
-}
-
-async function withUpstreams(
-  specs: Parameters<typeof startFakeUpstream>[0][],
-  fn: (ups: FakeUpstream[]) => Promise<void>,
-): Promise<void> {
-  const ups = specs.map((o) => startFakeUpstream(o));
-  try {
-    await fn(ups);
-  } finally {
-    await Promise.all(ups.map((u) => u.close()));
   }
 }
 

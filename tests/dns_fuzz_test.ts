@@ -23,6 +23,8 @@
 import assert from "node:assert/strict";
 import { buildQuery, decode, queryTcp, queryUdp } from "./helpers/dns_client.ts";
 import { BIG_COUNT } from "./helpers/dns_fixture.ts";
+import { withEvalChild } from "./helpers/eval_child.ts";
+import { procMemory } from "./helpers/proc_memory.ts";
 
 /** UDP packets thrown at the server. */
 const UDP_PACKETS = 100_000;
@@ -518,38 +520,12 @@ interface ServerProcess {
   memory(): { rss: number; hwm: number };
 }
 
-/** Reads VmRSS and VmHWM (kB) of a process from /proc. */
-function procMemory(pid: number): { rss: number; hwm: number } {
-  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN) * 1024;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
-}
-
 /** Runs `fn` against a server child process with the given UDP engine choice. */
 async function withFuzzServer(udpEngine: string, fn: (s: ServerProcess) => Promise<void>): Promise<void> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", "--config", new URL("deno.json", ROOT).pathname, serverProgram(udpEngine)],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  try {
-    while (!out.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`the server process ended before it listened: ${out}`);
-      out += value;
-    }
-    const { port, udpEngine: engine } = JSON.parse(out.slice(0, out.indexOf("\n")));
-    await fn({ port, udpEngine: engine, memory: () => procMemory(child.pid) });
-  } finally {
-    await child.stdin.close().catch(() => {});
-    const status = await within(child.status, 10_000);
-    if (!status) child.kill("SIGKILL");
-    await child.status;
-    while (!(await lines.read()).done) { /* drain */ }
-  }
+  await withEvalChild(serverProgram(udpEngine), {}, async (server) => {
+    const { port, udpEngine: engine } = JSON.parse(await server.nextLine());
+    await fn({ port, udpEngine: engine, memory: () => procMemory(server.child.pid) });
+  });
 }
 
 /** Asserts that the server's peak and current RSS stayed within the bound over `base`. */

@@ -16,6 +16,8 @@
  */
 import assert from "node:assert/strict";
 import { buildQuery, header, queryUdp } from "./helpers/dns_client.ts";
+import { withEvalChild } from "./helpers/eval_child.ts";
+import { procMemory } from "./helpers/proc_memory.ts";
 import { engineTest, UDP_ENGINES } from "./helpers/udp_engines.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -93,54 +95,19 @@ interface ServerProcess {
   memory(): Promise<Memory>;
 }
 
-function procMemory(pid: number): { rss: number; hwm: number } {
-  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN) * 1024;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
-}
-
 async function withServerProcess(o: ChildOptions, fn: (s: ServerProcess) => Promise<void>): Promise<void> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", "--config", new URL("deno.json", ROOT).pathname, serverProgram(o)],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stdin = child.stdin.getWriter();
-  let out = "";
-  const line = async () => {
-    while (!out.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`the server process ended: ${out}`);
-      out += value;
-    }
-    const l = out.slice(0, out.indexOf("\n"));
-    out = out.slice(l.length + 1);
-    return JSON.parse(l);
-  };
-  const memory = async (): Promise<Memory> => {
-    await stdin.write(new Uint8Array([10]));
-    const v8 = await line();
-    const proc = procMemory(child.pid);
-    const fds = [...Deno.readDirSync(`/proc/${child.pid}/fd`)].length;
-    return { ...proc, ...v8, native: proc.rss - v8.heapTotal, fds };
-  };
-  try {
+  await withEvalChild(serverProgram(o), {}, async (server) => {
+    const line = async () => JSON.parse(await server.nextLine());
+    const memory = async (): Promise<Memory> => {
+      await server.writeLine();
+      const v8 = await line();
+      const proc = procMemory(server.child.pid);
+      const fds = [...Deno.readDirSync(`/proc/${server.child.pid}/fd`)].length;
+      return { ...proc, ...v8, native: proc.rss - v8.heapTotal, fds };
+    };
     const { port, udpEngine } = await line();
     await fn({ port, udpEngine, memory });
-  } finally {
-    await stdin.close().catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = await Promise.race([
-      child.status.then(() => false),
-      new Promise<boolean>((r) => timer = setTimeout(() => r(true), 10_000)),
-    ]);
-    clearTimeout(timer);
-    if (late) child.kill("SIGKILL");
-    await child.status;
-    while (!(await lines.read()).done) { /* drain */ }
-  }
+  });
 }
 
 const mb = (n: number) => (n / 1048576).toFixed(1);

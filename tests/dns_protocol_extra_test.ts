@@ -26,7 +26,7 @@ import {
   udpExchange,
 } from "./helpers/dns_client.ts";
 import { sampleRecords } from "./helpers/dns_fixture.ts";
-import { type FakeUpstream, startFakeUpstream } from "./helpers/fake_upstream.ts";
+import { withUpstreams } from "./helpers/fake_upstream.ts";
 import { testConfig } from "./helpers/test_config.ts";
 import { engineTest, UDP_ENGINES, type UdpEngineName } from "./helpers/udp_engines.ts";
 
@@ -49,18 +49,6 @@ async function withServerOn(
     await fn(server);
   } finally {
     await server.close();
-  }
-}
-
-async function withUpstreams(
-  specs: Parameters<typeof startFakeUpstream>[0][],
-  fn: (ups: FakeUpstream[]) => Promise<void>,
-): Promise<void> {
-  const ups = specs.map((o) => startFakeUpstream(o));
-  try {
-    await fn(ups);
-  } finally {
-    await Promise.all(ups.map((u) => u.close()));
   }
 }
 

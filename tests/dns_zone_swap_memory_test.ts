@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { ffiUdpUnavailable } from "../src/dns/udp_ffi.ts";
 import { queryUdp } from "./helpers/dns_client.ts";
+import { withEvalChild } from "./helpers/eval_child.ts";
+import { procMemory } from "./helpers/proc_memory.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const ignore = ffiUdpUnavailable() !== undefined;
@@ -45,58 +47,23 @@ function serverProgram(engine: string): string {
   `;
 }
 
-function rss(pid: number): number {
-  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(text)?.[1]) * 1024;
-}
-
 /** How much the server's RSS grows over 30 publishes after the first 6, in MB. */
-async function growthOverPublishes(engine: string, v8Flags: string[]): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      ...v8Flags,
-      "--quiet",
-      "--config",
-      new URL("deno.json", ROOT).pathname,
-      serverProgram(engine),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const writer = child.stdin.getWriter();
-  let buffered = "";
-  const nextLine = async (): Promise<string> => {
-    while (!buffered.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`the server process ended: ${buffered}`);
-      buffered += value;
-    }
-    const line = buffered.slice(0, buffered.indexOf("\n"));
-    buffered = buffered.slice(line.length + 1);
-    return line;
-  };
-  try {
-    const { port } = JSON.parse(await nextLine());
+function growthOverPublishes(engine: string, v8Flags: string[]): Promise<number> {
+  return withEvalChild(serverProgram(engine), { v8Flags }, async (server) => {
+    const { port } = JSON.parse(await server.nextLine());
     const publish = async (round: number) => {
-      await writer.write(new TextEncoder().encode("\n"));
-      assert.equal(await nextLine(), String(round));
+      await server.writeLine();
+      assert.equal(await server.nextLine(), String(round));
       // The worker serves the new zone (the round is the second octet).
       const { msg } = await queryUdp(port, "task-7.marathon.mesos.", "A");
       assert.equal((msg.answers?.[0] as { data?: string }).data, `10.${round & 255}.0.7`);
     };
     let round = 0;
     for (; round < 6; round++) await publish(round + 1);
-    const early = rss(child.pid);
+    const early = procMemory(server.child.pid).rss;
     for (; round < 36; round++) await publish(round + 1);
-    return (rss(child.pid) - early) / 1048576;
-  } finally {
-    await writer.close().catch(() => {});
-    await child.status;
-    while (!(await lines.read()).done) { /* drain */ }
-  }
+    return (procMemory(server.child.pid).rss - early) / 1048576;
+  });
 }
 
 // A zone of 20,000 names is ~2 MB of shared memory: 30 zones kept would be 60 MB more.
@@ -104,7 +71,7 @@ Deno.test({
   name: "fast path: zone swaps free the old zones in the worker (with --expose-gc, as the start task runs)",
   ignore,
   async fn() {
-    const grown = await growthOverPublishes("ffi", ["--v8-flags=--expose-gc,--max-semi-space-size=2"]);
+    const grown = await growthOverPublishes("ffi", ["--expose-gc", "--max-semi-space-size=2"]);
     assert.ok(grown < 20, `RSS grew by ${grown.toFixed(1)} MB over 30 publishes`);
   },
 });

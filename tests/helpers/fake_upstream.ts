@@ -1,7 +1,7 @@
 /**
  * A tiny in-test upstream DNS server (owns: answering forwarded queries over UDP and TCP
  * on one port with A records, staying silent, or replying truncated over UDP and in full
- * over TCP), and recording what it received.
+ * over TCP; recording what it received; running a test against a set of them).
  */
 import { Buffer } from "node:buffer";
 import { type Answer, dnsPacket, type Packet } from "../../src/dns/packet.ts";
@@ -148,4 +148,17 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
   })());
 
   return self;
+}
+
+/** Starts one fake upstream per spec, runs `fn` with them, and closes them all afterwards. */
+export async function withUpstreams(
+  specs: FakeUpstreamOptions[],
+  fn: (ups: FakeUpstream[]) => Promise<void>,
+): Promise<void> {
+  const ups = specs.map((o) => startFakeUpstream(o));
+  try {
+    await fn(ups);
+  } finally {
+    await Promise.all(ups.map((u) => u.close()));
+  }
 }
