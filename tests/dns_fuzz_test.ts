@@ -507,7 +507,10 @@ function serverProgram(udpEngine: string): string {
       udpEngine: ${JSON.stringify(udpEngine)},
     });
     console.log(JSON.stringify({ port: server.port, udpEngine: server.udpEngine }));
-    for await (const _ of Deno.stdin.readable) { /* until the test closes stdin */ }
+    // Each line on stdin asks for the UDP fast path's counters; the server runs until stdin closes.
+    for await (const chunk of Deno.stdin.readable) {
+      for (const byte of chunk) if (byte === 10) console.log(JSON.stringify(server.udpStats() ?? null));
+    }
     await server.close();
   `;
 }
@@ -518,13 +521,23 @@ interface ServerProcess {
   udpEngine: string;
   /** VmRSS and VmHWM of the server process, in bytes. */
   memory(): { rss: number; hwm: number };
+  /** The UDP fast path's counters (null on the portable engine). */
+  udpStats(): Promise<{ batched: number; dropped: number } | null>;
 }
 
 /** Runs `fn` against a server child process with the given UDP engine choice. */
 async function withFuzzServer(udpEngine: string, fn: (s: ServerProcess) => Promise<void>): Promise<void> {
   await withEvalChild(serverProgram(udpEngine), {}, async (server) => {
     const { port, udpEngine: engine } = JSON.parse(await server.nextLine());
-    await fn({ port, udpEngine: engine, memory: () => procMemory(server.child.pid) });
+    await fn({
+      port,
+      udpEngine: engine,
+      memory: () => procMemory(server.child.pid),
+      udpStats: async () => {
+        await server.writeLine("");
+        return JSON.parse(await server.nextLine());
+      },
+    });
   });
 }
 
@@ -619,6 +632,11 @@ for (const engineChoice of ["portable", "auto"]) {
         rssBase,
         `UDP engine ${server.udpEngine}: after ${sent} UDP packets and the TCP abuse`,
       );
+      if (server.udpEngine === "ffi") {
+        // Every datagram went through the fast path's worker: it never gave up and fell back.
+        const stats = await server.udpStats();
+        assert.ok(stats && stats.batched >= sent + probes, `fast path counters: ${JSON.stringify(stats)}`);
+      }
     });
   });
 }

@@ -162,7 +162,12 @@ async function run(init: WorkerInit): Promise<void> {
         const name = b.rName + i * SOCKADDR_STORAGE_SIZE;
         let reply = -1;
         if (z && init.plain && scanPlainQuery(req, len, q)) {
-          reply = answerPlain(z, req, q, false, init.setTC, b.sSlots[queued]);
+          try {
+            reply = answerPlain(z, req, q, false, init.setTC, b.sSlots[queued]);
+          } catch {
+            // A fault here must not stop the loop: the main thread answers this one.
+            reply = -1;
+          }
         }
         if (reply < 0) {
           // Bounded: under a flood of what only the main thread answers, the rest is dropped.
