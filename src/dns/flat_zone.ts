@@ -116,11 +116,6 @@ export class FlatZone {
     return this.#answers[id * 3 + 1];
   }
 
-  /** How many rotations answer `id` has (its answer records; at least 1). */
-  rotations(id: number): number {
-    return Math.max(1, this.#meta[this.#answers[id * 3 + 2]]);
-  }
-
   /** Writes the next rotation of answer `id` at the start of `out`; returns its length. */
   renderInto(id: number, out: Uint8Array): number {
     const n = this.#meta[this.#answers[id * 3 + 2]];

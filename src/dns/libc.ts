@@ -131,18 +131,6 @@ export function sockaddrFor(hostname: string, port: number): Uint8Array | undefi
   return n ? sa.subarray(0, n) : undefined;
 }
 
-/** The address in a sockaddr_in / sockaddr_in6 as Deno names it, or undefined for other families. */
-export function netAddrOf(sa: Uint8Array): Deno.NetAddr | undefined {
-  if (sa.length < 8) return undefined;
-  const family = sa[0] | (sa[1] << 8);
-  const port = (sa[2] << 8) | sa[3];
-  if (family === AF_INET) return { transport: "udp", hostname: sa.subarray(4, 8).join("."), port };
-  if (family !== AF_INET6 || sa.length < 24) return undefined;
-  const groups: string[] = [];
-  for (let i = 8; i < 24; i += 2) groups.push(((sa[i] << 8) | sa[i + 1]).toString(16));
-  return { transport: "udp", hostname: groups.join(":"), port };
-}
-
 function sameSockaddr(a: Uint8Array, b: Uint8Array): boolean {
   // Family and port, then the address (IPv4: 4 bytes at 4; IPv6: 16 bytes at 8).
   if (a[0] !== b[0] || a[1] !== b[1] || a[2] !== b[2] || a[3] !== b[3]) return false;
@@ -170,25 +158,12 @@ export function findUdpSocket(libc: Libc, addr: Deno.NetAddr): number | undefine
   if (!want) return undefined;
   const sa = new Uint8Array(SOCKADDR_STORAGE_SIZE);
   const len = new Uint32Array(1);
-  const type = new Int32Array(1);
   const found: number[] = [];
   for (const fd of openDescriptors()) {
     len[0] = SOCKADDR_STORAGE_SIZE;
     if (libc.symbols.getsockname(fd, sa, new Uint8Array(len.buffer)) !== 0) continue;
     if (len[0] < want.length || !sameSockaddr(sa, want)) continue;
-    len[0] = 4;
-    if (
-      libc.symbols.getsockopt(
-        fd,
-        SOL_SOCKET,
-        SO_TYPE,
-        new Uint8Array(type.buffer),
-        new Uint8Array(len.buffer),
-      ) !== 0
-    ) {
-      continue;
-    }
-    if (type[0] === SOCK_DGRAM) found.push(fd);
+    if (getIntOption(libc, fd, SOL_SOCKET, SO_TYPE) === SOCK_DGRAM) found.push(fd);
   }
   return found.length === 1 ? found[0] : undefined;
 }

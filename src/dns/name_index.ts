@@ -11,9 +11,14 @@ import { nameToWire } from "./wire.ts";
 /** FNV-1a offset basis: the hash of an empty name. */
 export const NAME_HASH_START = 0x811c9dc5;
 
+/** An ASCII byte with A–Z lower-cased (DNS names compare case-insensitively). */
+export function lowerAscii(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
 /** Adds one wire byte, lower-cased, to a running FNV-1a hash. */
 export function hashNameByte(h: number, c: number): number {
-  return Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), 0x01000193);
+  return Math.imul(h ^ lowerAscii(c), 0x01000193);
 }
 
 /** FNV-1a over the wire bytes `b[from, to)`, lower-cased. */
@@ -123,11 +128,7 @@ export class NameIndex {
       const at = this.#offsets[n];
       if (this.#offsets[n + 1] - at !== len) continue;
       let i = 0;
-      while (i < len) {
-        const c = b[from + i];
-        if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== keys[at + i]) break;
-        i++;
-      }
+      while (i < len && lowerAscii(b[from + i]) === keys[at + i]) i++;
       if (i === len) return n;
     }
   }

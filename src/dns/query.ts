@@ -3,7 +3,7 @@
  * record of a DNS request straight from the bytes, without a general decoder; and
  * `scanPlainQuery`, the allocation-free reader for the common query shape).
  */
-import { hashNameByte, NAME_HASH_START } from "./name_index.ts";
+import { hashNameByte, lowerAscii, NAME_HASH_START } from "./name_index.ts";
 import {
   CLASS_ANY,
   CLASS_IN,
@@ -87,8 +87,7 @@ function readQuestionName(b: Uint8Array): { end: number; name: string } | undefi
     wire += len + 1;
     if (name.length > 0) name += ".";
     for (let i = pos + 1; i <= pos + len; i++) {
-      let c = b[i];
-      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      const c = lowerAscii(b[i]);
       if (c === 0x2e || c === 0x5c) name += c === 0x2e ? "\\046" : "\\092";
       else name += String.fromCharCode(c);
     }

@@ -156,6 +156,8 @@ class FfiUdpServer implements FfiUdpService {
   readonly #workerClosed: Promise<void>;
   /** The portable engine, when the worker failed. */
   #portable: UdpService | undefined;
+  /** The socket and the eventfd are closed (after the worker stopped or failed). */
+  #fdClosed = false;
 
   constructor(
     addr: Deno.NetAddr,
@@ -226,7 +228,7 @@ class FfiUdpServer implements FfiUdpService {
         Atomics.sub(this.#control, CONTROL.handedOver, msg.count);
         return;
       case "send":
-        for (const h of msg.list) this.#later(Promise.resolve(h.bytes), h.addr);
+        unpackHandOffs(msg.data, (reply, addr) => this.#later(Promise.resolve(reply), addr));
         return;
       case "failed":
         this.#fallBack(msg.error);
@@ -245,9 +247,9 @@ class FfiUdpServer implements FfiUdpService {
   #answer(req: Uint8Array, addr: Uint8Array): void {
     if (this.#closed) return;
     const reply = this.#responder.respondInto(req, "udp", this.#scratch);
-    if (typeof reply !== "number") this.#later(reply, addr.slice());
+    if (typeof reply !== "number") this.#later(reply, addr);
     else if (reply > 0 && !this.#sendNow(this.#scratch, reply, addr)) {
-      this.#later(Promise.resolve(this.#scratch.slice(0, reply)), addr.slice());
+      this.#later(Promise.resolve(this.#scratch.slice(0, reply)), addr);
     }
   }
 
@@ -272,7 +274,6 @@ class FfiUdpServer implements FfiUdpService {
     this.#portable = serveUdp(Deno.listenDatagram({ ...this.#addr, transport: "udp" }), this.#responder);
   }
 
-  #fdClosed = false;
   #closeFd(): void {
     if (this.#fdClosed) return;
     this.#fdClosed = true;

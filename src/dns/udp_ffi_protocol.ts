@@ -44,48 +44,59 @@ export interface WorkerInit {
 
 export type ToWorker = WorkerInit | { kind: "zone"; zone: FlatZoneParts | undefined; generation: number };
 
-/** A datagram and the socket address it came from or goes to. */
-export interface HandOff {
-  bytes: Uint8Array;
-  addr: Uint8Array;
-}
-
 export type ToMain =
   | { kind: "started" }
   /**
    * Requests the worker does not answer (forwarding, errors, the general path), packed
-   * by `packHandOff` into one transferred buffer.
+   * by `HandOffs` into one transferred buffer.
    */
   | { kind: "requests"; count: number; data: Uint8Array }
-  /** Replies the socket would not take at once. */
-  | { kind: "send"; list: HandOff[] }
+  /** Replies the socket would not take at once, packed the same way. */
+  | { kind: "send"; count: number; data: Uint8Array }
   | { kind: "failed"; error: string }
   | { kind: "closed" };
 
 /**
- * Appends a request and its sender's socket address to `buf` at `at` as
- * [length u16][address length u8][address][request]; returns the new end, or -1 when
- * `buf` is too small.
+ * Datagrams with their socket addresses, packed one after another as
+ * [length u16][address length u8][address][datagram] into a growing buffer, to be
+ * posted as one transferred buffer (`take`) and read back with `unpackHandOffs`.
  */
-export function packHandOff(
-  buf: Uint8Array,
-  at: number,
-  addr: Uint8Array,
-  req: Uint8Array,
-  len: number,
-): number {
-  const end = at + 3 + addr.length + len;
-  if (end > buf.length) return -1;
-  buf[at] = len >>> 8;
-  buf[at + 1] = len & 0xff;
-  buf[at + 2] = addr.length;
-  buf.set(addr, at + 3);
-  for (let i = 0; i < len; i++) buf[at + 3 + addr.length + i] = req[i];
-  return end;
+export class HandOffs {
+  #buf: Uint8Array<ArrayBuffer> = new Uint8Array(64 * 1024);
+  #len = 0;
+  /** How many datagrams are packed. */
+  count = 0;
+
+  /** Packs the first `len` bytes of `bytes` with the socket address `addr`. */
+  add(bytes: Uint8Array, len: number, addr: Uint8Array): void {
+    const end = this.#len + 3 + addr.length + len;
+    if (end > this.#buf.length) {
+      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, end));
+      bigger.set(this.#buf.subarray(0, this.#len));
+      this.#buf = bigger;
+    }
+    const buf = this.#buf;
+    const at = this.#len;
+    buf[at] = len >>> 8;
+    buf[at + 1] = len & 0xff;
+    buf[at + 2] = addr.length;
+    buf.set(addr, at + 3);
+    buf.set(bytes.subarray(0, len), at + 3 + addr.length);
+    this.#len = end;
+    this.count++;
+  }
+
+  /** A copy of what is packed (its own buffer, to transfer); empties this one. */
+  take(): Uint8Array<ArrayBuffer> {
+    const out = this.#buf.slice(0, this.#len);
+    this.#len = 0;
+    this.count = 0;
+    return out;
+  }
 }
 
-/** Calls `fn` with each request and address `packHandOff` wrote into `data`. */
-export function unpackHandOffs(data: Uint8Array, fn: (req: Uint8Array, addr: Uint8Array) => void): void {
+/** Calls `fn` with each datagram and socket address `HandOffs` packed into `data`. */
+export function unpackHandOffs(data: Uint8Array, fn: (bytes: Uint8Array, addr: Uint8Array) => void): void {
   let at = 0;
   while (at + 3 <= data.length) {
     const len = (data[at] << 8) | data[at + 1];

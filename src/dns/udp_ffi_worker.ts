@@ -26,23 +26,23 @@ import {
   POLLIN,
   SOCKADDR_STORAGE_SIZE,
 } from "./libc.ts";
-import { MmsgBuffers, SLOT } from "./mmsg_buffers.ts";
+import { MmsgBuffers } from "./mmsg_buffers.ts";
 import { PlainQuery, scanPlainQuery } from "./query.ts";
 import { answerPlain } from "./zone_reply.ts";
-import {
-  CONTROL,
-  type HandOff,
-  packHandOff,
-  type ToMain,
-  type ToWorker,
-  type WorkerInit,
-} from "./udp_ffi_protocol.ts";
+import { CONTROL, HandOffs, type ToMain, type ToWorker, type WorkerInit } from "./udp_ffi_protocol.ts";
 
 let zone: FlatZone | undefined;
 let zoneGeneration = 0;
 
 function post(msg: ToMain): void {
   self.postMessage(msg);
+}
+
+/** Posts what `h` packed as one transferred buffer, and empties it. */
+function postPacked(kind: "requests" | "send", h: HandOffs): void {
+  const count = h.count;
+  const data = h.take();
+  self.postMessage({ kind, count, data } satisfies ToMain, [data.buffer]);
 }
 
 /** Lets the event loop run once (delivers messages posted to this worker). */
@@ -100,28 +100,15 @@ async function run(init: WorkerInit): Promise<void> {
   const q = new PlainQuery();
   const { u8, dv } = b;
   let queued = 0;
-  // Requests for the main thread, packed (packHandOff) and posted once per wake-up.
-  let hand = new Uint8Array(256 * 1024);
-  let handLen = 0;
-  let handCount = 0;
-  const handOff = (req: Uint8Array, len: number, addr: Uint8Array) => {
-    let end = packHandOff(hand, handLen, addr, req, len);
-    if (end < 0) {
-      const bigger = new Uint8Array(Math.max(hand.length * 2, handLen + len + 256));
-      bigger.set(hand.subarray(0, handLen));
-      hand = bigger;
-      end = packHandOff(hand, handLen, addr, req, len);
-    }
-    handLen = end;
-    handCount++;
-  };
+  // Requests for the main thread, and replies it must send, posted once per wake-up.
+  const requests = new HandOffs();
+  const sends = new HandOffs();
   let failures = 0;
 
   const flush = () => {
     const count = queued;
     queued = 0;
     let k = 0;
-    let later: HandOff[] | undefined;
     while (k < count) {
       const r = libc.symbols.sendmmsg(init.fd, b.sMsgPtrs[k], count - k, 0);
       if (r > 0) {
@@ -134,16 +121,12 @@ async function run(init: WorkerInit): Promise<void> {
         // The send buffer is full: the main thread sends these when there is room.
         const h = b.sMsg + k * MMSGHDR_SIZE;
         const name = b.sName + k * SOCKADDR_STORAGE_SIZE;
-        const data = b.sData + k * SLOT;
         const len = dv.getUint32(b.sIov + k * IOVEC_SIZE + 8, true);
-        (later ??= []).push({
-          bytes: u8.slice(data, data + len),
-          addr: u8.slice(name, name + dv.getUint32(h + MSG_NAMELEN, true)),
-        });
+        sends.add(b.sSlots[k], len, u8.subarray(name, name + dv.getUint32(h + MSG_NAMELEN, true)));
       }
       k++;
     }
-    if (later) post({ kind: "send", list: later });
+    if (sends.count > 0) postPacked("send", sends);
   };
 
   const drain = () => {
@@ -171,10 +154,10 @@ async function run(init: WorkerInit): Promise<void> {
         }
         if (reply < 0) {
           // Bounded: under a flood of what only the main thread answers, the rest is dropped.
-          if (Atomics.load(control, CONTROL.handedOver) + handCount >= init.maxHandedOver) {
+          if (Atomics.load(control, CONTROL.handedOver) + requests.count >= init.maxHandedOver) {
             Atomics.add(control, CONTROL.dropped, 1);
           } else {
-            handOff(req, len, u8.subarray(name, name + nameLen));
+            requests.add(req, len, u8.subarray(name, name + nameLen));
           }
           continue;
         }
@@ -208,12 +191,9 @@ async function run(init: WorkerInit): Promise<void> {
         Atomics.add(control, CONTROL.wakes, 1);
         drain();
         flush();
-        if (handCount > 0) {
-          Atomics.add(control, CONTROL.handedOver, handCount);
-          const data = hand.slice(0, handLen);
-          self.postMessage({ kind: "requests", count: handCount, data } satisfies ToMain, [data.buffer]);
-          handLen = 0;
-          handCount = 0;
+        if (requests.count > 0) {
+          Atomics.add(control, CONTROL.handedOver, requests.count);
+          postPacked("requests", requests);
         }
       }
     }

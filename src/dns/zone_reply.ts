@@ -6,10 +6,10 @@
  * the main thread's responder and the UDP worker answer the same way.
  */
 import type { FlatZone } from "./flat_zone.ts";
-import type { EdnsInfo, PlainQuery } from "./query.ts";
+import { lowerAscii } from "./name_index.ts";
+import { type EdnsInfo, isZoneClass, type PlainQuery } from "./query.ts";
 import {
-  CLASS_ANY,
-  CLASS_IN,
+  copyBytes,
   FLAG_AA,
   FLAG_CD,
   FLAG_QR,
@@ -42,17 +42,13 @@ export function replyLimit(tcp: boolean, edns: EdnsInfo | undefined): number {
   return edns ? Math.min(MAX_UDP_PAYLOAD, Math.max(MIN_UDP_PAYLOAD, edns.udpSize)) : MIN_UDP_PAYLOAD;
 }
 
-function copyQuestion(out: Uint8Array, req: Uint8Array, q: AskedQuestion): void {
-  for (let i = HEADER_LEN; i < q.qEnd; i++) out[i] = req[i];
-}
-
 /**
  * Finishes a zone reply whose body (`bodyLen` bytes, header counts included) is at the
  * start of `out`: the request's ID, RD and CD, the question as asked, and an OPT when the
  * request had one. Returns the reply's length.
  */
 export function finishReply(out: Uint8Array, bodyLen: number, req: Uint8Array, q: AskedQuestion): number {
-  copyQuestion(out, req, q);
+  copyBytes(out, HEADER_LEN, req, HEADER_LEN, q.qEnd);
   out[0] = req[0];
   out[1] = req[1];
   out[2] |= req[2] & FLAG_RD;
@@ -114,7 +110,7 @@ export function writeNegative(
   writeU16(out, 6, 0);
   writeU16(out, 8, 1);
   writeU16(out, 10, q.edns ? 1 : 0);
-  copyQuestion(out, req, q);
+  copyBytes(out, HEADER_LEN, req, HEADER_LEN, q.qEnd);
   const apexAt = q.qnameEnd - zone.apexWire.length;
   let pos = q.qEnd;
   writeU16(out, pos, 0xc000 | apexAt);
@@ -132,11 +128,25 @@ export function writeNegative(
   return pos;
 }
 
+/** Whether the question name of `req` is the zone's apex or below it (letter case ignored). */
+function inZone(zone: FlatZone, req: Uint8Array, q: PlainQuery): boolean {
+  // The name ends with the apex labels, and they start at a label boundary.
+  const apex = zone.apexWire;
+  const apexAt = q.qnameEnd - apex.length;
+  if (apexAt < HEADER_LEN) return false;
+  for (let i = 0; i < apex.length; i++) if (lowerAscii(req[apexAt + i]) !== apex[i]) return false;
+  let pos = HEADER_LEN;
+  while (pos < apexAt) pos += req[pos] + 1;
+  return pos === apexAt;
+}
+
 /**
- * The allocation-free path for a request `scanPlainQuery` read into `q`: an in-zone
- * question of class IN or ANY and a type other than AXFR/IXFR, without wildcard labels
- * or escaped bytes, gets its reply written into `out` (the length is returned). Returns
- * -1 for anything else, which the general path must answer.
+ * The allocation-free path for a request `scanPlainQuery` read into `q`: a question of
+ * class IN or ANY and a type other than AXFR/IXFR, without escaped bytes, whose name is
+ * in the zone's table, or else is in the zone without wildcard labels (NXDOMAIN), gets
+ * its reply written into `out` (the length is returned). Returns -1 for anything else,
+ * which the general path must answer. Every name in the table is in the zone, so a hit
+ * needs no further check.
  */
 export function answerPlain(
   zone: FlatZone,
@@ -146,25 +156,16 @@ export function answerPlain(
   setTC: boolean,
   out: Uint8Array,
 ): number {
-  if (q.starLabels !== 0 || q.oddBytes !== 0) return -1;
-  if ((q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) || q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) {
-    return -1;
-  }
-  // In the zone: the name ends with the apex labels, starting at a label boundary.
-  const apex = zone.apexWire;
-  const apexAt = q.qnameEnd - apex.length;
-  if (apexAt < HEADER_LEN) return -1;
-  for (let i = 0; i < apex.length; i++) {
-    const c = req[apexAt + i];
-    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== apex[i]) return -1;
-  }
-  let pos = HEADER_LEN;
-  while (pos < apexAt) pos += req[pos] + 1;
-  if (pos !== apexAt) return -1;
+  if (q.oddBytes !== 0 || !isZoneClass(q.qclass) || q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) return -1;
   const limit = replyLimit(tcp, q.edns);
   const name = zone.index.find(req, HEADER_LEN, q.qnameEnd, q.hash);
-  if (name < 0) return writeNegative(zone, req, q, RCODE_NXDOMAIN, limit, setTC, out);
-  const id = zone.answer(name, q.qtype);
-  if (id >= 0) return writeAnswer(zone, id, req, q, limit, setTC, out);
-  return writeNegative(zone, req, q, RCODE_NOERROR, limit, setTC, out);
+  if (name >= 0) {
+    const id = zone.answer(name, q.qtype);
+    if (id >= 0) return writeAnswer(zone, id, req, q, limit, setTC, out);
+    return writeNegative(zone, req, q, RCODE_NOERROR, limit, setTC, out);
+  }
+  // Not in the table: NXDOMAIN for a name in the zone; `.*` names and names outside the
+  // zone (forwarding, REFUSED) are the general path's.
+  if (q.starLabels !== 0 || !inZone(zone, req, q)) return -1;
+  return writeNegative(zone, req, q, RCODE_NXDOMAIN, limit, setTC, out);
 }
