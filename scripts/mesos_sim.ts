@@ -5,7 +5,7 @@
  *
  *   deno run --allow-net --allow-read scripts/mesos_sim.ts [options]
  *
- *   --file PATH              serve this state document (e.g. shared/fixtures/mesos-dns-fake.json)
+ *   --file PATH              serve this state document (e.g. tests/fixtures/mesos-dns-fake.json)
  *   --rewrite-leader         with --file: set its leader (and pid) to the simulated leader
  *   --frameworks F --agents A --tasks N --seed S
  *                            generate a cluster instead (defaults 3, 5, 30, 1)

@@ -14,7 +14,7 @@ import { queryTcp } from "./helpers/dns_client.ts";
 import { fixtureExpectation, merge, sortedTable, type Tables } from "./helpers/fixture_tables.ts";
 import { waitFor } from "./helpers/wait.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/", import.meta.url).pathname;
+const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const files = [...Deno.readDirSync(FIXTURES)].filter((e) => e.name.endsWith(".json")).map((e) => e.name)
   .sort();
 

@@ -16,7 +16,7 @@ import {
 } from "../src/mesos/fetch_state.ts";
 import type { MesosState } from "../src/mesos/state_types.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/", import.meta.url);
+const FIXTURES = new URL("./fixtures/", import.meta.url);
 const SECRET = "s3cr3t-Pa55";
 const BASIC = `Basic ${btoa(`dns:${SECRET}`)}`;
 

@@ -1,4 +1,4 @@
-// Every real Mesos state in /work/shared/fixtures through the generator, held to the complete
+// Every real Mesos state in tests/fixtures through the generator, held to the complete
 // hand-derived tables of tests/helpers/fixture_tables.ts (SPEC §5–6), plus enumerate details and the
 // original's own TestInsertState expectations.
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ import {
   type Tables,
 } from "./helpers/fixture_tables.ts";
 
-const FIXTURES = "/work/shared/fixtures";
+const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const NS_IP = "198.51.100.53";
 const S11 = "1.2.3.11";
 const S12 = "1.2.3.12";

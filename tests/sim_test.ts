@@ -14,7 +14,7 @@ import { createIamAuthorization } from "../src/mesos/iam_auth.ts";
 import type { MesosFramework, MesosState, MesosTask } from "../src/mesos/state_types.ts";
 import { waitFor } from "./helpers/wait.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/", import.meta.url);
+const FIXTURES = new URL("./fixtures/", import.meta.url);
 
 function allTasks(doc: MesosState): Array<MesosTask & { completed: boolean }> {
   const out: Array<MesosTask & { completed: boolean }> = [];

@@ -4,7 +4,7 @@
  * moved to another agent). No I/O here; master_server.ts serves what this holds.
  *
  * Generated documents use the real master `/master/state` shape (Mesos 1.x field names, as
- * in the fixtures under shared/fixtures): Marathon-like app names and ids (`app.<uuid>`,
+ * in the fixtures under tests/fixtures): Marathon-like app names and ids (`app.<uuid>`,
  * group apps `web.prod` / `prod_web.<uuid>`), `resources.ports` ranges, agent pids
  * `slave(1)@10.x.y.z:5051`, Docker bridge tasks with `Docker.NetworkSettings.IPAddress` labels,
  * overlay and IPv6 `container_status.network_infos`, DiscoveryInfo with named ports, and about

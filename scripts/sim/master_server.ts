@@ -70,7 +70,7 @@ export type HostMode =
   | "loopbacks";
 
 export interface SimulatorOptions {
-  /** A state document file to serve (any of shared/fixtures/*.json). */
+  /** A state document file to serve (any of tests/fixtures/*.json). */
   file?: string;
   /** A state document to serve (copied). */
   document?: MesosState;

@@ -1,5 +1,5 @@
 /**
- * Hand-derived record tables for every state document in shared/fixtures (owns: what SPEC §5–6 says
+ * Hand-derived record tables for every state document in tests/fixtures (owns: what SPEC §5–6 says
  * the original serves for each fixture, plus this project's `_master._{tcp,udp}` addition). Each
  * table is split into the records tasks add and the rest (frameworks, agents, masters, name
  * server), so tests can hold the generator, DNS, `/v1/axfr` and `/v1/enumerate` to them.
