@@ -122,6 +122,7 @@ export function recordBuilder(
         enforceRFC952: config.EnforceRFC952,
         ipSources: config.IPSources,
         soaMname: config.SOAMname,
+        healthAware: config.HealthAware,
       },
       nameServerIPs: nameServerIPs(config.Listener, interfaceIPs()),
       resolved,

@@ -198,6 +198,12 @@ export const KEYS: readonly KeySpec[] = [
     kind: "string",
     doc: "UDP server: auto (the Linux FFI fast path when it can load, else portable), ffi or portable",
   },
+  {
+    name: "HealthAware",
+    flag: "health-aware",
+    kind: "bool",
+    doc: "give no records to tasks whose latest status says healthy: false",
+  },
 ];
 
 /**
@@ -247,6 +253,7 @@ export function defaultConfig(): Config {
     MesosAuthentication: "",
     RecordsDropWarnPercent: 50,
     DNSUDPEngine: "auto",
+    HealthAware: false,
   };
 }
 

@@ -64,4 +64,6 @@ export interface Config {
   DNSUDPEngine: DnsUdpEngine;
   /** Addition: warn when a new state drops more than this % of the records (0: never). */
   RecordsDropWarnPercent: number;
+  /** Addition: tasks whose latest status has `healthy: false` get no records. */
+  HealthAware: boolean;
 }

@@ -23,6 +23,8 @@ export interface MesosNetworkInfo {
 export interface MesosTaskStatus {
   state?: string;
   timestamp?: number;
+  /** The task's health check result at this status; absent when the task has no health check. */
+  healthy?: boolean;
   labels?: MesosLabel[] | null;
   container_status?: { network_infos?: MesosNetworkInfo[] | null } | null;
 }

@@ -15,6 +15,7 @@ import type { EnumFramework, EnumTask, RecordSet, RRType } from "./record_set.ts
 import { RecordSetBuilder } from "./record_set.ts";
 import { taskHash } from "./task_hash.ts";
 import { taskIPs } from "./task_ips.ts";
+import { servesTask } from "./task_health.ts";
 
 const log = logger("records");
 
@@ -26,6 +27,8 @@ export interface GeneratorOptions {
   ipSources: readonly string[];
   /** Normalised, e.g. `ns1.mesos.`. */
   soaMname: string;
+  /** `HealthAware`: tasks whose latest status says `healthy: false` get no records (default false). */
+  healthAware?: boolean;
 }
 
 export interface GenerateInput {
@@ -393,6 +396,7 @@ function taskRecords(g: Generation, frameworks: MesosFramework[]): EnumFramework
     let fname: string | undefined;
     for (const task of arr(f.tasks)) {
       if (!task || typeof task !== "object" || task.state !== "TASK_RUNNING") continue;
+      if (!servesTask(task, g.input.options.healthAware === true)) continue;
       const slaveID = str(task.slave_id);
       const slave = g.slaves.get(slaveID);
       if (!slave) continue;
