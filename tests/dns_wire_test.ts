@@ -10,7 +10,8 @@ import { Forwarder } from "../src/dns/forwarder.ts";
 import { parseQuery } from "../src/dns/query.ts";
 import { MIN_REPLY_BUFFER, Responder } from "../src/dns/respond.ts";
 import { questionOf, sameQuestion } from "../src/dns/upstream_udp.ts";
-import { nameToWire, parseIPv4, parseIPv6, truncateMessage } from "../src/dns/wire.ts";
+import { nameToWire, truncateMessage } from "../src/dns/wire.ts";
+import { ipv4Bytes, ipv4Number, ipv6Bytes } from "../src/net/ip.ts";
 import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
@@ -209,15 +210,29 @@ Deno.test("wire helpers: names and addresses", () => {
   assert.equal(nameToWire("a..b"), undefined);
   assert.equal(nameToWire("x".repeat(64) + ".mesos"), undefined);
   assert.equal(nameToWire("é.mesos"), undefined);
-  assert.deepEqual([...parseIPv4("10.0.255.1")!], [10, 0, 255, 1]);
-  for (const bad of ["256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", "a.b.c.d", " 1.2.3.4", "1234.1.1.1"]) {
-    assert.equal(parseIPv4(bad), undefined, bad);
+  assert.deepEqual([...ipv4Bytes("10.0.255.1")!], [10, 0, 255, 1]);
+  assert.equal(ipv4Number("10.0.255.1"), 0x0a00ff01);
+  assert.equal(ipv4Number("255.255.255.255"), 0xffffffff);
+  for (
+    const bad of [
+      "256.1.1.1",
+      "1.2.3",
+      "1.2.3.4.5",
+      "1..2.3",
+      "a.b.c.d",
+      " 1.2.3.4",
+      "1234.1.1.1",
+      "01.2.3.4",
+    ]
+  ) {
+    assert.equal(ipv4Bytes(bad), undefined, bad);
+    assert.equal(ipv4Number(bad), -1, bad);
   }
-  assert.deepEqual([...parseIPv6("2001:db8::1")!], [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-  assert.deepEqual([...parseIPv6("::")!], new Array(16).fill(0));
-  assert.deepEqual([...parseIPv6("::ffff:1.2.3.4")!].slice(10), [0xff, 0xff, 1, 2, 3, 4]);
+  assert.deepEqual([...ipv6Bytes("2001:db8::1")!], [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  assert.deepEqual([...ipv6Bytes("::")!], new Array(16).fill(0));
+  assert.deepEqual([...ipv6Bytes("::ffff:1.2.3.4")!].slice(10), [0xff, 0xff, 1, 2, 3, 4]);
   for (const bad of ["1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "g::1", ":", "1.2.3.4", "fe80::1%eth0"]) {
-    assert.equal(parseIPv6(bad), undefined, bad);
+    assert.equal(ipv6Bytes(bad), undefined, bad);
   }
 });
 

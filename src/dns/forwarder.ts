@@ -10,7 +10,8 @@ import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
 import { questionOf, sameQuestion, UpstreamUdp } from "./upstream_udp.ts";
 import { inDomain } from "./zone_answers.ts";
-import { FLAG_QR, FLAG_TC, HEADER_LEN, parseIPv4, parseIPv6, readU16, writeU16 } from "./wire.ts";
+import { ipv4Bytes, ipv6Bytes } from "../net/ip.ts";
+import { FLAG_QR, FLAG_TC, HEADER_LEN, readU16, writeU16 } from "./wire.ts";
 
 const log = logger("dns");
 
@@ -36,7 +37,7 @@ export function parseUpstream(s: string): Upstream | undefined {
     host = s.slice(0, s.indexOf(":"));
     port = Number(s.slice(s.indexOf(":") + 1));
   }
-  const addr = parseIPv4(host) ?? parseIPv6(host);
+  const addr = ipv4Bytes(host) ?? ipv6Bytes(host);
   if (!addr || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   return { hostname: host, port, addr };
 }

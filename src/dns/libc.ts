@@ -7,7 +7,7 @@
  * come from libc `calloc` and be viewed with `Deno.UnsafePointerView.getArrayBuffer`:
  * pointers taken from JS typed arrays do not stay valid.
  */
-import { parseIPv4Number, parseIPv6 } from "./wire.ts";
+import { ipv4Number, ipv6Bytes } from "../net/ip.ts";
 
 /** The libc functions used by the UDP fast path, as Deno FFI declarations. */
 export const LIBC_SYMBOLS = {
@@ -101,7 +101,7 @@ export function address(p: Deno.PointerValue): bigint {
  * bytes needed) and returns its length, or 0 when the host is not an IP literal.
  */
 export function writeSockaddr(out: Uint8Array, at: number, hostname: string, port: number): number {
-  const v4 = parseIPv4Number(hostname);
+  const v4 = ipv4Number(hostname);
   if (v4 >= 0) {
     out.fill(0, at, at + 16);
     out[at] = AF_INET;
@@ -114,7 +114,7 @@ export function writeSockaddr(out: Uint8Array, at: number, hostname: string, por
     return 16;
   }
   const host = hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
-  const v6 = parseIPv6(host);
+  const v6 = ipv6Bytes(host);
   if (!v6) return 0;
   out.fill(0, at, at + 28);
   out[at] = AF_INET6;

@@ -11,7 +11,8 @@
  * queries in flight; the caller bounds those.
  */
 import { logger } from "../log.ts";
-import { FLAG_QR, HEADER_LEN, parseIPv4, parseIPv6, readU16, skipName, writeU16 } from "./wire.ts";
+import { ipv4Bytes, ipv6Bytes } from "../net/ip.ts";
+import { FLAG_QR, HEADER_LEN, readU16, skipName, writeU16 } from "./wire.ts";
 
 const log = logger("dns");
 
@@ -63,7 +64,7 @@ class RandomIds {
 
 /** True if `hostname` (as Deno reports a peer) is the address `want` (4 or 16 bytes). */
 export function sameAddress(want: Uint8Array, hostname: string): boolean {
-  const got = parseIPv4(hostname) ?? parseIPv6(hostname);
+  const got = ipv4Bytes(hostname) ?? ipv6Bytes(hostname);
   if (!got) return false;
   // An IPv4 upstream may answer on an IPv4-mapped IPv6 socket address.
   const g = got.length === 16 && want.length === 4 &&

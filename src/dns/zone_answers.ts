@@ -11,6 +11,7 @@
  */
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
+import { ipv4Number, ipv6Bytes } from "../net/ip.ts";
 import { type FlatZone, FlatZoneWriter, type NameAnswers, SRV_TARGET_IN_RR } from "./flat_zone.ts";
 import type { Snapshot } from "../records/snapshot.ts";
 import {
@@ -21,8 +22,6 @@ import {
   FLAG_RA,
   HEADER_LEN,
   nameToWire,
-  parseIPv4Number,
-  parseIPv6,
   TYPE_A,
   TYPE_AAAA,
   TYPE_ANY,
@@ -141,7 +140,7 @@ class Builder {
       if (key === undefined) continue;
       let list = this.a.get(key);
       for (const v of values) {
-        const ip = parseIPv4Number(v);
+        const ip = ipv4Number(v);
         if (ip < 0) {
           this.#bad("A", fqdn, v);
           continue;
@@ -155,7 +154,7 @@ class Builder {
       if (key === undefined) continue;
       let list = this.aaaa.get(key);
       for (const v of values) {
-        const ip = parseIPv6(v);
+        const ip = ipv6Bytes(v);
         if (!ip) {
           this.#bad("AAAA", fqdn, v);
           continue;

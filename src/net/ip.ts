@@ -3,7 +3,8 @@
  * address, whether it belongs in A or AAAA, and its one textual form: IPv4 and
  * IPv4-mapped IPv6 as dotted quads, other IPv6 compressed lower-case per RFC 5952).
  * Accepts what Go's `net.ParseIP` accepts (no zones, no leading zeros in IPv4 octets).
- * The one IP parser of the project: config validation and record generation both use it.
+ * The one IP parser of the project: config validation, record generation and the DNS
+ * wire code (addresses as bytes, sockaddrs) all use it.
  */
 
 export type IPKind = "A" | "AAAA";
@@ -130,4 +131,33 @@ export function isLoopback(ip: ParsedIP): boolean {
 /** The canonical text of an IP literal (`2001:0db8::1` → `2001:db8::1`), or undefined if not an IP. */
 export function canonicalIP(s: string): string | undefined {
   return parseIP(s)?.text;
+}
+
+/** The 4 bytes of an IPv4 literal (dotted quad), or undefined if `s` is not one. */
+export function ipv4Bytes(s: string): Uint8Array | undefined {
+  if (typeof s !== "string" || s.length < 7 || s.length > 15) return undefined;
+  const b = new Uint8Array(4);
+  return parseIPv4Bytes(s, b, 0) ? b : undefined;
+}
+
+/** An IPv4 literal as an unsigned 32-bit number, or -1 if `s` is not one. */
+export function ipv4Number(s: string): number {
+  const b = ipv4Bytes(s);
+  return b ? ((b[0] << 24) >>> 0) + (b[1] << 16) + (b[2] << 8) + b[3] : -1;
+}
+
+/**
+ * The 16 bytes of an IPv6 literal (`::` and a trailing dotted quad allowed; IPv4-mapped
+ * addresses stay 16 bytes), or undefined if `s` is not one (IPv4, zones, brackets).
+ */
+export function ipv6Bytes(s: string): Uint8Array | undefined {
+  if (typeof s !== "string" || s.length < 2 || s.length > 64 || !s.includes(":")) return undefined;
+  const g = parseIPv6Groups(s);
+  if (!g) return undefined;
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = g[i] >>> 8;
+    out[2 * i + 1] = g[i] & 0xff;
+  }
+  return out;
 }
