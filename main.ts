@@ -1,7 +1,8 @@
 /**
  * mesos-dns entry point (owns: the process — command line, logging set-up, exit codes,
  * signals). Exit 0 on `-version`/`--help` and on SIGINT/SIGTERM, 1 on a configuration
- * or start-up error, 2 on a malformed command line (as the original).
+ * or start-up error, 2 on a malformed command line (as the original). SIGHUP reloads the
+ * configuration: the same command line and config file read again (src/config/reload.ts).
  */
 import { ConfigError, parseCommandLine, UsageError } from "./src/config/mod.ts";
 import { logger, setupLogging } from "./src/log.ts";
@@ -41,6 +42,11 @@ async function main(): Promise<void> {
   let app;
   try {
     app = await startApp(outcome.config, {
+      loadConfig: async () => {
+        const again = await parseCommandLine(Deno.args);
+        if (again.kind !== "run") throw new Error("the command line no longer starts the server");
+        return again;
+      },
       onFatal: (err) => {
         log.error("{err}", { err });
         Deno.exit(1);
@@ -60,6 +66,13 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGHUP", () => {
+      if (stopping) return;
+      log.info("SIGHUP: reloading the configuration");
+      running.reloadConfig();
+    });
+  }
 }
 
 await main();

@@ -4,6 +4,7 @@
  * and shutting all of it down). Nothing here does protocol work itself.
  */
 import type { Config } from "./config/types.ts";
+import { type ConfigKey, ConfigReloader, type LoadedConfig, type ReloadOutcome } from "./config/reload.ts";
 import { logger } from "./log.ts";
 import { type AuthorizationProvider, createStateFetcher, type StateFetcher } from "./mesos/fetch_state.ts";
 import { createIamAuthorization } from "./mesos/iam_auth.ts";
@@ -26,8 +27,15 @@ export interface App {
   readonly poller: StatePoller;
   /** Where the masters lists come from (a `ZkLeaderSource` when `Zk` is set). */
   readonly leaderSource: LeaderSource;
+  /** The servers running now (a configuration reload may replace them). */
   readonly dns?: DnsServer;
   readonly http?: HttpServer;
+  /** The running configuration. */
+  readonly config: Config;
+  /** Configuration reloads: hooks, counters. */
+  readonly reloader: ConfigReloader;
+  /** Loads the configuration again (`loadConfig`) and applies what changed (SIGHUP). Never rejects. */
+  reloadConfig(): Promise<ReloadOutcome>;
   close(): Promise<void>;
 }
 
@@ -38,6 +46,8 @@ export interface AppOptions {
   interfaceIPs?: () => string[];
   /** Host name resolution for the generator (default: `/etc/hosts`, then DNS). */
   resolveHosts?: (hosts: readonly string[]) => Promise<Map<string, string[]>>;
+  /** Loads the configuration again for a reload (main.ts: the same command line as at start). */
+  loadConfig?: () => Promise<LoadedConfig>;
   /** Largest state body accepted (default `DEFAULT_MAX_BODY_BYTES` of fetch_state.ts). */
   maxStateBodyBytes?: number;
 }
@@ -107,11 +117,12 @@ function leaderSourceFor(config: Config, onFatal: (e: Error) => void): LeaderSou
 
 /** Builds the record set for a state: resolves the host names it mentions, then generates. */
 export function recordBuilder(
-  config: Config,
+  configOf: Config | (() => Config),
   interfaceIPs: () => string[],
   resolve: (hosts: readonly string[]) => Promise<Map<string, string[]>> = resolveHosts,
 ): (state: MesosState, masters: readonly string[]) => Promise<RecordSet> {
   return async (state, masters) => {
+    const config = typeof configOf === "function" ? configOf() : configOf;
     const hosts = hostsToResolve(state, masters);
     const resolved = hosts.length > 0 ? await resolve(hosts) : new Map<string, string[]>();
     return generateRecords({
@@ -131,6 +142,55 @@ export function recordBuilder(
 }
 
 /**
+ * The keys each part applies on a configuration reload (see src/config/reload.ts). A key
+ * in none of these lists needs a restart. A new key goes into the list of the part that
+ * reads it (or into a new hook in `configHooks`).
+ */
+export const RELOADABLE_KEYS = {
+  /** A new DNS server (bound before the old one closes when it can be). */
+  dnsListener: ["Listener", "Port", "DnsOn", "DNSUDPEngine"],
+  /** In place: forwarding and the precomputed answers' settings. */
+  dnsAnswers: [
+    "TTL",
+    "SRVRecordDefaultWeight",
+    "SOARefresh",
+    "SOARetry",
+    "SOAExpire",
+    "SOAMinttl",
+    "SOAMname",
+    "SOARname",
+    "RecurseOn",
+    "SetTruncateBit",
+    "Domain",
+    "ExternalOn",
+    "Resolvers",
+    "ZoneResolvers",
+    "Timeout",
+  ],
+  /** A new HTTP server. */
+  httpListener: ["HTTPListener", "HttpPort", "HttpOn"],
+  /** In place: what later requests see (`/v1/config` shows the running configuration). */
+  httpApi: ["EnumerationOn", "File"],
+  /** In place: the reload timer and warnings. */
+  poller: ["RefreshSeconds", "RecordsDropWarnPercent"],
+  /** The records are generated again from the masters' state at once. */
+  records: ["Domain", "EnforceRFC952", "IPSources", "SOAMname", "Listener", "HealthAware"],
+  /** A new state fetcher (HTTPS, authentication, timeout), then a state reload. */
+  stateFetch: [
+    "MesosHTTPSOn",
+    "CACertFile",
+    "CertFile",
+    "KeyFile",
+    "MesosAuthentication",
+    "MesosCredentials",
+    "IAMConfigFile",
+    "StateTimeoutSeconds",
+  ],
+  /** A new leader source (static list or ZooKeeper); its first list reloads the state. */
+  leader: ["Zk", "Masters", "ZkDetectionTimeout"],
+} as const satisfies Record<string, readonly ConfigKey[]>;
+
+/**
  * Starts DNS and HTTP (listening at once; SERVFAIL / 503 until the first state loads),
  * then leader detection and the state poller.
  */
@@ -138,6 +198,12 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   const holder = new SnapshotHolder();
   const onFatal = opts.onFatal ?? ((e: Error) => log.error("{err}", { err: e }));
   const interfaceIPs = opts.interfaceIPs ?? localInterfaceIPs;
+  const reloader = new ConfigReloader(
+    config,
+    opts.loadConfig ??
+      (() => Promise.reject(new Error("this process has no configuration source to reload"))),
+  );
+  const current = () => reloader.current;
 
   let dns: DnsServer | undefined;
   let http: HttpServer | undefined;
@@ -150,20 +216,28 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     await dns?.close();
     await http?.close();
   };
-  try {
-    if (config.DnsOn) {
-      dns = await startDnsServer({ hostname: config.Listener, port: config.Port, config, holder });
-    }
+  const newFetcher = async (c: Config) => {
     let authorization: AuthorizationProvider | undefined;
-    if (config.MesosAuthentication === "iam") {
-      authorization = await createIamAuthorization(config.IAMConfigFile);
-    }
-    fetcher = await createStateFetcher(config, { authorization, maxBodyBytes: opts.maxStateBodyBytes });
+    if (c.MesosAuthentication === "iam") authorization = await createIamAuthorization(c.IAMConfigFile);
+    return await createStateFetcher(c, { authorization, maxBodyBytes: opts.maxStateBodyBytes });
+  };
+  const startDns = (c: Config) => startDnsServer({ hostname: c.Listener, port: c.Port, config: c, holder });
+  const startHttp = (c: Config) =>
+    startHttpServer({
+      hostname: c.HTTPListener,
+      port: c.HttpPort,
+      config: c,
+      holder,
+      metrics: () => renderMetrics(holder, poller!.stats(), dns?.udpStats()),
+    });
+  try {
+    if (config.DnsOn) dns = await startDns(config);
+    fetcher = await newFetcher(config);
     leaderSource = leaderSourceFor(config, onFatal);
     poller = new StatePoller({
       leaderSource,
       fetch: (masters, signal) => fetcher!.fetch(masters, signal),
-      build: recordBuilder(config, interfaceIPs, opts.resolveHosts),
+      build: recordBuilder(current, interfaceIPs, opts.resolveHosts),
       holder,
       refreshSeconds: config.RefreshSeconds,
       dropWarnPercent: config.RecordsDropWarnPercent,
@@ -180,20 +254,140 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         });
       },
     });
-    const p = poller;
-    if (config.HttpOn) {
-      http = await startHttpServer({
-        hostname: config.HTTPListener,
-        port: config.HttpPort,
-        config,
-        holder,
-        metrics: () => renderMetrics(holder, p.stats(), dns?.udpStats()),
-      });
-    }
+    if (config.HttpOn) http = await startHttp(config);
     poller.start();
   } catch (err) {
     await closeAll();
     throw err;
   }
-  return { holder, poller, leaderSource: leaderSource!, dns, http, close: closeAll };
+  const p = poller;
+
+  // Configuration reload (SIGHUP): each part applies its keys. Listeners first, so that the
+  // in-place hooks below reach the servers that run from now on.
+  const K = RELOADABLE_KEYS;
+  reloader.hook({
+    name: "DNS listener",
+    keys: K.dnsListener,
+    apply: (next, _changed, prev) =>
+      replaceServer(dns, next.DnsOn, () => startDns(next), () => startDns(prev), (s) => dns = s),
+  });
+  reloader.hook({ name: "DNS answers", keys: K.dnsAnswers, apply: (next) => dns?.applyConfig(next) });
+  reloader.hook({
+    name: "HTTP listener",
+    keys: K.httpListener,
+    apply: (next, _changed, prev) =>
+      replaceServer(http, next.HttpOn, () => startHttp(next), () => startHttp(prev), (s) => http = s),
+  });
+  reloader.hook({
+    name: "HTTP API",
+    keys: [
+      ...K.httpApi,
+      ...K.dnsListener,
+      ...K.httpListener,
+      ...K.dnsAnswers,
+      ...K.poller,
+      ...K.records,
+      ...K.stateFetch,
+      ...K.leader,
+    ],
+    apply: (next) => http?.applyConfig(next),
+  });
+  reloader.hook({
+    name: "state poller",
+    keys: K.poller,
+    apply: (next) =>
+      p.applyConfig({
+        refreshSeconds: next.RefreshSeconds,
+        dropWarnPercent: next.RecordsDropWarnPercent,
+        retryDelaysMs: RELOAD_RETRY_DELAYS_MS.filter((ms) => ms < next.RefreshSeconds * 1000),
+      }),
+  });
+  reloader.hook({
+    name: "state fetch",
+    keys: K.stateFetch,
+    apply: async (next) => {
+      const old = fetcher!;
+      fetcher = await newFetcher(next);
+      // The old one may be fetching: closed once a reload that starts now has finished.
+      p.reloadNow().finally(() => old.close());
+    },
+  });
+  reloader.hook({
+    name: "leader detection",
+    keys: K.leader,
+    apply: async (next) => {
+      // Detection timeouts apply at start-up only: a reload never makes the process exit.
+      leaderSource = leaderSourceFor({ ...next, ZkDetectionTimeout: 0 }, onFatal);
+      await p.setLeaderSource(leaderSource);
+    },
+  });
+  reloader.hook({
+    name: "records",
+    keys: K.records,
+    apply: (_next, changed) => {
+      // A new leader source or fetcher reloads by itself.
+      if (![...K.leader, ...K.stateFetch].some((k) => changed.has(k))) p.reloadNow().catch(() => {});
+    },
+  });
+
+  return {
+    holder,
+    poller: p,
+    get leaderSource() {
+      return leaderSource!;
+    },
+    get dns() {
+      return dns;
+    },
+    get http() {
+      return http;
+    },
+    get config() {
+      return reloader.current;
+    },
+    reloader,
+    reloadConfig: () => reloader.reload(),
+    close: closeAll,
+  };
+}
+
+/**
+ * Moves a listener to a new address: the new server is started first and the old one
+ * closed after, so nothing is unanswered in between; when the new one cannot bind while
+ * the old one holds the port (same port, another address or UDP engine), the old one is
+ * closed first, and started again if the new one still fails (then the error is thrown).
+ * `on` false: the server is stopped.
+ */
+async function replaceServer<S extends { close(): Promise<void> }>(
+  old: S | undefined,
+  on: boolean,
+  start: () => Promise<S>,
+  restartOld: () => Promise<S>,
+  install: (server: S | undefined) => void,
+): Promise<void> {
+  if (!on) {
+    install(undefined);
+    await old?.close();
+    return;
+  }
+  try {
+    const fresh = await start();
+    install(fresh);
+    await old?.close();
+    return;
+  } catch (err) {
+    if (!old || !(err instanceof Deno.errors.AddrInUse)) throw err;
+  }
+  await old.close();
+  install(undefined);
+  try {
+    install(await start());
+  } catch (err) {
+    try {
+      install(await restartOld());
+    } catch (again) {
+      log.error("the old listener could not be started again either: {again}", { again });
+    }
+    throw err;
+  }
 }

@@ -81,6 +81,7 @@ Deno.test("release: workflows, Dockerfile and deploy files name what exists", as
   }
 
   const unit = await read("deploy/mesos-dns.service");
+  assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
   assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
   assert.match(unit, /^DynamicUser=yes$/m);
   assert.doesNotMatch(unit, /MemoryDenyWriteExecute=yes/);

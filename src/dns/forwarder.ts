@@ -67,11 +67,11 @@ interface Closable {
 
 /** Sends queries for names outside the zone to the configured resolvers. */
 export class Forwarder {
-  readonly #enabled: boolean;
-  readonly #default: Upstream[];
+  #enabled!: boolean;
+  #default!: Upstream[];
   /** Lower-cased zone → resolvers, longest zone first. */
-  readonly #zones: Array<{ zone: string; upstreams: Upstream[] }>;
-  readonly #timeoutMs: number;
+  #zones!: Array<{ zone: string; upstreams: Upstream[] }>;
+  #timeoutMs!: number;
   readonly #maxInFlight: number;
   readonly #open = new Set<Closable>();
   readonly #udp: UpstreamUdp;
@@ -79,6 +79,16 @@ export class Forwarder {
   #closed = false;
 
   constructor(config: Config, opts: ForwarderOptions = {}) {
+    this.applyConfig(config);
+    this.#maxInFlight = Math.max(0, opts.maxInFlight ?? 1024);
+    this.#udp = new UpstreamUdp({ sockets: opts.udpSockets, exchangesPerSocket: opts.udpExchangesPerSocket });
+  }
+
+  /**
+   * Takes `ExternalOn`, `Resolvers`, `ZoneResolvers` and `Timeout` from `config` (at start
+   * and on a configuration reload); queries in flight finish with the upstreams they had.
+   */
+  applyConfig(config: Config): void {
     this.#enabled = config.ExternalOn;
     this.#default = config.ExternalOn ? parseList(config.Resolvers) : [];
     this.#zones = config.ExternalOn
@@ -87,8 +97,6 @@ export class Forwarder {
         .sort((x, y) => y.zone.length - x.zone.length)
       : [];
     this.#timeoutMs = (config.Timeout > 0 ? config.Timeout : 5) * 1000;
-    this.#maxInFlight = Math.max(0, opts.maxInFlight ?? 1024);
-    this.#udp = new UpstreamUdp({ sockets: opts.udpSockets, exchangesPerSocket: opts.udpExchangesPerSocket });
   }
 
   /** The `ZoneResolvers` zones (lower-cased, no trailing dot), longest first; none when `ExternalOn` is false. */

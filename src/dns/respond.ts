@@ -122,11 +122,13 @@ function writeHeaderReply(
 
 /** Answers DNS requests from the zone snapshot or through the forwarder. */
 export class Responder {
-  readonly #cfg: Config;
+  #cfg!: Config;
   readonly #forwarder: Forwarder;
-  readonly #domain: string;
-  readonly #setTC: boolean;
-  readonly #zoneFlags3: number;
+  readonly #holder: SnapshotHolder;
+  readonly #plainAllowed: boolean;
+  #domain!: string;
+  #setTC!: boolean;
+  #zoneFlags3!: number;
   readonly #unsubscribe: () => void;
   /** Where `respond` writes a reply before copying it out. */
   readonly #scratch = new Uint8Array(MAX_TCP_MESSAGE);
@@ -139,19 +141,36 @@ export class Responder {
    * Whether in-domain questions may take the allocation-free path: not when a
    * `ZoneResolvers` zone lies inside the domain (those names are forwarded).
    */
-  readonly #plainZone: boolean;
+  #plainZone!: boolean;
 
   constructor(opts: ResponderOptions) {
-    this.#cfg = opts.config;
     this.#forwarder = opts.forwarder;
-    this.#domain = opts.config.Domain.toLowerCase().replace(/\.+$/, "");
-    this.#setTC = opts.config.SetTruncateBit;
-    this.#zoneFlags3 = opts.config.RecurseOn ? FLAG_RA : 0;
-    this.#plainZone = opts.plainPath !== false &&
-      !opts.forwarder.zones.some((z) => z.length > this.#domain.length && inDomain(z, this.#domain));
+    this.#holder = opts.holder;
+    this.#plainAllowed = opts.plainPath !== false;
+    this.#settings(opts.config);
     const current = opts.holder.current();
     if (current) this.#rebuild(current);
     this.#unsubscribe = opts.holder.subscribe((s) => this.#rebuild(s));
+  }
+
+  #settings(config: Config): void {
+    this.#cfg = config;
+    this.#domain = config.Domain.toLowerCase().replace(/\.+$/, "");
+    this.#setTC = config.SetTruncateBit;
+    this.#zoneFlags3 = config.RecurseOn ? FLAG_RA : 0;
+    this.#plainZone = this.#plainAllowed &&
+      !this.#forwarder.zones.some((z) => z.length > this.#domain.length && inDomain(z, this.#domain));
+  }
+
+  /**
+   * A configuration reload: takes the new settings (domain, TTL, SOA fields, flags; the
+   * forwarder's zones must be updated first) and rebuilds the answers of the current
+   * snapshot with them. Queries keep being answered from the previous answers meanwhile.
+   */
+  applyConfig(config: Config): void {
+    this.#settings(config);
+    const current = this.#holder.current();
+    if (current) this.#rebuild(current);
   }
 
   #rebuild(snap: Snapshot): void {

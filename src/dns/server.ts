@@ -32,6 +32,13 @@ export interface DnsServer {
   readonly udpEngine: "ffi" | "portable";
   /** The fast path's counters (undefined on the portable engine). */
   udpStats(): FfiUdpStats | undefined;
+  /**
+   * A configuration reload: forwarding (`ExternalOn`, `Resolvers`, `ZoneResolvers`,
+   * `Timeout`) and the answers' settings (`TTL`, SOA fields, `Domain`, flags) take the new
+   * values; the answers are rebuilt while the previous ones keep being served. The address,
+   * port and UDP engine stay (a new listener is a new server).
+   */
+  applyConfig(config: Config): void;
   close(): Promise<void>;
 }
 
@@ -118,6 +125,10 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     port,
     udpEngine: engine,
     udpStats: () => "stats" in udpService ? (udpService as FfiUdpService).stats : undefined,
+    applyConfig(config: Config): void {
+      forwarder.applyConfig(config);
+      responder.applyConfig(config);
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         responder.close();

@@ -201,7 +201,13 @@ class FfiUdpServer implements FfiUdpService {
       if (this.#closed) return;
       const generation = ++this.#generation;
       Atomics.store(this.#control, CONTROL.generation, generation);
-      this.#worker.postMessage({ kind: "zone", zone: zone.flat.parts, generation });
+      this.#worker.postMessage({
+        kind: "zone",
+        zone: zone.flat.parts,
+        generation,
+        plain: responder.plainPath,
+        setTC: responder.setTruncateBit,
+      });
       this.#signal();
     });
   }

@@ -42,7 +42,10 @@ export interface WorkerInit {
   maxHandedOver: number;
 }
 
-export type ToWorker = WorkerInit | { kind: "zone"; zone: FlatZoneParts | undefined; generation: number };
+/** A new zone, with the responder's settings at that time (they change on a configuration reload). */
+export type ToWorker =
+  | WorkerInit
+  | { kind: "zone"; zone: FlatZoneParts | undefined; generation: number; plain: boolean; setTC: boolean };
 
 export type ToMain =
   | { kind: "started" }

@@ -50,13 +50,21 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** The running init message; a zone message updates its `plain` and `setTC` (a configuration reload). */
+let settings: WorkerInit | undefined;
+
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   if (msg.kind === "zone") {
     zone = msg.zone ? new FlatZone(msg.zone) : undefined;
     zoneGeneration = msg.generation;
+    if (settings) {
+      settings.plain = msg.plain;
+      settings.setTC = msg.setTC;
+    }
     releaseOldZones();
   } else if (msg.kind === "init") {
+    settings = msg;
     zone = msg.zone ? new FlatZone(msg.zone as FlatZoneParts) : undefined;
     zoneGeneration = msg.generation;
     run(msg).catch((err) => post({ kind: "failed", error: String(err?.stack ?? err) }));

@@ -21,6 +21,8 @@ export interface HttpServerOptions {
 
 export interface HttpServer {
   readonly port: number;
+  /** A configuration reload: later requests see `config` (`/v1/config`, `EnumerationOn`...). */
+  applyConfig(config: Config): void;
   close(): Promise<void>;
 }
 
@@ -67,7 +69,8 @@ function bodyInit(body: HttpResponse["body"], what: string): BodyInit {
  * socket is bound, rejects if it cannot be (e.g. address in use).
  */
 export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
-  const { config, holder, metrics } = opts;
+  const { holder, metrics } = opts;
+  let config = opts.config;
   const handler = (req: Request): Response => {
     const info = requestInfo(req);
     const res = dispatch(info, { config, snapshot: holder.current(), metrics });
@@ -95,6 +98,9 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
     let closing: Promise<void> | undefined;
     return Promise.resolve({
       port,
+      applyConfig: (next) => {
+        config = next;
+      },
       close: () => closing ??= server.shutdown(),
     });
   } catch (err) {

@@ -100,7 +100,7 @@ export interface PollerStats {
 
 /** Runs reloads as SPEC §4.3 says; `start()` begins, `close()` stops everything it started. */
 export class StatePoller {
-  readonly #opts: StatePollerOptions;
+  #opts: StatePollerOptions;
   readonly #log: Pick<Logger, "error" | "warn" | "info" | "debug">;
   readonly #now: () => number;
   #masters: readonly string[] | null = null;
@@ -138,14 +138,16 @@ export class StatePoller {
     if (this.#started || this.#closed) return;
     this.#started = true;
     this.#timer = setInterval(() => this.#tick(), this.#opts.refreshSeconds * 1000);
-    this.#opts.leaderSource.start((masters) => {
-      if (this.#closed) return;
-      this.#masters = [...masters];
-      this.#log.debug("new masters list {masters}; reloading", {
-        masters: this.#masters.join(",") || "(empty)",
-      });
-      this.#request().catch(() => {});
+    this.#opts.leaderSource.start((masters) => this.#onMasters(masters));
+  }
+
+  #onMasters(masters: readonly string[]): void {
+    if (this.#closed) return;
+    this.#masters = [...masters];
+    this.#log.debug("new masters list {masters}; reloading", {
+      masters: this.#masters.join(",") || "(empty)",
     });
+    this.#request().catch(() => {});
   }
 
   /**
@@ -154,6 +156,35 @@ export class StatePoller {
    */
   reloadNow(): Promise<void> {
     return this.#request();
+  }
+
+  /**
+   * A configuration reload: new timing (`refreshSeconds` restarts the timer from now),
+   * drop warning and retry delays; a reload in progress finishes as it started.
+   */
+  applyConfig(next: Pick<StatePollerOptions, "refreshSeconds" | "dropWarnPercent" | "retryDelaysMs">): void {
+    if (!(next.refreshSeconds > 0)) throw new Error(`refreshSeconds must be > 0, got ${next.refreshSeconds}`);
+    const retimed = next.refreshSeconds !== this.#opts.refreshSeconds;
+    this.#opts = { ...this.#opts, ...next };
+    if (retimed && this.#started && !this.#closed) {
+      clearInterval(this.#timer);
+      this.#timer = setInterval(() => this.#tick(), next.refreshSeconds * 1000);
+    }
+  }
+
+  /**
+   * Replaces the leader source (a reload changed `masters` or `zk`): the old one is closed,
+   * the new one started; its first masters list reloads the state as at start-up.
+   */
+  async setLeaderSource(source: LeaderSource): Promise<void> {
+    if (this.#closed) {
+      await source.close();
+      return;
+    }
+    const old = this.#opts.leaderSource;
+    this.#opts = { ...this.#opts, leaderSource: source };
+    await old.close();
+    if (this.#started && !this.#closed) source.start((masters) => this.#onMasters(masters));
   }
 
   /** The latest masters list from the leader source (empty before the first one). */

@@ -16,6 +16,10 @@ export interface MesosDnsProcess {
   getJson(path: string): Promise<unknown>;
   /** Waits until `/ready` answers 200. */
   waitReady(timeoutMs?: number): Promise<void>;
+  /** Sends a signal (e.g. SIGHUP to reload the configuration). */
+  signal(sig: Deno.Signal): void;
+  /** Whether the process has exited. */
+  exited(): boolean;
   /** SIGTERM, then waits for the exit; returns the exit code. */
   stop(): Promise<number>;
 }
@@ -97,6 +101,10 @@ export async function startMesosDns(args: string[], cwd = ROOT): Promise<MesosDn
         return res.status === 200;
       }, { timeoutMs, message: "mesos-dns never became ready" });
     },
+    signal(sig: Deno.Signal) {
+      if (!exited) child.kill(sig);
+    },
+    exited: () => exited,
     async stop() {
       if (!exited) child.kill("SIGTERM");
       const s = await status;
