@@ -11,7 +11,7 @@ import { parseQuery } from "../src/dns/query.ts";
 import { MIN_REPLY_BUFFER, Responder } from "../src/dns/respond.ts";
 import { questionOf, sameQuestion } from "../src/dns/upstream_udp.ts";
 import { nameToWire, truncateMessage } from "../src/dns/wire.ts";
-import { ipv4Bytes, ipv4Number, ipv6Bytes } from "../src/net/ip.ts";
+import { ipv4Bytes, ipv4Number, ipv6Bytes, parseIP } from "../src/net/ip.ts";
 import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
@@ -286,4 +286,14 @@ Deno.test("precomputing answers for 10,000 tasks takes well under a second", () 
   assert.equal(srv.answers?.length, 10);
   assert.equal(srv.additionals?.length, 10);
   assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+});
+
+Deno.test("ipv4Number agrees with parseIP on every octet form", () => {
+  for (
+    const s of ["0.0.0.0", "1.2.3.4", "10.0.255.1", "255.255.255.255", "01.2.3.4", "1.2.3.04", "1.2.3.256"]
+  ) {
+    const p = parseIP(s);
+    const expected = p?.kind === "A" ? p.text.split(".").reduce((n, o) => n * 256 + Number(o), 0) : -1;
+    assert.equal(ipv4Number(s), expected, s);
+  }
 });

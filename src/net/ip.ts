@@ -140,10 +140,33 @@ export function ipv4Bytes(s: string): Uint8Array | undefined {
   return parseIPv4Bytes(s, b, 0) ? b : undefined;
 }
 
-/** An IPv4 literal as an unsigned 32-bit number, or -1 if `s` is not one. */
+/**
+ * An IPv4 literal as an unsigned 32-bit number, or -1 if `s` is not one (the same rules as
+ * `parseIP`, read without allocating: zone answers are built from many of these).
+ */
 export function ipv4Number(s: string): number {
-  const b = ipv4Bytes(s);
-  return b ? ((b[0] << 24) >>> 0) + (b[1] << 16) + (b[2] << 8) + b[3] : -1;
+  if (typeof s !== "string" || s.length < 7 || s.length > 15) return -1;
+  let result = 0;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i === s.length ? 0x2e : s.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || parts > 3) return -1;
+      result = result * 256 + value;
+      parts++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      if (digits === 1 && value === 0) return -1; // leading zero
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  return parts === 4 ? result : -1;
 }
 
 /**
