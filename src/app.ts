@@ -148,7 +148,7 @@ export function recordBuilder(
  */
 export const RELOADABLE_KEYS = {
   /** A new DNS server (bound before the old one closes when it can be). */
-  dnsListener: ["Listener", "Port", "DnsOn", "DNSUDPEngine"],
+  dnsListener: ["Listener", "Port", "DnsOn", "DNSUDPEngine", "AXFRAllow", "NotifySecondaries"],
   /** In place: forwarding and the precomputed answers' settings. */
   dnsAnswers: [
     "TTL",
@@ -228,7 +228,13 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       port: c.HttpPort,
       config: c,
       holder,
-      metrics: () => renderMetrics(holder, poller!.stats(), dns?.udpStats()),
+      metrics: () =>
+        renderMetrics(
+          holder,
+          poller!.stats(),
+          dns?.udpStats(),
+          dns && { transfers: dns.xfrStats, notify: dns.notifyStats },
+        ),
     });
   try {
     if (config.DnsOn) dns = await startDns(config);

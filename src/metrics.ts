@@ -5,16 +5,35 @@
 import type { FfiUdpStats } from "./dns/udp_ffi.ts";
 import type { PollerStats } from "./mesos/state_poller.ts";
 import type { SnapshotHolder } from "./records/snapshot.ts";
+import type { XfrStats } from "./dns/xfr.ts";
+import type { NotifyStats } from "./dns/notify.ts";
 
 function line(name: string, help: string, type: "counter" | "gauge", value: number): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
+}
+
+/** One counter with a label per series. */
+function labelled(name: string, help: string, label: string, series: [string, number][]): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} counter\n` +
+    series.map(([v, n]) => `${name}{${label}="${v}"} ${n}\n`).join("");
+}
+
+/** Zone transfer and NOTIFY counters. */
+export interface XfrMetrics {
+  transfers: XfrStats;
+  notify?: NotifyStats;
 }
 
 /**
  * Renders the metrics of the state poller, the published record set and, when the UDP
  * fast path runs, its counters.
  */
-export function renderMetrics(holder: SnapshotHolder, stats: PollerStats, udp?: FfiUdpStats): string {
+export function renderMetrics(
+  holder: SnapshotHolder,
+  stats: PollerStats,
+  udp?: FfiUdpStats,
+  xfr?: XfrMetrics,
+): string {
   const snap = holder.current();
   const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : 0);
   return [
@@ -65,6 +84,32 @@ export function renderMetrics(holder: SnapshotHolder, stats: PollerStats, udp?: 
           "Requests the UDP fast path dropped because the main thread had too many waiting.",
           "counter",
           udp.dropped,
+        ),
+      ]
+      : []),
+    ...(xfr
+      ? [
+        labelled(
+          "mesos_dns_zone_transfers_total",
+          "AXFR/IXFR requests by outcome: axfr, ixfr_incremental, ixfr_full (serial not in the journal), ixfr_current, refused.",
+          "kind",
+          [
+            ["axfr", xfr.transfers.axfr],
+            ["ixfr_incremental", xfr.transfers.ixfrIncremental],
+            ["ixfr_full", xfr.transfers.ixfrFull],
+            ["ixfr_current", xfr.transfers.ixfrCurrent],
+            ["refused", xfr.transfers.refused],
+          ],
+        ),
+      ]
+      : []),
+    ...(xfr?.notify
+      ? [
+        labelled(
+          "mesos_dns_notify_total",
+          "DNS NOTIFY to NotifySecondaries: datagrams sent (retries included), acknowledged, given up.",
+          "result",
+          [["sent", xfr.notify.sent], ["acked", xfr.notify.acked], ["failed", xfr.notify.failed]],
         ),
       ]
       : []),

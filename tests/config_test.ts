@@ -109,6 +109,8 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     // Additions of this project (not in the original; not shown by /v1/config).
     RecordsDropWarnPercent: 50,
     DNSUDPEngine: "auto",
+    AXFRAllow: [],
+    NotifySecondaries: [],
     HealthAware: false,
   };
   assert.deepEqual(defaultConfig(), expected);
@@ -117,7 +119,7 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     "SOASerial SOARefresh SOARetry SOAExpire SOAMinttl SOAMname SOARname Masters ZoneResolvers Resolvers " +
     "IPSources Zk Domain File Listener HTTPListener RecurseOn DnsOn HttpOn ExternalOn EnforceRFC952 " +
     "SetTruncateBit EnumerationOn MesosHTTPSOn CACertFile CertFile KeyFile MesosCredentials IAMConfigFile " +
-    "MesosAuthentication RecordsDropWarnPercent DNSUDPEngine HealthAware";
+    "MesosAuthentication RecordsDropWarnPercent DNSUDPEngine AXFRAllow NotifySecondaries HealthAware";
   assert.deepEqual(Object.keys(defaultConfig()), order.split(" "));
   // A fresh object each time.
   defaultConfig().IPSources.push("docker");

@@ -199,6 +199,18 @@ export const KEYS: readonly KeySpec[] = [
     doc: "UDP server: auto (the Linux FFI fast path when it can load, else portable), ffi or portable",
   },
   {
+    name: "AXFRAllow",
+    flag: "axfr-allow",
+    kind: "list",
+    doc: "clients allowed AXFR/IXFR of the domain over TCP: IPs or CIDRs, comma-separated (empty: nobody)",
+  },
+  {
+    name: "NotifySecondaries",
+    flag: "notify-secondaries",
+    kind: "list",
+    doc: "secondaries sent a DNS NOTIFY after each change, as ip[:port] (default port 53), comma-separated",
+  },
+  {
     name: "HealthAware",
     flag: "health-aware",
     kind: "bool",
@@ -253,6 +265,8 @@ export function defaultConfig(): Config {
     MesosAuthentication: "",
     RecordsDropWarnPercent: 50,
     DNSUDPEngine: "auto",
+    AXFRAllow: [],
+    NotifySecondaries: [],
     HealthAware: false,
   };
 }

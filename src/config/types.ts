@@ -64,6 +64,10 @@ export interface Config {
   DNSUDPEngine: DnsUdpEngine;
   /** Addition: warn when a new state drops more than this % of the records (0: never). */
   RecordsDropWarnPercent: number;
+  /** Addition: clients allowed zone transfers, canonical IPs or CIDRs (`10.0.0.0/8`); empty: nobody. */
+  AXFRAllow: string[];
+  /** Addition: secondaries sent DNS NOTIFY after each change, normalised `ip:port`. */
+  NotifySecondaries: string[];
   /** Addition: tasks whose latest status has `healthy: false` get no records. */
   HealthAware: boolean;
 }

@@ -13,6 +13,7 @@ import { KEYS } from "./keys.ts";
 import { ConfigError, keyError, show } from "./errors.ts";
 import { masterKey, normaliseResolver } from "./addresses.ts";
 import { canonicalIP } from "../net/ip.ts";
+import { canonicalNetwork } from "../net/cidr.ts";
 import { parseZkUrl, ZkUrlError } from "../mesos/zk_url.ts";
 import { decodeIamConfig, JsonSyntaxError } from "./load_file.ts";
 
@@ -461,6 +462,8 @@ export async function validateConfig(input: Config, env: ValidationEnv): Promise
     ZoneResolvers: { ...input.ZoneResolvers },
     Resolvers: [...input.Resolvers],
     IPSources: [...input.IPSources],
+    AXFRAllow: [...input.AXFRAllow],
+    NotifySecondaries: [...input.NotifySecondaries],
     MesosCredentials: { ...input.MesosCredentials },
   };
   checkRanges(c);
@@ -482,6 +485,18 @@ export async function validateConfig(input: Config, env: ValidationEnv): Promise
   if (!["auto", "ffi", "portable"].includes(c.DNSUDPEngine)) {
     throw keyError("DNSUDPEngine", show(c.DNSUDPEngine), '"auto", "ffi" or "portable"');
   }
+  c.AXFRAllow = c.AXFRAllow.map((s) => {
+    const net = canonicalNetwork(s.trim());
+    if (net === undefined) {
+      throw keyError(
+        "AXFRAllow",
+        show(s),
+        'IP addresses or networks, e.g. ["10.0.0.5", "10.1.0.0/16", "fd00::/8"]',
+      );
+    }
+    return net;
+  });
+  c.NotifySecondaries = normaliseResolvers("NotifySecondaries", c.NotifySecondaries);
   if (c.StateTimeoutSeconds <= 0) {
     throw keyError(
       "StateTimeoutSeconds",

@@ -11,6 +11,9 @@ import { Responder } from "./respond.ts";
 import { serveTcp } from "./tcp_server.ts";
 import { type FfiUdpService, type FfiUdpStats, FfiUnavailableError, serveUdpFfi } from "./udp_ffi.ts";
 import { serveUdp, type UdpService } from "./udp_server.ts";
+import { type XfrStats, ZoneTransfer } from "./xfr.ts";
+import { Notifier, type NotifyStats } from "./notify.ts";
+import { serialGreater } from "./xfr_zone.ts";
 
 const log = logger("dns");
 
@@ -39,6 +42,10 @@ export interface DnsServer {
    * port and UDP engine stay (a new listener is a new server).
    */
   applyConfig(config: Config): void;
+  /** Zone transfers answered and refused. */
+  readonly xfrStats: XfrStats;
+  /** NOTIFYs sent to `NotifySecondaries` (undefined without any). */
+  readonly notifyStats: NotifyStats | undefined;
   close(): Promise<void>;
 }
 
@@ -114,7 +121,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     tcp.close();
     throw e;
   }
-  const tcpService = serveTcp(tcp, responder, { idleTimeoutMs: opts.tcpIdleTimeoutMs });
+  const transfer = new ZoneTransfer(opts.config, opts.holder);
+  const notifier = await startNotifier(opts.config, opts.holder);
+  const tcpService = serveTcp(tcp, responder, { idleTimeoutMs: opts.tcpIdleTimeoutMs, transfer });
   log.info("DNS server listening on {host}:{port} (UDP and TCP; UDP engine: {engine})", {
     host: opts.hostname,
     port,
@@ -128,13 +137,54 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     applyConfig(config: Config): void {
       forwarder.applyConfig(config);
       responder.applyConfig(config);
+      transfer.applyConfig(config);
+      notifier?.applyConfig(config);
     },
+    xfrStats: transfer.stats,
+    notifyStats: notifier?.stats,
     close(): Promise<void> {
       closing ??= (async () => {
         responder.close();
-        await Promise.all([forwarder.close(), udpService.close(), tcpService.close()]);
+        transfer.close();
+        await Promise.all([
+          forwarder.close(),
+          udpService.close(),
+          tcpService.close(),
+          notifier?.close(),
+        ]);
       })();
       return closing;
     },
   };
+}
+
+/**
+ * The NOTIFY sender for `NotifySecondaries` (undefined without any), following every
+ * publish. First asks the secondaries for their serials, so that after a restart our
+ * serial starts above theirs: a server that published faster than once a second ran its
+ * serial ahead of the clock, and a secondary ignores a primary whose serial is not greater
+ * than its own (RFC 1982 comparison).
+ */
+async function startNotifier(config: Config, holder: SnapshotHolder): Promise<Notifier | undefined> {
+  const secondaries = config.NotifySecondaries ?? [];
+  if (secondaries.length === 0) return undefined;
+  const notifier = new Notifier({
+    domain: config.Domain.toLowerCase().replace(/\.+$/, ""),
+    secondaries,
+    serial: () => holder.current()?.serial,
+  });
+  const now = Math.floor(Date.now() / 1000);
+  for (const serial of await notifier.secondarySerials()) {
+    if (serialGreater(serial, Math.max(now, holder.current()?.serial ?? 0))) {
+      log.info("a secondary has serial {serial}, ahead of ours: serials continue above it", { serial });
+      holder.serialAbove(serial);
+    }
+  }
+  const unsubscribe = holder.subscribe(() => notifier.changed());
+  const close = notifier.close.bind(notifier);
+  notifier.close = () => {
+    unsubscribe();
+    return close();
+  };
+  return notifier;
 }

@@ -9,6 +9,7 @@
 import { logger } from "../log.ts";
 import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 import { HEADER_LEN } from "./wire.ts";
+import { ZoneTransfer } from "./xfr.ts";
 
 const log = logger("dns");
 
@@ -19,6 +20,8 @@ export interface TcpServiceOptions {
   maxConnections?: number;
   /** Close a new connection that sends no complete query for this long (default 2000 ms, at most idle). */
   firstQueryTimeoutMs?: number;
+  /** Answers AXFR and IXFR requests for the domain (without it they go to the responder: REFUSED). */
+  transfer?: ZoneTransfer;
 }
 
 /** A connection's first read buffer: most queries are well under this. */
@@ -97,6 +100,7 @@ export function serveTcp(
   const idleMs = opts.idleTimeoutMs ?? 8000;
   const maxConns = opts.maxConnections ?? 1000;
   const firstMs = Math.min(opts.firstQueryTimeoutMs ?? 2000, idleMs);
+  const transfer = opts.transfer;
   const conns = new Set<Connection>();
   const tasks = new Set<Promise<void>>();
   /** Replies are written here, then copied into their frame (shared: `respondInto` is synchronous). */
@@ -108,6 +112,7 @@ export function serveTcp(
     // to that frame's size), so a client holds at most about twice what it has sent.
     let acc = new Uint8Array(INITIAL_READ_BUFFER);
     let have = 0;
+    const remote = (c.conn.remoteAddr as Deno.NetAddr).hostname;
     c.resetIdle(firstMs);
     try {
       reading: while (!c.closed) {
@@ -137,7 +142,17 @@ export function serveTcp(
           }
           if (have < 2 + len) break;
           c.resetIdle();
-          const reply = responder.respondInto(acc.subarray(2, 2 + len), "tcp", out);
+          const frame = acc.subarray(2, 2 + len);
+          if (transfer && ZoneTransfer.isTransferRequest(frame)) {
+            const messages = transfer.answer(frame, remote);
+            if (messages) {
+              for (const m of messages) c.send(m);
+              acc.copyWithin(0, 2 + len, have);
+              have -= 2 + len;
+              continue;
+            }
+          }
+          const reply = responder.respondInto(frame, "tcp", out);
           if (typeof reply !== "number") {
             const p = reply.then((r) => {
               if (r) c.send(r);

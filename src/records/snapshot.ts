@@ -15,6 +15,8 @@ export interface Snapshot {
 export class SnapshotHolder {
   #current: Snapshot | undefined;
   #listeners: Array<(s: Snapshot) => void> = [];
+  /** The least serial of the next publish (see `serialAbove`). */
+  #floor = 0;
 
   /** The last good snapshot, or undefined before the first state has loaded. */
   current(): Snapshot | undefined {
@@ -27,12 +29,20 @@ export class SnapshotHolder {
    * nothing has been built from the new one yet (the state poller releases memory there).
    */
   publish(records: RecordSet, now = new Date(), beforeListeners?: (s: Snapshot) => void): Snapshot {
-    const serial = Math.max(Math.floor(now.getTime() / 1000), (this.#current?.serial ?? 0) + 1);
+    const serial = Math.max(Math.floor(now.getTime() / 1000), (this.#current?.serial ?? 0) + 1, this.#floor);
     const snap: Snapshot = { records, serial, loadedAt: now };
     this.#current = snap;
     beforeListeners?.(snap);
     for (const fn of this.#listeners) fn(snap);
     return snap;
+  }
+
+  /**
+   * Makes every later serial greater than `serial` (e.g. a secondary's serial from an earlier
+   * run that published faster than once a second). Serials stay below 2^32.
+   */
+  serialAbove(serial: number): void {
+    if (Number.isInteger(serial) && serial + 1 < 2 ** 32) this.#floor = Math.max(this.#floor, serial + 1);
   }
 
   /** Calls `fn` after every publish; returns an unsubscribe function. */
