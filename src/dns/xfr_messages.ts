@@ -13,14 +13,13 @@ import {
   FLAG_QR,
   FLAG_RD,
   HEADER_LEN,
-  parseIPv4Number,
-  parseIPv6,
   TYPE_A,
   TYPE_AAAA,
   TYPE_NS,
   TYPE_SOA,
   TYPE_SRV,
 } from "./wire.ts";
+import { ipv4Number, ipv6Bytes } from "../net/ip.ts";
 
 /** The fields of the zone's SOA record. */
 export interface SoaFields {
@@ -140,13 +139,13 @@ export class XfrMessageWriter {
     const rdStart = w.len;
     switch (rr.type) {
       case "A": {
-        const ip = parseIPv4Number(rr.value);
+        const ip = ipv4Number(rr.value);
         if (ip < 0) return this.#undo(start);
         w.u32(ip);
         break;
       }
       case "AAAA": {
-        const ip = parseIPv6(rr.value);
+        const ip = ipv6Bytes(rr.value);
         if (!ip) return this.#undo(start);
         w.bytes(ip);
         break;

@@ -7,7 +7,8 @@
  */
 import type { RecordSet, RRType } from "../records/record_set.ts";
 import { inDomain } from "./zone_answers.ts";
-import { nameToWire, parseIPv4, parseIPv6 } from "./wire.ts";
+import { nameToWire } from "./wire.ts";
+import { ipv4Bytes, ipv6Bytes } from "../net/ip.ts";
 
 /** One record: owner (lower case, no trailing dot), type, value as the record set holds it. */
 export interface ZoneRecord {
@@ -43,8 +44,8 @@ export function servedOwner(fqdn: string, domain: string): string | undefined {
 
 /** Whether a value of `type` can be encoded (invalid values are skipped by the answers too). */
 export function validValue(type: RRType, value: string): boolean {
-  if (type === "A") return parseIPv4(value) !== undefined;
-  if (type === "AAAA") return parseIPv6(value) !== undefined;
+  if (type === "A") return ipv4Bytes(value) !== undefined;
+  if (type === "AAAA") return ipv6Bytes(value) !== undefined;
   const colon = value.lastIndexOf(":");
   const port = Number(value.slice(colon + 1));
   return colon > 0 && Number.isInteger(port) && port >= 0 && port <= 65535 &&

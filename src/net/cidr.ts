@@ -2,7 +2,7 @@
  * Address lists with networks (owns: parsing `IP` or `IP/prefix` entries and checking
  * whether an address falls in any of them). IPv4-mapped IPv6 addresses match IPv4 entries.
  */
-import { parseIP } from "./ip.ts";
+import { ipv4Bytes, ipv6Bytes, parseIP } from "./ip.ts";
 
 /** One network: the address bytes (4 or 16) and the prefix length. */
 interface Network {
@@ -12,18 +12,7 @@ interface Network {
 
 /** The 4 or 16 bytes of a canonical IP text from `parseIP`. */
 function ipBytes(text: string, kind: "A" | "AAAA"): Uint8Array {
-  if (kind === "A") return new Uint8Array(text.split(".").map(Number));
-  const out = new Uint8Array(16);
-  const [left, right] = text.includes("::") ? text.split("::") : [text, undefined];
-  const l = left === "" ? [] : left.split(":");
-  const r = right === undefined || right === "" ? [] : right.split(":");
-  const groups = [...l, ...new Array<string>(8 - l.length - r.length).fill("0"), ...r];
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 0xff;
-  });
-  return out;
+  return (kind === "A" ? ipv4Bytes(text) : ipv6Bytes(text))!;
 }
 
 /**
