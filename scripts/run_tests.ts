@@ -1,6 +1,6 @@
 /**
  * The test command (`deno task test`): makes sure the real parts the tests drive are
- * installed (dig, dnsperf, Knot, ZooKeeper, Java), installing the Debian packages when
+ * installed (dig, dnsperf, Knot, ZooKeeper, Java, OpenSSL, Chromium), installing the Debian packages when
  * they are missing and we run as root, then runs `deno test` over tests/.
  * Extra arguments are passed to `deno test` (e.g. a file or `--filter`).
  */
@@ -19,6 +19,7 @@ const REQUIREMENTS: Requirement[] = [
   { path: "/usr/share/zookeeper/bin/zkServer.sh", pkg: "zookeeper" },
   { path: "/usr/bin/java", pkg: "default-jre-headless" },
   { path: "/usr/bin/openssl", pkg: "openssl" },
+  { path: "/usr/bin/chromium", pkg: "chromium" },
 ];
 
 async function exists(path: string): Promise<boolean> {

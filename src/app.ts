@@ -19,6 +19,8 @@ import { SnapshotHolder } from "./records/snapshot.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { type HttpServer, startHttpServer } from "./http/server.ts";
 import { renderMetrics } from "./metrics.ts";
+import { type AppStatus, RecentErrors, StatusSections } from "./status.ts";
+import { VERSION } from "./version.ts";
 
 const log = logger("app");
 
@@ -36,6 +38,10 @@ export interface App {
   readonly reloader: ConfigReloader;
   /** Loads the configuration again (`loadConfig`) and applies what changed (SIGHUP). Never rejects. */
   reloadConfig(): Promise<ReloadOutcome>;
+  /** What the status page (`GET /`) shows. */
+  status(): AppStatus;
+  /** Where parts add their own sections to the status page. */
+  readonly statusSections: StatusSections;
   close(): Promise<void>;
 }
 
@@ -204,6 +210,33 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       (() => Promise.reject(new Error("this process has no configuration source to reload"))),
   );
   const current = () => reloader.current;
+  const startedAt = new Date();
+  const stateErrors = new RecentErrors();
+  const statusSections = new StatusSections();
+  const status = (): AppStatus => {
+    const c = reloader.current;
+    const masters = poller?.masters() ?? [];
+    const stats = poller?.stats();
+    const reloads = reloader.stats();
+    return {
+      version: VERSION,
+      startedAt,
+      leader: masters[0] || null,
+      masters,
+      stateSource: {
+        kind: "poll",
+        detail: `the leader's /master/state every ${c.RefreshSeconds} s` +
+          (c.Zk ? `, leader from ZooKeeper ${c.Zk}` : ", leader from the masters list"),
+      },
+      lastFrom: stats?.lastFrom ?? null,
+      stateReloads: { successes: stats?.successes ?? 0, failures: stats?.failures ?? 0 },
+      stateErrors: stateErrors.list(),
+      configReloads: { reloads: reloads.reloads, failures: reloads.failures, last: reloads.lastReloadAt },
+      configErrors: reloads.recentErrors,
+      enumeration: c.EnumerationOn,
+      sections: statusSections.collect(),
+    };
+  };
 
   let dns: DnsServer | undefined;
   let http: HttpServer | undefined;
@@ -235,6 +268,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
           dns?.udpStats(),
           dns && { transfers: dns.xfrStats, notify: dns.notifyStats },
         ),
+      status,
     });
   try {
     if (config.DnsOn) dns = await startDns(config);
@@ -249,6 +283,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       dropWarnPercent: config.RecordsDropWarnPercent,
       retryDelaysMs: RELOAD_RETRY_DELAYS_MS.filter((ms) => ms < config.RefreshSeconds * 1000),
       releaseMemory: memoryReleaser(),
+      onError: (err) => stateErrors.add(poller?.stats().lastError ?? err.message),
       onSuccess: (snap, from) => {
         const r = snap.records;
         log.info("loaded state from {from}: {a} A, {aaaa} AAAA, {srv} SRV names (serial {serial})", {
@@ -353,6 +388,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     },
     reloader,
     reloadConfig: () => reloader.reload(),
+    status,
+    statusSections,
     close: closeAll,
   };
 }

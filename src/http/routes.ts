@@ -13,6 +13,8 @@ import type { Config } from "../config/types.ts";
 import type { EnumFramework, EnumTask, RecordSet } from "../records/record_set.ts";
 import type { Snapshot } from "../records/snapshot.ts";
 import { VERSION } from "../version.ts";
+import type { AppStatus } from "../status.ts";
+import { renderStatusPage } from "./status_page.ts";
 import { GoLazySlice, goMarshalIndent, goMarshalIndentChunks, type GoValue } from "./go_json.ts";
 
 /** A response to be written by the server. */
@@ -37,6 +39,8 @@ export interface HttpRequestInfo {
   contentType: string | null;
   /** Whether the request carries a body. */
   hasBody: boolean;
+  /** The query string without `?` ("" or absent when none). */
+  query?: string;
 }
 
 /** The state the handlers read. */
@@ -44,11 +48,14 @@ export interface RouteContext {
   config: Config;
   snapshot: Snapshot | undefined;
   metrics?: () => string;
+  /** What the status page at `/` shows; no `/` route without it. */
+  status?: () => AppStatus;
 }
 
 export const JSON_TYPE = "application/json";
 export const TEXT_TYPE = "text/plain; charset=utf-8";
 export const METRICS_TYPE = "text/plain; version=0.0.4";
+export const HTML_TYPE = "text/html; charset=utf-8";
 
 /** The value `/v1/config` shows instead of a non-empty secret (SPEC §10.3). */
 export const MASKED_SECRET = "***";
@@ -258,7 +265,7 @@ interface Route {
   /** Path segments; `{name}` matches one segment. */
   segments: string[];
   produces: string;
-  handle(ctx: RouteContext, params: Record<string, string>): HttpResponse;
+  handle(ctx: RouteContext, params: Record<string, string>, req: HttpRequestInfo): HttpResponse;
 }
 
 function withState(ctx: RouteContext, fn: (s: Snapshot) => HttpResponse): HttpResponse {
@@ -289,6 +296,14 @@ function routesFor(ctx: RouteContext): Route[] {
       r("/v1/enumerate", JSON_TYPE, (c) => withState(c, (s) => enumerateResponse(s.records))),
       r("/v1/axfr", JSON_TYPE, (c) => withState(c, (s) => axfrResponse(s, c.config))),
     );
+  }
+  const status = ctx.status;
+  if (status) {
+    list.push(r("/", "text/html", (c, _p, req) => ({
+      status: 200,
+      contentType: HTML_TYPE,
+      body: renderStatusPage(status(), c.snapshot, new URLSearchParams(req.query ?? "").get("q") ?? ""),
+    })));
   }
   const metrics = ctx.metrics;
   if (metrics) {
@@ -358,5 +373,5 @@ export function dispatch(req: HttpRequestInfo, ctx: RouteContext): HttpResponse 
   if (req.method !== "GET") return text(405, "405: Method Not Allowed");
   if (req.hasBody && !contentTypeAllowed(req.contentType)) return text(415, "415: Unsupported Media Type");
   if (!acceptAllows(req.accept, found.route.produces)) return text(406, "406: Not Acceptable");
-  return found.route.handle(ctx, found.params);
+  return found.route.handle(ctx, found.params, req);
 }

@@ -6,6 +6,7 @@
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
 import type { SnapshotHolder } from "../records/snapshot.ts";
+import type { AppStatus } from "../status.ts";
 import { dispatch, type HttpRequestInfo, type HttpResponse, TEXT_TYPE } from "./routes.ts";
 
 const log = logger("http");
@@ -17,6 +18,8 @@ export interface HttpServerOptions {
   holder: SnapshotHolder;
   /** Extra read-only data for /v1/config etc. is the config itself; metrics text provider is optional */
   metrics?: () => string;
+  /** What the status page at `/` shows (no `/` without it). */
+  status?: () => AppStatus;
 }
 
 export interface HttpServer {
@@ -36,6 +39,7 @@ function requestInfo(req: Request): HttpRequestInfo {
     accept: req.headers.get("accept"),
     contentType: req.headers.get("content-type"),
     hasBody,
+    query: url.search.slice(1),
   };
 }
 
@@ -69,11 +73,11 @@ function bodyInit(body: HttpResponse["body"], what: string): BodyInit {
  * socket is bound, rejects if it cannot be (e.g. address in use).
  */
 export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
-  const { holder, metrics } = opts;
+  const { holder, metrics, status } = opts;
   let config = opts.config;
   const handler = (req: Request): Response => {
     const info = requestInfo(req);
-    const res = dispatch(info, { config, snapshot: holder.current(), metrics });
+    const res = dispatch(info, { config, snapshot: holder.current(), metrics, status });
     log.debug(`${info.method} ${info.path} -> ${res.status}`);
     return new Response(bodyInit(res.body, info.path), {
       status: res.status,
