@@ -178,6 +178,7 @@ Try:
   dig @127.0.0.1 -p ${dnsPort} master.mesos +tcp
   curl http://127.0.0.1:${httpPort}/v1/enumerate
   curl http://127.0.0.1:${httpPort}/v1/services/${exampleSrv}
+  open http://127.0.0.1:${httpPort}/ in a browser      # the status page (search: /?q=...)
 
 Change the cluster and watch the records follow (within ${values.refresh} s):
   curl -X POST '${ready.control}/leader?index=1'      # then: dig @127.0.0.1 -p ${dnsPort} SRV _leader._tcp.mesos

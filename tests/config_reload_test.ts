@@ -12,6 +12,7 @@ import { defaultConfig } from "../src/config/mod.ts";
 import type { Config } from "../src/config/types.ts";
 import { RELOADABLE_KEYS } from "../src/app.ts";
 import { KEYS } from "../src/config/keys.ts";
+import { queryUdp } from "./helpers/dns_client.ts";
 import { dig, startMesosDns } from "./helpers/mesos_dns_process.ts";
 import { waitFor } from "./helpers/wait.ts";
 
@@ -54,13 +55,24 @@ Deno.test("SIGHUP: new ttl in place, a broken file keeps the old config, a new p
     const loads = () => proc.output().match(/loaded state from/g)?.length ?? 0;
     const loadsBefore = loads();
 
-    // 1. ttl 60 -> 7: answers carry the new TTL, without a state reload, on the same port.
+    // 1. ttl 60 -> 7: answers carry the new TTL, without a state reload, on the same port,
+    // and every query sent while the reload runs is answered (60 before, 7 after).
     await Deno.writeTextFile(file, JSON.stringify({ ...base, ttl: 7 }));
+    const seen: number[] = [];
+    let unanswered = 0;
     proc.signal("SIGHUP");
-    await waitFor(async () => (await answerTtls(proc.dnsPort, "leader.mesos.")).join() === "7", {
-      timeoutMs: 10_000,
-      message: "the new TTL never reached the answers",
-    });
+    await waitFor(async () => {
+      const r = await queryUdp(proc.dnsPort, "leader.mesos.", "A").catch(() => undefined);
+      if (!r || r.msg.rcode !== "NOERROR" || r.msg.answers?.length !== 1) {
+        unanswered++;
+        return false;
+      }
+      const ttl = (r.msg.answers[0] as { ttl?: number }).ttl ?? -1;
+      if (seen.at(-1) !== ttl) seen.push(ttl);
+      return ttl === 7;
+    }, { timeoutMs: 10_000, intervalMs: 1, message: "the new TTL never reached the answers" });
+    assert.equal(unanswered, 0, "no query went unanswered during the reload");
+    assert.ok(seen.every((t) => t === 60 || t === 7), `only the old and the new TTL: ${seen}`);
     assert.match(proc.output(), /configuration reloaded: TTL applied/);
     assert.equal(loads(), loadsBefore, "a TTL change does not reload the state");
     const soa = await dig(proc.dnsPort, "+noall", "+answer", "mesos.", "SOA");
