@@ -154,7 +154,17 @@ export function recordBuilder(
  */
 export const RELOADABLE_KEYS = {
   /** A new DNS server (bound before the old one closes when it can be). */
-  dnsListener: ["Listener", "Port", "DnsOn", "DNSUDPEngine", "AXFRAllow", "NotifySecondaries"],
+  dnsListener: [
+    "Listener",
+    "Port",
+    "DnsOn",
+    "DNSUDPEngine",
+    "AXFRAllow",
+    "NotifySecondaries",
+    "DNSUDPWorkers",
+    "UDPReceiveBuffer",
+    "ForwardCacheSize",
+  ],
   /** In place: forwarding and the precomputed answers' settings. */
   dnsAnswers: [
     "TTL",
@@ -267,6 +277,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
           poller!.stats(),
           dns?.udpStats(),
           dns && { transfers: dns.xfrStats, notify: dns.notifyStats },
+          dns?.cacheStats(),
         ),
       status,
     });

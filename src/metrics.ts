@@ -2,6 +2,7 @@
  * Prometheus text for `/metrics` (owns: the metric names and their rendering from the
  * poller's counters and the current snapshot). Rendered on request, never on the DNS path.
  */
+import type { ForwardCacheStats } from "./dns/forward_cache.ts";
 import type { FfiUdpStats } from "./dns/udp_ffi.ts";
 import type { PollerStats } from "./mesos/state_poller.ts";
 import type { SnapshotHolder } from "./records/snapshot.ts";
@@ -26,13 +27,14 @@ export interface XfrMetrics {
 
 /**
  * Renders the metrics of the state poller, the published record set and, when the UDP
- * fast path runs, its counters.
+ * fast path runs, its counters, and the forward cache's when there is one.
  */
 export function renderMetrics(
   holder: SnapshotHolder,
   stats: PollerStats,
   udp?: FfiUdpStats,
   xfr?: XfrMetrics,
+  cache?: ForwardCacheStats,
 ): string {
   const snap = holder.current();
   const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : 0);
@@ -85,6 +87,30 @@ export function renderMetrics(
           "counter",
           udp.dropped,
         ),
+        line(
+          "mesos_dns_udp_fast_path_junk_total",
+          "Datagrams the UDP fast path dropped at once as not requests (too short, or responses).",
+          "counter",
+          udp.junk,
+        ),
+        line("mesos_dns_udp_workers", "UDP fast path worker threads.", "gauge", udp.workers),
+      ]
+      : []),
+    ...(cache
+      ? [
+        line(
+          "mesos_dns_forward_cache_hits_total",
+          "Queries for outside names answered from the forward cache.",
+          "counter",
+          cache.hits,
+        ),
+        line(
+          "mesos_dns_forward_cache_misses_total",
+          "Queries for outside names forwarded because the cache had no answer.",
+          "counter",
+          cache.misses,
+        ),
+        line("mesos_dns_forward_cache_entries", "Live entries in the forward cache.", "gauge", cache.entries),
       ]
       : []),
     ...(xfr

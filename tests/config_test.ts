@@ -112,6 +112,9 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     AXFRAllow: [],
     NotifySecondaries: [],
     HealthAware: false,
+    DNSUDPWorkers: 0,
+    UDPReceiveBuffer: 4194304,
+    ForwardCacheSize: 10000,
   };
   assert.deepEqual(defaultConfig(), expected);
   const order =
@@ -119,7 +122,8 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     "SOASerial SOARefresh SOARetry SOAExpire SOAMinttl SOAMname SOARname Masters ZoneResolvers Resolvers " +
     "IPSources Zk Domain File Listener HTTPListener RecurseOn DnsOn HttpOn ExternalOn EnforceRFC952 " +
     "SetTruncateBit EnumerationOn MesosHTTPSOn CACertFile CertFile KeyFile MesosCredentials IAMConfigFile " +
-    "MesosAuthentication RecordsDropWarnPercent DNSUDPEngine AXFRAllow NotifySecondaries HealthAware";
+    "MesosAuthentication RecordsDropWarnPercent DNSUDPEngine AXFRAllow NotifySecondaries HealthAware " +
+    "DNSUDPWorkers UDPReceiveBuffer ForwardCacheSize";
   assert.deepEqual(Object.keys(defaultConfig()), order.split(" "));
   // A fresh object each time.
   defaultConfig().IPSources.push("docker");

@@ -161,6 +161,15 @@ Deno.test("e2e: original config.json + flags, records follow the cluster and sur
       upstream.mode = "silent";
       const fail = await dig(proc.dnsPort, "+time=4", "example.net");
       assert.match(fail, /status: SERVFAIL/);
+      // example.org is in the forward cache (TTL 30): answered while the upstream is silent.
+      const cached = await dig(proc.dnsPort, "EXAMPLE.org");
+      assert.match(cached, /status: NOERROR/);
+      assert.match(cached, /QUESTION SECTION:\n;EXAMPLE\.org\.\s+IN\s+A\n/, "the question as asked");
+      assert.match(cached, /example\.org\.\s+(30|29|28)\s+IN\s+A\s+192\.0\.2\.[12]/, "TTL counting down");
+      assert.equal(upstream.seen.filter((q) => q.name.toLowerCase() === "example.org").length, 1);
+      assert.ok(await metric(proc.httpPort, "mesos_dns_forward_cache_hits_total") >= 1);
+      assert.ok(await metric(proc.httpPort, "mesos_dns_forward_cache_misses_total") >= 2);
+      assert.equal(await metric(proc.httpPort, "mesos_dns_forward_cache_entries"), 1);
       upstream.mode = "answer";
     });
 

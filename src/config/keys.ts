@@ -216,6 +216,24 @@ export const KEYS: readonly KeySpec[] = [
     kind: "bool",
     doc: "give no records to tasks whose latest status says healthy: false",
   },
+  {
+    name: "DNSUDPWorkers",
+    flag: "dns-udp-workers",
+    kind: "int",
+    doc: "UDP fast path worker threads, each with its own socket on the DNS address (0: one per CPU core)",
+  },
+  {
+    name: "UDPReceiveBuffer",
+    flag: "udp-receive-buffer",
+    kind: "int",
+    doc: "bytes of kernel receive buffer asked for each DNS UDP socket, for bursts (0: the kernel default)",
+  },
+  {
+    name: "ForwardCacheSize",
+    flag: "forward-cache-size",
+    kind: "int",
+    doc: "entries in the cache of forwarded answers (0: no cache)",
+  },
 ];
 
 /**
@@ -268,6 +286,9 @@ export function defaultConfig(): Config {
     AXFRAllow: [],
     NotifySecondaries: [],
     HealthAware: false,
+    DNSUDPWorkers: 0,
+    UDPReceiveBuffer: 4194304,
+    ForwardCacheSize: 10000,
   };
 }
 

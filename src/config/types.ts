@@ -62,6 +62,12 @@ export interface Config {
   MesosAuthentication: MesosAuthentication;
   /** New (not in the original): the UDP server implementation. */
   DNSUDPEngine: DnsUdpEngine;
+  /** New: UDP fast path workers (0: one per CPU core). */
+  DNSUDPWorkers: number;
+  /** New: receive buffer (bytes) asked for each DNS UDP socket (0: the kernel default). */
+  UDPReceiveBuffer: number;
+  /** New: entries in the forwarded-answer cache (0: off). */
+  ForwardCacheSize: number;
   /** Addition: warn when a new state drops more than this % of the records (0: never). */
   RecordsDropWarnPercent: number;
   /** Addition: clients allowed zone transfers, canonical IPs or CIDRs (`10.0.0.0/8`); empty: nobody. */

@@ -63,6 +63,13 @@ const RANGES: Partial<Record<keyof Config, Range>> = {
   },
   TTL: { min: 0, max: 2147483647, expected: "an integer from 0 to 2147483647" },
   RecordsDropWarnPercent: { min: 0, max: 100, expected: "an integer from 0 to 100 (0: never warn)" },
+  DNSUDPWorkers: { min: 0, max: 255, expected: "an integer from 0 to 255 (0: one per CPU core)" },
+  UDPReceiveBuffer: {
+    min: 0,
+    max: 1073741824,
+    expected: "a number of bytes from 0 to 1073741824 (0: the kernel default)",
+  },
+  ForwardCacheSize: { min: 0, max: 10000000, expected: "an integer from 0 to 10000000 (0: no cache)" },
 };
 
 function rangeOf(name: keyof Config, kind: string): Range | undefined {

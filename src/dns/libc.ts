@@ -41,6 +41,10 @@ export const SOCK_DGRAM = 2;
 export const SOL_SOCKET = 1;
 export const SO_TYPE = 3;
 export const SO_REUSEADDR = 2;
+export const SO_RCVBUF = 8;
+export const SO_REUSEPORT = 15;
+/** SO_RCVBUF beyond net.core.rmem_max (needs CAP_NET_ADMIN). */
+export const SO_RCVBUFFORCE = 33;
 export const IPPROTO_IPV6 = 41;
 export const IPV6_V6ONLY = 26;
 /** socket() type flags. */
@@ -176,11 +180,37 @@ export function getIntOption(libc: Libc, fd: number, level: number, name: number
   return r === 0 ? v[0] : undefined;
 }
 
+/** Sets an int socket option; true when the kernel took it. */
+export function setIntOption(libc: Libc, fd: number, level: number, name: number, value: number): boolean {
+  return libc.symbols.setsockopt(fd, level, name, new Uint8Array(new Int32Array([value]).buffer), 4) === 0;
+}
+
+/**
+ * Asks for a receive buffer of `bytes` on socket `fd`: SO_RCVBUFFORCE first (allowed
+ * with CAP_NET_ADMIN, e.g. as root; not capped by net.core.rmem_max), else SO_RCVBUF
+ * (capped by net.core.rmem_max). Returns the size the kernel reports afterwards (Linux
+ * reports twice what it was asked, the second half being its bookkeeping), or undefined.
+ */
+export function setReceiveBuffer(libc: Libc, fd: number, bytes: number): number | undefined {
+  const value = Math.min(bytes, 0x7fffffff);
+  if (!setIntOption(libc, fd, SOL_SOCKET, SO_RCVBUFFORCE, value)) {
+    setIntOption(libc, fd, SOL_SOCKET, SO_RCVBUF, value);
+  }
+  return getIntOption(libc, fd, SOL_SOCKET, SO_RCVBUF);
+}
+
 /**
  * A new non-blocking UDP socket bound to `addr` (an IP literal), with `IPV6_V6ONLY` set
- * to `v6only` for IPv6 when given. Throws with the errno when a step fails.
+ * to `v6only` for IPv6 when given, and SO_REUSEPORT when `reusePort` (several sockets
+ * on one address, the kernel spreading datagrams over them by sender). Throws with the
+ * errno when a step fails.
  */
-export function bindUdpSocket(libc: Libc, addr: Deno.NetAddr, v6only: number | undefined): number {
+export function bindUdpSocket(
+  libc: Libc,
+  addr: Deno.NetAddr,
+  v6only: number | undefined,
+  reusePort = false,
+): number {
   const sa = sockaddrFor(addr.hostname, addr.port);
   if (!sa) throw new Error(`not an IP address: ${addr.hostname}`);
   const errno = () => new Deno.UnsafePointerView(libc.symbols.__errno_location()!).getInt32();
@@ -193,6 +223,9 @@ export function bindUdpSocket(libc: Libc, addr: Deno.NetAddr, v6only: number | u
       if (libc.symbols.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, int(v6only), 4) !== 0) {
         throw new Error(`setting IPV6_V6ONLY failed (os error ${errno()})`);
       }
+    }
+    if (reusePort && !setIntOption(libc, fd, SOL_SOCKET, SO_REUSEPORT, 1)) {
+      throw new Error(`setting SO_REUSEPORT failed (os error ${errno()})`);
     }
     if (libc.symbols.bind(fd, sa, sa.length) !== 0) {
       throw new Error(`cannot bind ${addr.hostname}:${addr.port} (os error ${errno()})`);

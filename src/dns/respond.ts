@@ -42,6 +42,7 @@ import {
   writeU16,
 } from "./wire.ts";
 import type { FlatZone } from "./flat_zone.ts";
+import type { ForwardCache } from "./forward_cache.ts";
 import { buildZoneAnswers, inDomain, type ZoneAnswers } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
@@ -73,6 +74,8 @@ export interface ResponderOptions {
    * allocation-free path (default true); the tests compare the two.
    */
   plainPath?: boolean;
+  /** The cache of forwarded answers (none: every outside name is forwarded). */
+  cache?: ForwardCache;
 }
 
 /**
@@ -142,8 +145,10 @@ export class Responder {
    * `ZoneResolvers` zone lies inside the domain (those names are forwarded).
    */
   #plainZone!: boolean;
+  readonly #cache: ForwardCache | undefined;
 
   constructor(opts: ResponderOptions) {
+    this.#cache = opts.cache;
     this.#forwarder = opts.forwarder;
     this.#holder = opts.holder;
     this.#plainAllowed = opts.plainPath !== false;
@@ -210,6 +215,11 @@ export class Responder {
     return this.#setTC;
   }
 
+  /** The cache of forwarded answers, if there is one. */
+  get cache(): ForwardCache | undefined {
+    return this.#cache;
+  }
+
   /** The zone answers in use (undefined before the first snapshot). */
   get zone(): ZoneAnswers | undefined {
     return this.#zone;
@@ -251,9 +261,19 @@ export class Responder {
     }
     try {
       const zone = this.#zone;
-      if (zone && this.#plainZone && scanPlainQuery(req, len, this.#plain)) {
-        const n = answerPlain(zone.flat, req, this.#plain, transport === "tcp", this.#setTC, out);
-        if (n > 0) return n;
+      const plainZone = zone !== undefined && this.#plainZone;
+      const cache = this.#cache;
+      if ((plainZone || cache) && scanPlainQuery(req, len, this.#plain)) {
+        const tcp = transport === "tcp";
+        if (plainZone) {
+          const n = answerPlain(zone.flat, req, this.#plain, tcp, this.#setTC, out);
+          if (n > 0) return n;
+        }
+        if (cache) {
+          const q = this.#plain;
+          const n = cache.answer(req, q, q.hash, replyLimit(tcp, q.edns), out);
+          if (n > 0) return n;
+        }
       }
       return this.#respond(len === req.length ? req : req.subarray(0, len), transport, out);
     } catch (e) {
@@ -349,9 +369,11 @@ export class Responder {
     ups: readonly Upstream[],
     limit: number,
   ): Promise<Uint8Array | null> {
+    this.#cache?.countMiss();
     const reply = await this.#forwarder.forward(req, transport, ups, limit);
     if (this.#closed) return null;
     if (!reply) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q);
+    this.#cache?.store(req, q, reply);
     let out = reply;
     if (out.length > limit) out = truncateMessage(out, limit, this.#setTC);
     if (!this.#setTC) out[2] &= ~FLAG_TC;

@@ -9,7 +9,14 @@ import type { SnapshotHolder } from "../records/snapshot.ts";
 import { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 import { Responder } from "./respond.ts";
 import { serveTcp } from "./tcp_server.ts";
-import { type FfiUdpService, type FfiUdpStats, FfiUnavailableError, serveUdpFfi } from "./udp_ffi.ts";
+import { ForwardCache, type ForwardCacheStats } from "./forward_cache.ts";
+import {
+  type FfiUdpService,
+  type FfiUdpStats,
+  FfiUnavailableError,
+  serveUdpFfi,
+  setPortableReceiveBuffer,
+} from "./udp_ffi.ts";
 import { serveUdp, type UdpService } from "./udp_server.ts";
 import { type XfrStats, ZoneTransfer } from "./xfr.ts";
 import { Notifier, type NotifyStats } from "./notify.ts";
@@ -46,6 +53,8 @@ export interface DnsServer {
   readonly xfrStats: XfrStats;
   /** NOTIFYs sent to `NotifySecondaries` (undefined without any). */
   readonly notifyStats: NotifyStats | undefined;
+  /** The forwarded-answer cache's counters (undefined when `ForwardCacheSize` is 0). */
+  cacheStats(): ForwardCacheStats | undefined;
   close(): Promise<void>;
 }
 
@@ -84,17 +93,43 @@ function serveUdpWith(
   choice: DnsUdpEngine,
   conn: Deno.DatagramConn,
   responder: Responder,
+  config: Config,
 ): { service: UdpService; engine: "ffi" | "portable" } {
+  const receiveBuffer = config.UDPReceiveBuffer ?? 0;
   if (choice !== "portable") {
     try {
-      return { service: serveUdpFfi(conn, responder), engine: "ffi" };
+      const workers = config.DNSUDPWorkers > 0 ? config.DNSUDPWorkers : navigator.hardwareConcurrency || 1;
+      const service = serveUdpFfi(conn, responder, { workers, receiveBuffer, cache: responder.cache });
+      log.info("UDP fast path: {workers} worker thread(s); receive buffer {got} (asked {asked} bytes)", {
+        workers,
+        got: describeBuffer(service.stats.receiveBuffer, receiveBuffer),
+        asked: receiveBuffer,
+      });
+      return { service, engine: "ffi" };
     } catch (e) {
       if (!(e instanceof FfiUnavailableError)) throw e;
       if (choice === "ffi") throw new FfiUnavailableError(`DNSUDPEngine "ffi" cannot run: ${e.message}`);
       log.info("UDP fast path unavailable ({reason}); using the portable UDP engine", { reason: e.message });
     }
   }
+  if (receiveBuffer > 0) {
+    const got = setPortableReceiveBuffer(conn, receiveBuffer);
+    log.info("UDP receive buffer {got} (asked {asked} bytes)", {
+      got: describeBuffer(got, receiveBuffer),
+      asked: receiveBuffer,
+    });
+  }
   return { service: serveUdp(conn, responder), engine: "portable" };
+}
+
+/** What the kernel granted, for the log: it reports twice the usable size it was asked for. */
+function describeBuffer(reported: number | undefined, asked: number): string {
+  if (asked <= 0) return "left at the kernel default";
+  if (reported === undefined) return "not set (needs --allow-ffi on Linux)";
+  const usable = Math.floor(reported / 2);
+  return usable < asked
+    ? `${usable} bytes, capped by the kernel (raise net.core.rmem_max, or run with CAP_NET_ADMIN)`
+    : `${usable} bytes`;
 }
 
 /**
@@ -107,11 +142,13 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const { tcp, udp } = bind(opts.hostname, opts.port);
   const port = tcp.addr.port;
   const forwarder = new Forwarder(opts.config, opts.forwarder);
-  const responder = new Responder({ config: opts.config, holder: opts.holder, forwarder });
+  const cacheSize = opts.config.ForwardCacheSize ?? 0;
+  const cache = cacheSize > 0 ? new ForwardCache(cacheSize) : undefined;
+  const responder = new Responder({ config: opts.config, holder: opts.holder, forwarder, cache });
   let udpService: UdpService;
   let engine: "ffi" | "portable";
   try {
-    ({ service: udpService, engine } = serveUdpWith(choice, udp, responder));
+    ({ service: udpService, engine } = serveUdpWith(choice, udp, responder, opts.config));
   } catch (e) {
     responder.close();
     await forwarder.close();
@@ -139,7 +176,10 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       responder.applyConfig(config);
       transfer.applyConfig(config);
       notifier?.applyConfig(config);
+      // Other upstreams or another domain: what was cached may no longer be what they say.
+      cache?.clear();
     },
+    cacheStats: () => cache?.stats(),
     xfrStats: transfer.stats,
     notifyStats: notifier?.stats,
     close(): Promise<void> {

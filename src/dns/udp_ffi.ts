@@ -1,11 +1,13 @@
 /**
- * The Linux UDP fast path (owns: running the DNS socket's UDP service on a worker thread
- * that waits in `poll` and answers plain in-zone queries from the shared flat zone with
- * `recvmmsg`/`sendmmsg` batches (udp_ffi_worker.ts), keeping that worker's zone current,
- * answering on the main thread whatever the worker hands over (forwarding, errors, the
- * general path), and deciding whether this can run here).
+ * The Linux UDP fast path (owns: running the DNS address's UDP service on worker threads,
+ * each with its own socket (SO_REUSEPORT when there are several) and receive buffer,
+ * that wait in `poll` and answer plain in-zone queries from the shared flat zone and
+ * cached outside names from the shared forward cache with `recvmmsg`/`sendmmsg` batches
+ * (udp_ffi_worker.ts), keeping every worker's zone current, answering on the main thread
+ * whatever a worker hands over (forwarding, errors, the general path), and deciding
+ * whether this can run here).
  *
- * The socket: Deno binds the address first (so binding errors and port 0 are the
+ * The sockets: Deno binds the address first (so binding errors and port 0 are the
  * portable engine's), then the fast path closes Deno's socket and binds its own at the
  * same address with libc. Deno's event loop would otherwise be woken for every datagram
  * on a socket it watches, and take a core from the worker on a small machine. Replies
@@ -33,8 +35,10 @@ import {
   MSG_DONTWAIT,
   openLibc,
   platformUnsupported,
+  setReceiveBuffer,
   sockaddrFor,
 } from "./libc.ts";
+import type { ForwardCache } from "./forward_cache.ts";
 import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 import { CONTROL, type ToMain, unpackHandOffs, type WorkerInit } from "./udp_ffi_protocol.ts";
 import { serveUdp, type UdpService } from "./udp_server.ts";
@@ -63,29 +67,43 @@ export function ffiUdpUnavailable(): string | undefined {
 }
 
 export interface FfiUdpOptions {
+  /** Worker threads, each with its own socket on the address (SO_REUSEPORT); default 1. */
+  workers?: number;
+  /** Receive buffer (bytes) asked for each socket; 0 or undefined: the kernel default. */
+  receiveBuffer?: number;
+  /** The forwarded-answer cache the workers answer from (none: they hand outside names over). */
+  cache?: ForwardCache;
   /** Datagrams per recvmmsg/sendmmsg call (default 32). */
   batch?: number;
   /** Batches drained per wake-up before the worker looks at its eventfd again (default 16). */
   maxBatches?: number;
   /**
-   * Most requests handed to the main thread and not yet answered (default 1024): beyond
-   * it, a flood of requests only the main thread answers (forwarded names, malformed
-   * packets) is dropped instead of queued without bound.
+   * Most requests one worker has handed to the main thread and not yet answered (default
+   * 1024): beyond it, a flood of requests only the main thread answers (forwarded names,
+   * malformed packets) is dropped instead of queued without bound.
    */
   maxHandedOver?: number;
   /** The worker's module (default `udp_ffi_worker.ts`; a test points it at one that fails). */
   workerModule?: URL;
 }
 
-/** Counters of the fast path (tests, metrics). */
+/** Counters of the fast path, summed over its workers (tests, metrics). */
 export interface FfiUdpStats {
-  /** Times the worker's poll reported the socket readable. */
+  /** Worker threads (each with its own socket). */
+  workers: number;
+  /** Times the workers' poll reported a socket readable. */
   wakes: number;
   /** recvmmsg calls that returned datagrams, and how many they returned. */
   batches: number;
   batched: number;
+  /** Datagrams received by each worker. */
+  perWorker: number[];
   /** Requests dropped because the main thread had `maxHandedOver` waiting. */
   dropped: number;
+  /** Datagrams dropped at once as not requests (too short, or responses). */
+  junk: number;
+  /** The receive buffer each socket got, as the kernel reports it (undefined: not set). */
+  receiveBuffer: number | undefined;
 }
 
 /** A running fast-path UDP service. */
@@ -95,9 +113,9 @@ export interface FfiUdpService extends UdpService {
 
 /**
  * Serves DNS at `conn`'s address with the fast path (`conn` is closed and replaced by
- * the fast path's own socket). Throws FfiUnavailableError when it cannot run here or the
- * socket's descriptor cannot be identified; `conn` is then untouched and can be served
- * by the portable `serveUdp`.
+ * the fast path's own sockets, one per worker). Throws FfiUnavailableError when it cannot
+ * run here or the socket's descriptor cannot be identified; `conn` is then untouched and
+ * can be served by the portable `serveUdp`.
  */
 export function serveUdpFfi(
   conn: Deno.DatagramConn,
@@ -107,6 +125,8 @@ export function serveUdpFfi(
   const reason = ffiUdpUnavailable();
   if (reason) throw new FfiUnavailableError(reason);
   const libc = openLibc();
+  const count = Math.max(1, Math.floor(opts.workers ?? 1));
+  const opened: number[] = [];
   try {
     const addr = conn.addr as Deno.NetAddr;
     const denoFd = findUdpSocket(libc, addr);
@@ -117,131 +137,164 @@ export function serveUdpFfi(
     const v6only = (sa[0] | (sa[1] << 8)) === AF_INET6
       ? getIntOption(libc, denoFd, IPPROTO_IPV6, IPV6_V6ONLY)
       : undefined;
-    const eventFd = libc.symbols.eventfd(0, EFD_NONBLOCK_CLOEXEC);
-    if (eventFd < 0) throw new FfiUnavailableError("eventfd failed");
+    const eventFds: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const eventFd = libc.symbols.eventfd(0, EFD_NONBLOCK_CLOEXEC);
+      if (eventFd < 0) throw new FfiUnavailableError("eventfd failed");
+      eventFds.push(eventFd);
+      opened.push(eventFd);
+    }
     conn.close();
-    let fd: number;
+    const fds: number[] = [];
+    let granted: number | undefined;
     try {
-      fd = bindUdpSocket(libc, addr, v6only);
+      for (let i = 0; i < count; i++) {
+        const fd = bindUdpSocket(libc, addr, v6only, count > 1);
+        fds.push(fd);
+        opened.push(fd);
+        if (opts.receiveBuffer && opts.receiveBuffer > 0) {
+          granted = setReceiveBuffer(libc, fd, opts.receiveBuffer);
+        }
+      }
     } catch (e) {
       // Lost the address in the instant between the two binds (another process took it).
-      libc.symbols.close(eventFd);
       throw new Error(`UDP fast path: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return new FfiUdpServer(addr, responder, libc, fd, eventFd, opts);
+    return new FfiUdpServer(addr, responder, libc, fds, eventFds, granted, opts);
   } catch (e) {
+    for (const fd of opened) libc.symbols.close(fd);
     libc.close();
     throw e;
   }
 }
 
+/** One worker thread and its socket, eventfd and control block. */
+interface WorkerSlot {
+  readonly fd: number;
+  readonly eventFd: number;
+  readonly control: Int32Array;
+  readonly worker: Worker;
+  readonly closed: Promise<void>;
+  done(): void;
+}
+
 class FfiUdpServer implements FfiUdpService {
   readonly #addr: Deno.NetAddr;
-  readonly #fd: number;
   readonly #errno: Deno.UnsafePointerView;
   readonly #responder: Responder;
   readonly #libc: Libc;
-  readonly #eventFd: number;
-  readonly #control = new Int32Array(new SharedArrayBuffer(CONTROL.size * 4));
-  readonly #worker: Worker;
+  readonly #slots: WorkerSlot[] = [];
   readonly #pending = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
+  readonly #receiveBuffer: number | undefined;
   /** Where handed-over requests are answered. */
   readonly #scratch = new Uint8Array(MIN_REPLY_BUFFER.udp);
   readonly #one = new BigUint64Array([1n]);
   #generation = 1;
   #closing: Promise<void> | undefined;
   #closed = false;
-  #workerDone: () => void = () => {};
-  readonly #workerClosed: Promise<void>;
-  /** The portable engine, when the worker failed. */
+  /** The portable engine, when a worker failed. */
   #portable: UdpService | undefined;
-  /** The socket and the eventfd are closed (after the worker stopped or failed). */
+  /** The sockets and the eventfds are closed (after the workers stopped or failed). */
   #fdClosed = false;
 
   constructor(
     addr: Deno.NetAddr,
     responder: Responder,
     libc: Libc,
-    fd: number,
-    eventFd: number,
+    fds: number[],
+    eventFds: number[],
+    receiveBuffer: number | undefined,
     opts: FfiUdpOptions,
   ) {
     this.#addr = addr;
-    this.#fd = fd;
     this.#errno = new Deno.UnsafePointerView(libc.symbols.__errno_location()!);
     this.#responder = responder;
     this.#libc = libc;
-    this.#eventFd = eventFd;
-    this.#workerClosed = new Promise((resolve) => this.#workerDone = resolve);
-    this.#worker = new Worker((opts.workerModule ?? new URL("./udp_ffi_worker.ts", import.meta.url)).href, {
-      type: "module",
+    this.#receiveBuffer = receiveBuffer;
+    const module = (opts.workerModule ?? new URL("./udp_ffi_worker.ts", import.meta.url)).href;
+    fds.forEach((fd, i) => {
+      const control = new Int32Array(new SharedArrayBuffer(CONTROL.size * 4));
+      let done: () => void = () => {};
+      const closed = new Promise<void>((resolve) => done = resolve);
+      const worker = new Worker(module, { type: "module" });
+      const slot: WorkerSlot = { fd, eventFd: eventFds[i], control, worker, closed, done: () => done() };
+      this.#slots.push(slot);
+      worker.onmessage = (e: MessageEvent<ToMain>) => this.#onMessage(slot, e.data);
+      worker.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        this.#fallBack(e.message);
+      };
+      Atomics.store(control, CONTROL.generation, this.#generation);
+      const init: WorkerInit = {
+        kind: "init",
+        fd,
+        eventFd: eventFds[i],
+        control,
+        zone: responder.zone?.flat.parts,
+        generation: this.#generation,
+        cache: opts.cache?.parts,
+        thread: i + 1,
+        plain: responder.plainPath,
+        setTC: responder.setTruncateBit,
+        batch: Math.max(1, opts.batch ?? 32),
+        maxBatches: Math.max(1, opts.maxBatches ?? 16),
+        maxHandedOver: Math.max(1, opts.maxHandedOver ?? 1024),
+      };
+      worker.postMessage(init);
     });
-    this.#worker.onmessage = (e: MessageEvent<ToMain>) => this.#onMessage(e.data);
-    this.#worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      this.#fallBack(e.message);
-    };
-    Atomics.store(this.#control, CONTROL.generation, this.#generation);
-    const init: WorkerInit = {
-      kind: "init",
-      fd,
-      eventFd,
-      control: this.#control,
-      zone: responder.zone?.flat.parts,
-      generation: this.#generation,
-      plain: responder.plainPath,
-      setTC: responder.setTruncateBit,
-      batch: Math.max(1, opts.batch ?? 32),
-      maxBatches: Math.max(1, opts.maxBatches ?? 16),
-      maxHandedOver: Math.max(1, opts.maxHandedOver ?? 1024),
-    };
-    this.#worker.postMessage(init);
     this.#unsubscribe = responder.onZone((zone) => {
       if (this.#closed) return;
       const generation = ++this.#generation;
-      Atomics.store(this.#control, CONTROL.generation, generation);
-      this.#worker.postMessage({
-        kind: "zone",
-        zone: zone.flat.parts,
-        generation,
-        plain: responder.plainPath,
-        setTC: responder.setTruncateBit,
-      });
-      this.#signal();
+      for (const slot of this.#slots) {
+        Atomics.store(slot.control, CONTROL.generation, generation);
+        slot.worker.postMessage({
+          kind: "zone",
+          zone: zone.flat.parts,
+          generation,
+          plain: responder.plainPath,
+          setTC: responder.setTruncateBit,
+        });
+        this.#signal(slot);
+      }
     });
   }
 
   get stats(): FfiUdpStats {
+    const sum = (k: number) => this.#slots.reduce((n, s) => n + Atomics.load(s.control, k), 0);
     return {
-      wakes: Atomics.load(this.#control, CONTROL.wakes),
-      batches: Atomics.load(this.#control, CONTROL.batches),
-      batched: Atomics.load(this.#control, CONTROL.batched),
-      dropped: Atomics.load(this.#control, CONTROL.dropped),
+      workers: this.#slots.length,
+      wakes: sum(CONTROL.wakes),
+      batches: sum(CONTROL.batches),
+      batched: sum(CONTROL.batched),
+      perWorker: this.#slots.map((s) => Atomics.load(s.control, CONTROL.batched)),
+      dropped: sum(CONTROL.dropped),
+      junk: sum(CONTROL.junk),
+      receiveBuffer: this.#receiveBuffer,
     };
   }
 
-  /** Wakes the worker from its poll. */
-  #signal(): void {
+  /** Wakes a worker from its poll. */
+  #signal(slot: WorkerSlot): void {
     if (this.#fdClosed) return;
-    this.#libc.symbols.write(this.#eventFd, new Uint8Array(this.#one.buffer), 8n);
+    this.#libc.symbols.write(slot.eventFd, new Uint8Array(this.#one.buffer), 8n);
   }
 
-  #onMessage(msg: ToMain): void {
+  #onMessage(slot: WorkerSlot, msg: ToMain): void {
     switch (msg.kind) {
       case "requests":
-        unpackHandOffs(msg.data, (req, addr) => this.#answer(req, addr));
-        Atomics.sub(this.#control, CONTROL.handedOver, msg.count);
+        unpackHandOffs(msg.data, (req, addr) => this.#answer(slot.fd, req, addr));
+        Atomics.sub(slot.control, CONTROL.handedOver, msg.count);
         return;
       case "send":
-        unpackHandOffs(msg.data, (reply, addr) => this.#later(Promise.resolve(reply), addr));
+        unpackHandOffs(msg.data, (reply, addr) => this.#later(slot.fd, Promise.resolve(reply), addr));
         return;
       case "failed":
         this.#fallBack(msg.error);
-        this.#workerDone();
+        slot.done();
         return;
       case "closed":
-        this.#workerDone();
+        slot.done();
         return;
       case "started":
         log.debug("UDP fast path worker started");
@@ -249,20 +302,20 @@ class FfiUdpServer implements FfiUdpService {
     }
   }
 
-  /** Answers a request the worker handed over, on this thread's responder. */
-  #answer(req: Uint8Array, addr: Uint8Array): void {
+  /** Answers a request a worker handed over, on this thread's responder, from that worker's socket. */
+  #answer(fd: number, req: Uint8Array, addr: Uint8Array): void {
     if (this.#closed) return;
     const reply = this.#responder.respondInto(req, "udp", this.#scratch);
-    if (typeof reply !== "number") this.#later(reply, addr);
-    else if (reply > 0 && !this.#sendNow(this.#scratch, reply, addr)) {
-      this.#later(Promise.resolve(this.#scratch.slice(0, reply)), addr);
+    if (typeof reply !== "number") this.#later(fd, reply, addr);
+    else if (reply > 0 && !this.#sendNow(fd, this.#scratch, reply, addr)) {
+      this.#later(fd, Promise.resolve(this.#scratch.slice(0, reply)), addr);
     }
   }
 
   /** Sends `len` bytes of `bytes` to the socket address `to`; false when the socket would block. */
-  #sendNow(bytes: Uint8Array, len: number, to: Uint8Array): boolean {
+  #sendNow(fd: number, bytes: Uint8Array, len: number, to: Uint8Array): boolean {
     while (true) {
-      const r = this.#libc.symbols.sendto(this.#fd, bytes, BigInt(len), MSG_DONTWAIT, to, to.length);
+      const r = this.#libc.symbols.sendto(fd, bytes, BigInt(len), MSG_DONTWAIT, to, to.length);
       if (r >= 0) return true;
       const e = this.#errno.getInt32();
       if (e === EINTR) continue;
@@ -271,11 +324,11 @@ class FfiUdpServer implements FfiUdpService {
     }
   }
 
-  /** The worker could not run: the portable engine serves the address from now on. */
+  /** A worker could not run: the portable engine serves the address from now on. */
   #fallBack(error: string): void {
     if (this.#portable || this.#closed) return;
     log.error("UDP fast path worker failed; serving UDP with the portable engine: {error}", { error });
-    this.#worker.terminate();
+    for (const slot of this.#slots) slot.worker.terminate();
     this.#closeFd();
     this.#portable = serveUdp(Deno.listenDatagram({ ...this.#addr, transport: "udp" }), this.#responder);
   }
@@ -283,8 +336,10 @@ class FfiUdpServer implements FfiUdpService {
   #closeFd(): void {
     if (this.#fdClosed) return;
     this.#fdClosed = true;
-    this.#libc.symbols.close(this.#fd);
-    this.#libc.symbols.close(this.#eventFd);
+    for (const slot of this.#slots) {
+      this.#libc.symbols.close(slot.fd);
+      this.#libc.symbols.close(slot.eventFd);
+    }
   }
 
   /**
@@ -292,10 +347,10 @@ class FfiUdpServer implements FfiUdpService {
    * once; a full send buffer is retried every millisecond for a while, then the reply is
    * dropped (as a full socket buffer drops datagrams).
    */
-  #later(reply: Promise<Uint8Array | null>, to: Uint8Array): void {
+  #later(fd: number, reply: Promise<Uint8Array | null>, to: Uint8Array): void {
     const p = reply.then(async (r) => {
       for (let tries = 0; r && !this.#closed && !this.#portable && tries < 200; tries++) {
-        if (this.#sendNow(r, r.length, to)) return;
+        if (this.#sendNow(fd, r, r.length, to)) return;
         await new Promise((res) => setTimeout(res, 1));
       }
     }).catch((e) => {
@@ -308,18 +363,39 @@ class FfiUdpServer implements FfiUdpService {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#unsubscribe();
-      Atomics.store(this.#control, CONTROL.closing, 1);
-      this.#signal();
+      for (const slot of this.#slots) {
+        Atomics.store(slot.control, CONTROL.closing, 1);
+        this.#signal(slot);
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.#workerClosed, new Promise((r) => timer = setTimeout(r, 2000))]);
+      await Promise.race([
+        Promise.all(this.#slots.map((s) => s.closed)),
+        new Promise((r) => timer = setTimeout(r, 2000)),
+      ]);
       clearTimeout(timer);
       this.#closed = true;
-      this.#worker.terminate();
+      for (const slot of this.#slots) slot.worker.terminate();
       await this.#portable?.close();
       await Promise.all([...this.#pending]);
       this.#closeFd();
       this.#libc.close();
     })();
     return this.#closing;
+  }
+}
+
+/**
+ * Asks for a receive buffer of `bytes` on the socket of `conn` (for the portable engine)
+ * through libc; returns what the kernel reports, or undefined when FFI cannot run here or
+ * the socket's descriptor cannot be identified.
+ */
+export function setPortableReceiveBuffer(conn: Deno.DatagramConn, bytes: number): number | undefined {
+  if (ffiUdpUnavailable()) return undefined;
+  const libc = openLibc();
+  try {
+    const fd = findUdpSocket(libc, conn.addr as Deno.NetAddr);
+    return fd === undefined ? undefined : setReceiveBuffer(libc, fd, bytes);
+  } finally {
+    libc.close();
   }
 }

@@ -3,6 +3,7 @@
  * and the layout of the shared control block). No behaviour.
  */
 import type { FlatZoneParts } from "./flat_zone.ts";
+import type { ForwardCacheParts } from "./forward_cache.ts";
 
 /** Int32 slots of the shared control block. */
 export const CONTROL = {
@@ -19,6 +20,8 @@ export const CONTROL = {
   handedOver: 5,
   /** Requests the worker dropped because `handedOver` was at its bound. */
   dropped: 6,
+  /** Datagrams dropped at once as not a request (shorter than a header, or QR set). */
+  junk: 7,
   size: 8,
 } as const;
 
@@ -33,6 +36,10 @@ export interface WorkerInit {
   control: Int32Array;
   zone: FlatZoneParts | undefined;
   generation: number;
+  /** The forwarded-answer cache (read only here), if there is one. */
+  cache: ForwardCacheParts | undefined;
+  /** This worker's number (1, 2, ...): its row of cache counters. */
+  thread: number;
   /** Whether in-zone queries may be answered in the worker (false: hand everything over). */
   plain: boolean;
   setTC: boolean;

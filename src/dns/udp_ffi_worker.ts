@@ -1,7 +1,8 @@
 /**
  * The UDP fast path's worker thread (owns: the loop that waits in `poll` on the DNS
  * socket and a wake-up eventfd, drains the socket with `recvmmsg` in batches, answers
- * plain in-zone queries from the shared flat zone, sends with `sendmmsg`, and hands
+ * plain in-zone queries from the shared flat zone and outside names from the shared
+ * forward cache, drops datagrams that are not requests, sends with `sendmmsg`, and hands
  * every other request to the main thread). It never allocates per answered query and
  * has nothing else to do, so a datagram is answered as soon as the kernel wakes it.
  *
@@ -13,6 +14,7 @@
  */
 /// <reference lib="deno.worker" />
 import { FlatZone, type FlatZoneParts } from "./flat_zone.ts";
+import { ForwardCache } from "./forward_cache.ts";
 import {
   EAGAIN,
   EINTR,
@@ -28,7 +30,8 @@ import {
 } from "./libc.ts";
 import { MmsgBuffers } from "./mmsg_buffers.ts";
 import { PlainQuery, scanPlainQuery } from "./query.ts";
-import { answerPlain } from "./zone_reply.ts";
+import { answerPlain, replyLimit } from "./zone_reply.ts";
+import { HEADER_LEN } from "./wire.ts";
 import { CONTROL, HandOffs, type ToMain, type ToWorker, type WorkerInit } from "./udp_ffi_protocol.ts";
 
 let zone: FlatZone | undefined;
@@ -106,6 +109,7 @@ async function run(init: WorkerInit): Promise<void> {
   pdv.setInt16(POLLFD_SIZE + 4, POLLIN, true);
   const counter = new Uint8Array(8);
   const q = new PlainQuery();
+  const cache = init.cache ? new ForwardCache(init.cache, init.thread) : undefined;
   const { u8, dv } = b;
   let queued = 0;
   // Requests for the main thread, and replies it must send, posted once per wake-up.
@@ -151,10 +155,18 @@ async function run(init: WorkerInit): Promise<void> {
         dv.setUint32(h + MSG_NAMELEN, SOCKADDR_STORAGE_SIZE, true);
         const req = b.rSlots[i];
         const name = b.rName + i * SOCKADDR_STORAGE_SIZE;
+        // Not a request (too short, or a response): nobody would answer it.
+        if (len < HEADER_LEN || (req[2] & 0x80) !== 0) {
+          Atomics.add(control, CONTROL.junk, 1);
+          continue;
+        }
         let reply = -1;
-        if (z && init.plain && scanPlainQuery(req, len, q)) {
+        if ((z || cache) && scanPlainQuery(req, len, q)) {
           try {
-            reply = answerPlain(z, req, q, false, init.setTC, b.sSlots[queued]);
+            if (z && init.plain) reply = answerPlain(z, req, q, false, init.setTC, b.sSlots[queued]);
+            if (reply < 0 && cache) {
+              reply = cache.answer(req, q, q.hash, replyLimit(false, q.edns), b.sSlots[queued]);
+            }
           } catch {
             // A fault here must not stop the loop: the main thread answers this one.
             reply = -1;

@@ -15,6 +15,8 @@ export interface QueryOptions {
   cd?: boolean;
   /** Add an OPT RR advertising this UDP payload size. */
   edns?: number;
+  /** With `edns`: set the DO bit. */
+  dnssecOk?: boolean;
   /** Query class (default IN). */
   qclass?: string;
 }
@@ -34,8 +36,14 @@ export function buildQuery(name: string, type: string, opts: QueryOptions = {}):
   };
   if (opts.edns !== undefined) {
     packet.additionals = [
-      // deno-lint-ignore no-explicit-any
-      { type: "OPT", name: ".", udpPayloadSize: opts.edns, flags: 0, options: [] } as any,
+      {
+        type: "OPT",
+        name: ".",
+        udpPayloadSize: opts.edns,
+        flags: opts.dnssecOk ? dnsPacket.DNSSEC_OK : 0,
+        options: [],
+        // deno-lint-ignore no-explicit-any
+      } as any,
     ];
   }
   return new Uint8Array(dnsPacket.encode(packet));
