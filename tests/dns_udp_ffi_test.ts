@@ -279,7 +279,8 @@ Deno.test({
         await waitFor(async () => {
           const r = await queryUdp(port, "leader.mesos.", "A", {}).catch(() => undefined);
           return r?.msg.rcode === "NOERROR";
-        }, { timeoutMs: 5000 });
+          // `deno test` type-checks the worker module before it fails: seconds on a loaded machine.
+        }, { timeoutMs: 15000 });
         const { msg } = await queryUdp(port, "chronos.marathon.mesos.", "A");
         assert.equal(msg.answers?.length, 1);
       }, { ffi: { workerModule: broken } });
