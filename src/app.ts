@@ -264,7 +264,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     if (c.MesosAuthentication === "iam") authorization = await createIamAuthorization(c.IAMConfigFile);
     return await createStateFetcher(c, { authorization, maxBodyBytes: opts.maxStateBodyBytes });
   };
-  const startDns = (c: Config) => startDnsServer({ hostname: c.Listener, port: c.Port, config: c, holder });
+  const startDns = (c: Config) =>
+    startDnsServer({ hostname: c.Listener, port: c.Port, config: c, holder })
+      .catch((e) => Promise.reject(listenError("DNS", c.Listener, c.Port, e)));
   const startHttp = (c: Config) =>
     startHttpServer({
       hostname: c.HTTPListener,
@@ -280,7 +282,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
           dns?.cacheStats(),
         ),
       status,
-    });
+    }).catch((e) => Promise.reject(listenError("HTTP", c.HTTPListener, c.HttpPort, e)));
   try {
     if (config.DnsOn) dns = await startDns(config);
     fetcher = await newFetcher(config);
@@ -321,14 +323,28 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     name: "DNS listener",
     keys: K.dnsListener,
     apply: (next, _changed, prev) =>
-      replaceServer(dns, next.DnsOn, () => startDns(next), () => startDns(prev), (s) => dns = s),
+      replaceServer(
+        dns,
+        next.DnsOn,
+        next.Port !== 0 && next.Port === prev.Port,
+        () => startDns(next),
+        () => startDns(prev),
+        (s) => dns = s,
+      ),
   });
   reloader.hook({ name: "DNS answers", keys: K.dnsAnswers, apply: (next) => dns?.applyConfig(next) });
   reloader.hook({
     name: "HTTP listener",
     keys: K.httpListener,
     apply: (next, _changed, prev) =>
-      replaceServer(http, next.HttpOn, () => startHttp(next), () => startHttp(prev), (s) => http = s),
+      replaceServer(
+        http,
+        next.HttpOn,
+        next.HttpPort !== 0 && next.HttpPort === prev.HttpPort,
+        () => startHttp(next),
+        () => startHttp(prev),
+        (s) => http = s,
+      ),
   });
   reloader.hook({
     name: "HTTP API",
@@ -406,15 +422,29 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
 }
 
 /**
+ * Says which listener could not bind where, keeping the error's class (`AddrInUse`...);
+ * a port below 1024 refused for lack of privilege names the capability it needs.
+ */
+export function listenError(what: string, host: string, port: number, e: unknown): unknown {
+  if (!(e instanceof Error) || e.message.startsWith(`${what}: cannot listen`)) return e;
+  const hint = e instanceof Deno.errors.PermissionDenied && port > 0 && port < 1024
+    ? `; ports below 1024 need CAP_NET_BIND_SERVICE (see README, "Install") or use a higher port`
+    : "";
+  e.message = `${what}: cannot listen on ${host}:${port}: ${e.message}${hint}`;
+  return e;
+}
+
+/**
  * Moves a listener to a new address: the new server is started first and the old one
- * closed after, so nothing is unanswered in between; when the new one cannot bind while
- * the old one holds the port (same port, another address or UDP engine), the old one is
- * closed first, and started again if the new one still fails (then the error is thrown).
+ * closed after, so nothing is unanswered in between; when the new one cannot bind because
+ * the old one holds the same port (another address or UDP engine), the old one is closed
+ * first, and started again if the new one still fails (then the error is thrown).
  * `on` false: the server is stopped.
  */
 async function replaceServer<S extends { close(): Promise<void> }>(
   old: S | undefined,
   on: boolean,
+  samePort: boolean,
   start: () => Promise<S>,
   restartOld: () => Promise<S>,
   install: (server: S | undefined) => void,
@@ -430,7 +460,7 @@ async function replaceServer<S extends { close(): Promise<void> }>(
     await old?.close();
     return;
   } catch (err) {
-    if (!old || !(err instanceof Deno.errors.AddrInUse)) throw err;
+    if (!old || !samePort || !(err instanceof Deno.errors.AddrInUse)) throw err;
   }
   await old.close();
   install(undefined);

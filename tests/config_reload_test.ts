@@ -114,6 +114,30 @@ Deno.test("SIGHUP: new ttl in place, a broken file keeps the old config, a new p
     assert.deepEqual(await answerTtls(proc.dnsPort, "leader.mesos."), [], "the old DNS port is closed");
     await assert.rejects(fetch(`http://127.0.0.1:${proc.httpPort}/health`), "the old HTTP port is closed");
     assert.ok(!proc.exited());
+
+    // 4. A DNS port held by another process: the error names it, the listener stays where it was.
+    const squatter = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+    try {
+      const busy = (squatter.addr as Deno.NetAddr).port;
+      await Deno.writeTextFile(file, JSON.stringify({ ...base, ttl: 7, port: busy, httpport: httpPort }));
+      proc.signal("SIGHUP");
+      await waitFor(
+        () => new RegExp(`DNS listener: DNS: cannot listen on 127\\.0\\.0\\.1:${busy}`).test(proc.output()),
+        {
+          timeoutMs: 10_000,
+          message: "the busy port was not reported",
+        },
+      );
+      assert.deepEqual(
+        await answerTtls(dnsPort, "leader.mesos."),
+        [7],
+        "the running listener keeps answering",
+      );
+      const shown = await (await fetch(`http://127.0.0.1:${httpPort}/v1/config`)).json() as { Port: number };
+      assert.equal(shown.Port, dnsPort, "/v1/config shows the port in use");
+    } finally {
+      squatter.close();
+    }
   } finally {
     const code = await proc.stop();
     await sim.close();

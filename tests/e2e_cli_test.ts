@@ -59,3 +59,20 @@ Deno.test("cli: a malformed flag exits 2 naming the flag", async () => {
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no-such-flag/);
 });
+
+Deno.test("cli: a DNS port in use exits 1 naming the listener and the address", async () => {
+  const squatter = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (squatter.addr as Deno.NetAddr).port;
+    const r = await runMesosDns([
+      "--masters=127.0.0.1:5050",
+      "--listener=127.0.0.1",
+      `--port=${port}`,
+      "--httpon=false",
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`DNS: cannot listen on 127\\.0\\.0\\.1:${port}: `));
+  } finally {
+    squatter.close();
+  }
+});
