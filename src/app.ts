@@ -18,7 +18,10 @@ import type { RecordSet } from "./records/record_set.ts";
 import { SnapshotHolder } from "./records/snapshot.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { type HttpServer, startHttpServer } from "./http/server.ts";
-import { renderMetrics } from "./metrics.ts";
+import { readyMaxAge, StateFreshness } from "./mesos/freshness.ts";
+import { DnsCounterSlots } from "./metrics/dns_counters.ts";
+import type { MetricsRegistry } from "./metrics/registry.ts";
+import { serviceMetrics } from "./metrics/service.ts";
 import { type AppStatus, RecentErrors, StatusSections } from "./status.ts";
 import { VERSION } from "./version.ts";
 
@@ -42,6 +45,13 @@ export interface App {
   status(): AppStatus;
   /** Where parts add their own sections to the status page. */
   readonly statusSections: StatusSections;
+  /**
+   * When the records were last known current: the poller touches it after each published
+   * state; an event stream should touch it on each event or heartbeat (`/ready`, metrics).
+   */
+  readonly freshness: StateFreshness;
+  /** The `/metrics` families; parts started later add theirs here. */
+  readonly metrics: MetricsRegistry;
   close(): Promise<void>;
 }
 
@@ -164,6 +174,8 @@ export const RELOADABLE_KEYS = {
     "DNSUDPWorkers",
     "UDPReceiveBuffer",
     "ForwardCacheSize",
+    "RateLimit",
+    "RateLimitSlip",
   ],
   /** In place: forwarding and the precomputed answers' settings. */
   dnsAnswers: [
@@ -182,11 +194,12 @@ export const RELOADABLE_KEYS = {
     "Resolvers",
     "ZoneResolvers",
     "Timeout",
+    "ForwardAllow",
   ],
   /** A new HTTP server. */
   httpListener: ["HTTPListener", "HttpPort", "HttpOn"],
   /** In place: what later requests see (`/v1/config` shows the running configuration). */
-  httpApi: ["EnumerationOn", "File"],
+  httpApi: ["EnumerationOn", "File", "ReadyMaxAgeSeconds"],
   /** In place: the reload timer and warnings. */
   poller: ["RefreshSeconds", "RecordsDropWarnPercent"],
   /** The records are generated again from the masters' state at once. */
@@ -220,6 +233,14 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       (() => Promise.reject(new Error("this process has no configuration source to reload"))),
   );
   const current = () => reloader.current;
+  const freshness = new StateFreshness();
+  const ready = () => {
+    const c = reloader.current;
+    return holder.current() !== undefined &&
+      !freshness.stale(readyMaxAge(c.ReadyMaxAgeSeconds ?? -1, c.RefreshSeconds));
+  };
+  // One set of DNS counters for the life of the process, whichever DNS server runs.
+  const dnsCounters = new DnsCounterSlots();
   const startedAt = new Date();
   const stateErrors = new RecentErrors();
   const statusSections = new StatusSections();
@@ -265,23 +286,18 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     return await createStateFetcher(c, { authorization, maxBodyBytes: opts.maxStateBodyBytes });
   };
   const startDns = (c: Config) =>
-    startDnsServer({ hostname: c.Listener, port: c.Port, config: c, holder })
+    startDnsServer({ hostname: c.Listener, port: c.Port, config: c, holder, counters: dnsCounters })
       .catch((e) => Promise.reject(listenError("DNS", c.Listener, c.Port, e)));
+  const metrics = serviceMetrics({ holder, poller: () => poller!.stats(), freshness, ready, dns: () => dns });
   const startHttp = (c: Config) =>
     startHttpServer({
       hostname: c.HTTPListener,
       port: c.HttpPort,
       config: c,
       holder,
-      metrics: () =>
-        renderMetrics(
-          holder,
-          poller!.stats(),
-          dns?.udpStats(),
-          dns && { transfers: dns.xfrStats, notify: dns.notifyStats },
-          dns?.cacheStats(),
-        ),
+      metrics: () => metrics.render(),
       status,
+      ready,
     }).catch((e) => Promise.reject(listenError("HTTP", c.HTTPListener, c.HttpPort, e)));
   try {
     if (config.DnsOn) dns = await startDns(config);
@@ -298,6 +314,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       releaseMemory: memoryReleaser(),
       onError: (err) => stateErrors.add(poller?.stats().lastError ?? err.message),
       onSuccess: (snap, from) => {
+        freshness.touch(snap.loadedAt.getTime());
         const r = snap.records;
         log.info("loaded state from {from}: {a} A, {aaaa} AAAA, {srv} SRV names (serial {serial})", {
           from,
@@ -417,6 +434,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     reloadConfig: () => reloader.reload(),
     status,
     statusSections,
+    freshness,
+    metrics,
     close: closeAll,
   };
 }

@@ -115,6 +115,10 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     DNSUDPWorkers: 0,
     UDPReceiveBuffer: 4194304,
     ForwardCacheSize: 10000,
+    ReadyMaxAgeSeconds: -1,
+    ForwardAllow: ["0.0.0.0/0", "::/0"],
+    RateLimit: 0,
+    RateLimitSlip: 2,
   };
   assert.deepEqual(defaultConfig(), expected);
   const order =
@@ -123,7 +127,8 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     "IPSources Zk Domain File Listener HTTPListener RecurseOn DnsOn HttpOn ExternalOn EnforceRFC952 " +
     "SetTruncateBit EnumerationOn MesosHTTPSOn CACertFile CertFile KeyFile MesosCredentials IAMConfigFile " +
     "MesosAuthentication RecordsDropWarnPercent DNSUDPEngine AXFRAllow NotifySecondaries HealthAware " +
-    "DNSUDPWorkers UDPReceiveBuffer ForwardCacheSize";
+    "DNSUDPWorkers UDPReceiveBuffer ForwardCacheSize ReadyMaxAgeSeconds ForwardAllow RateLimit " +
+    "RateLimitSlip";
   assert.deepEqual(Object.keys(defaultConfig()), order.split(" "));
   // A fresh object each time.
   defaultConfig().IPSources.push("docker");

@@ -234,6 +234,33 @@ export const KEYS: readonly KeySpec[] = [
     kind: "int",
     doc: "entries in the cache of forwarded answers (0: no cache)",
   },
+  {
+    name: "ReadyMaxAgeSeconds",
+    flag: "ready-max-age-seconds",
+    kind: "int",
+    doc:
+      "/ready answers 503 when the last good state update is older than this (0: never; -1: 3 x refreshSeconds)",
+  },
+  {
+    name: "ForwardAllow",
+    flag: "forward-allow",
+    kind: "list",
+    doc:
+      "clients (IPs or CIDR prefixes, comma-separated) whose outside names are forwarded; others get REFUSED",
+  },
+  {
+    name: "RateLimit",
+    flag: "rate-limit",
+    kind: "int",
+    doc:
+      "UDP responses per second per client /24 or /56 prefix; beyond it dropped or truncated (0: no limit)",
+  },
+  {
+    name: "RateLimitSlip",
+    flag: "rate-limit-slip",
+    kind: "int",
+    doc: "every n-th rate-limited response is sent truncated so real clients retry over TCP (0: drop all)",
+  },
 ];
 
 /**
@@ -289,6 +316,10 @@ export function defaultConfig(): Config {
     DNSUDPWorkers: 0,
     UDPReceiveBuffer: 4194304,
     ForwardCacheSize: 10000,
+    ReadyMaxAgeSeconds: -1,
+    ForwardAllow: ["0.0.0.0/0", "::/0"],
+    RateLimit: 0,
+    RateLimitSlip: 2,
   };
 }
 

@@ -76,4 +76,15 @@ export interface Config {
   NotifySecondaries: string[];
   /** Addition: tasks whose latest status has `healthy: false` get no records. */
   HealthAware: boolean;
+  /**
+   * Addition: `/ready` answers 503 when the served records are older than this many
+   * seconds (time since the last good state update); 0: never; -1: 3 × RefreshSeconds.
+   */
+  ReadyMaxAgeSeconds: number;
+  /** Addition: clients (IPs or CIDR prefixes) whose outside names are forwarded; others get REFUSED. */
+  ForwardAllow: string[];
+  /** Addition: UDP responses per second per client /24 (IPv4) or /56 (IPv6) prefix; 0: no limit. */
+  RateLimit: number;
+  /** Addition: every RateLimitSlip-th rate-limited response is sent truncated (TC), the rest dropped. */
+  RateLimitSlip: number;
 }

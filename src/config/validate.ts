@@ -70,6 +70,13 @@ const RANGES: Partial<Record<keyof Config, Range>> = {
     expected: "a number of bytes from 0 to 1073741824 (0: the kernel default)",
   },
   ForwardCacheSize: { min: 0, max: 10000000, expected: "an integer from 0 to 10000000 (0: no cache)" },
+  ReadyMaxAgeSeconds: {
+    min: -1,
+    max: MAX_TIMER_SECONDS,
+    expected: "an integer >= -1 (seconds; 0: never stale; -1: 3 x RefreshSeconds)",
+  },
+  RateLimit: { min: 0, max: 1_000_000_000, expected: "an integer >= 0 (responses per second; 0: no limit)" },
+  RateLimitSlip: { min: 0, max: 100, expected: "an integer from 0 to 100 (0: drop every limited response)" },
 };
 
 function rangeOf(name: keyof Config, kind: string): Range | undefined {
@@ -446,6 +453,21 @@ async function checkAuthentication(c: Config, env: ValidationEnv, warnings: stri
   }
 }
 
+/** Checks an address list (IPs or CIDR prefixes); returns the entries in canonical form. */
+function normaliseAllowList(key: keyof Config, list: readonly string[]): string[] {
+  return list.map((entry) => {
+    const net = canonicalNetwork(String(entry).trim());
+    if (net === undefined) {
+      throw keyError(
+        key,
+        show(entry),
+        'IP addresses or CIDR prefixes, IPv4 or IPv6, e.g. ["10.0.0.0/8", "::1"]',
+      );
+    }
+    return net;
+  });
+}
+
 function isHttpUrl(s: string): boolean {
   try {
     const u = new URL(s);
@@ -471,6 +493,7 @@ export async function validateConfig(input: Config, env: ValidationEnv): Promise
     IPSources: [...input.IPSources],
     AXFRAllow: [...input.AXFRAllow],
     NotifySecondaries: [...input.NotifySecondaries],
+    ForwardAllow: [...input.ForwardAllow],
     MesosCredentials: { ...input.MesosCredentials },
   };
   checkRanges(c);
@@ -504,6 +527,7 @@ export async function validateConfig(input: Config, env: ValidationEnv): Promise
     return net;
   });
   c.NotifySecondaries = normaliseResolvers("NotifySecondaries", c.NotifySecondaries);
+  c.ForwardAllow = normaliseAllowList("ForwardAllow", c.ForwardAllow);
   if (c.StateTimeoutSeconds <= 0) {
     throw keyError(
       "StateTimeoutSeconds",

@@ -61,6 +61,19 @@ export interface ForwarderOptions {
   udpExchangesPerSocket?: number;
 }
 
+/** Exchanges with one upstream (for metrics). */
+export interface UpstreamStats {
+  /** Queries sent to it (each attempt). */
+  requests: number;
+  /** Attempts that got no usable reply (timeout, connection or socket error). */
+  failures: number;
+}
+
+/** An upstream as the metrics label it: `ip:port`, IPv6 bracketed. */
+function upstreamLabel(up: Upstream): string {
+  return up.addr.length === 16 ? `[${up.hostname}]:${up.port}` : `${up.hostname}:${up.port}`;
+}
+
 interface Closable {
   close(): void;
 }
@@ -77,6 +90,7 @@ export class Forwarder {
   readonly #udp: UpstreamUdp;
   #inFlight = 0;
   #closed = false;
+  readonly #stats = new Map<Upstream, UpstreamStats>();
 
   constructor(config: Config, opts: ForwarderOptions = {}) {
     this.applyConfig(config);
@@ -142,6 +156,9 @@ export class Forwarder {
     try {
       for (const up of upstreams) {
         if (this.#closed) return undefined;
+        let stats = this.#stats.get(up);
+        if (!stats) this.#stats.set(up, stats = { requests: 0, failures: 0 });
+        stats.requests++;
         try {
           let reply: Uint8Array;
           if (transport === "udp") {
@@ -161,6 +178,7 @@ export class Forwarder {
           reply[1] = req[1];
           return reply;
         } catch (e) {
+          stats.failures++;
           log.debug("forwarding to {host}:{port} failed: {e}", {
             host: up.hostname,
             port: up.port,
@@ -172,6 +190,19 @@ export class Forwarder {
     } finally {
       this.#inFlight--;
     }
+  }
+
+  /** Exchanges per upstream (`ip:port`) since the start, for metrics. */
+  upstreamStats(): Map<string, UpstreamStats> {
+    const out = new Map<string, UpstreamStats>();
+    for (const [up, s] of this.#stats) {
+      const key = upstreamLabel(up);
+      const sum = out.get(key) ?? { requests: 0, failures: 0 };
+      sum.requests += s.requests;
+      sum.failures += s.failures;
+      out.set(key, sum);
+    }
+    return out;
   }
 
   /** Queries in flight now (for tests and metrics). */

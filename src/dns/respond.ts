@@ -35,6 +35,7 @@ import {
   RCODE_NXDOMAIN,
   RCODE_REFUSED,
   RCODE_SERVFAIL,
+  skipName,
   truncateMessage,
   TYPE_AXFR,
   TYPE_IXFR,
@@ -43,6 +44,17 @@ import {
 } from "./wire.ts";
 import type { FlatZone } from "./flat_zone.ts";
 import type { ForwardCache } from "./forward_cache.ts";
+import { AddressSet } from "../net/cidr.ts";
+import {
+  type DnsCounterRegion,
+  PROTO_TCP,
+  PROTO_UDP,
+  SOURCE_ERROR,
+  SOURCE_FORWARD,
+  SOURCE_REFUSED,
+  SOURCE_ZONE,
+} from "../metrics/dns_counters.ts";
+import { ResponseRateLimit, RRL_DROP, RRL_SLIP, slipReply } from "./rate_limit.ts";
 import { buildZoneAnswers, inDomain, type ZoneAnswers } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
@@ -74,8 +86,28 @@ export interface ResponderOptions {
    * allocation-free path (default true); the tests compare the two.
    */
   plainPath?: boolean;
+  /** Where this thread counts the queries it answers (region 0 of the server's counter slots). */
+  counters?: DnsCounterRegion;
   /** The cache of forwarded answers (none: every outside name is forwarded). */
   cache?: ForwardCache;
+}
+
+/**
+ * Writes `performance.now()` into `to[at]`. A clock read whose result stays in a typed
+ * array: a double returned from a call that is not inlined would be boxed (allocated).
+ */
+function stamp(to: Float64Array, at: number): void {
+  to[at] = performance.now();
+}
+
+/**
+ * The qtype of the question echoed in a reply (0 when it has none), read without
+ * allocating: what the query counters are keyed by.
+ */
+function replyQtype(reply: Uint8Array, len: number): number {
+  if (len < HEADER_LEN || ((reply[4] << 8) | reply[5]) === 0) return 0;
+  const end = skipName(reply, HEADER_LEN);
+  return end > 0 && end + 2 <= len ? (reply[end] << 8) | reply[end + 1] : 0;
 }
 
 /**
@@ -146,9 +178,21 @@ export class Responder {
    */
   #plainZone!: boolean;
   readonly #cache: ForwardCache | undefined;
+  readonly #counters: DnsCounterRegion | undefined;
+  /** `ForwardAllow`; undefined when it holds everyone. */
+  #forwardAllow: AddressSet | undefined;
+  /** `RateLimit` for UDP responses of this thread; undefined when off. */
+  #rateLimit: ResponseRateLimit | undefined;
+  /** When the request being answered came in, and when its reply was ready (`performance.now()`). */
+  readonly #start = new Float64Array(2);
+  /** The reply just written came from the forward cache (counted as forwarded). */
+  #fromCache = false;
+  /** Replies to forwarded queries made here (SERVFAIL when every upstream failed), for the counters. */
+  readonly #localReplies = new WeakSet<Uint8Array>();
 
   constructor(opts: ResponderOptions) {
     this.#cache = opts.cache;
+    this.#counters = opts.counters;
     this.#forwarder = opts.forwarder;
     this.#holder = opts.holder;
     this.#plainAllowed = opts.plainPath !== false;
@@ -165,6 +209,14 @@ export class Responder {
     this.#zoneFlags3 = config.RecurseOn ? FLAG_RA : 0;
     this.#plainZone = this.#plainAllowed &&
       !this.#forwarder.zones.some((z) => z.length > this.#domain.length && inDomain(z, this.#domain));
+    const allow = new AddressSet(config.ForwardAllow ?? ["0.0.0.0/0", "::/0"]);
+    this.#forwardAllow = allow.everyone ? undefined : allow;
+    const rrl = this.#rateLimit;
+    if (!(config.RateLimit > 0)) {
+      this.#rateLimit = undefined;
+    } else if (!rrl || rrl.perSecond !== config.RateLimit || rrl.slip !== config.RateLimitSlip) {
+      this.#rateLimit = new ResponseRateLimit({ perSecond: config.RateLimit, slip: config.RateLimitSlip });
+    }
   }
 
   /**
@@ -220,6 +272,25 @@ export class Responder {
     return this.#cache;
   }
 
+  /** `ForwardAllow` entries when they do not hold everyone (the UDP workers check cache answers with it). */
+  get forwardAllow(): readonly string[] | undefined {
+    return this.#forwardAllow ? this.#cfg.ForwardAllow : undefined;
+  }
+
+  /**
+   * Whether answers depend on the client's address (`ForwardAllow` is not everyone, or
+   * `RateLimit` is on): the UDP and TCP servers then pass it to `respondInto`.
+   */
+  get needsClient(): boolean {
+    return this.#forwardAllow !== undefined || this.#rateLimit !== undefined;
+  }
+
+  /** `RateLimit` and `RateLimitSlip` when rate limiting is on (the UDP worker keeps its own table). */
+  get rateLimit(): { perSecond: number; slip: number } | undefined {
+    const r = this.#rateLimit;
+    return r ? { perSecond: r.perSecond, slip: r.slip } : undefined;
+  }
+
   /** The zone answers in use (undefined before the first snapshot). */
   get zone(): ZoneAnswers | undefined {
     return this.#zone;
@@ -236,8 +307,8 @@ export class Responder {
    * of them for forwarded queries, or null to send nothing. `req` may be reused by the
    * caller once this returns. Never throws.
    */
-  respond(req: Uint8Array, transport: Transport): RespondResult {
-    const n = this.respondInto(req, transport, this.#scratch);
+  respond(req: Uint8Array, transport: Transport, client?: Uint8Array): RespondResult {
+    const n = this.respondInto(req, transport, this.#scratch, req.length, client);
     if (typeof n !== "number") return n;
     return n === 0 ? null : this.#scratch.slice(0, n);
   }
@@ -252,17 +323,111 @@ export class Responder {
    *
    * A plain in-zone query (the common shape, see `scanPlainQuery`) is answered without
    * allocating: hash the name while reading it, one table lookup, copy, patch.
+   *
+   * `client` is the sender's socket address (Linux `sockaddr_in`/`sockaddr_in6` bytes):
+   * `ForwardAllow` and, over UDP, `RateLimit` apply to it; without it, neither applies.
+   * Every reply is counted in the thread's query counters.
    */
-  respondInto(req: Uint8Array, transport: Transport, out: Uint8Array, len = req.length): RespondIntoResult {
+  respondInto(
+    req: Uint8Array,
+    transport: Transport,
+    out: Uint8Array,
+    len = req.length,
+    client?: Uint8Array,
+  ): RespondIntoResult {
     if (out.length < MIN_REPLY_BUFFER[transport]) {
       throw new RangeError(
         `reply buffer of ${out.length} bytes; ${transport} needs ${MIN_REPLY_BUFFER[transport]}`,
       );
     }
+    // Times live in a typed array: a number passed between functions would be boxed (allocated).
+    stamp(this.#start, 0);
+    const r = this.#respondInto(req, transport, out, len, client);
+    const proto = transport === "tcp" ? PROTO_TCP : PROTO_UDP;
+    if (typeof r === "number") {
+      if (r <= 0) return r;
+      const source = this.#fromCache ? SOURCE_FORWARD : -1;
+      this.#fromCache = false;
+      return this.#finish(out, r, proto, client, source);
+    }
+    return this.#whenForwarded(r, proto, client);
+  }
+
+  /**
+   * Counts (and rate-limits) a forwarded query's reply when it comes. Kept apart from
+   * `respondInto`: a closure there would make every call allocate its context.
+   */
+  #whenForwarded(
+    r: Promise<Uint8Array | null>,
+    proto: number,
+    client: Uint8Array | undefined,
+  ): Promise<Uint8Array | null> {
+    // The caller may reuse `client` once `respondInto` returns.
+    const who = client && this.#rateLimit ? client.slice() : undefined;
+    const t0 = this.#start[0];
+    return r.then((reply) => {
+      if (!reply) return reply;
+      const source = this.#localReplies.has(reply) ? SOURCE_ERROR : SOURCE_FORWARD;
+      this.#start[0] = t0;
+      const n = this.#finish(reply, reply.length, proto, who, source);
+      return n === 0 ? null : n === reply.length ? reply : reply.subarray(0, n);
+    });
+  }
+
+  /**
+   * Applies the rate limit to a UDP reply of `len` bytes in `out` and counts it, as
+   * answered `#start[0]` ms after the time origin; returns the length to send (0: drop).
+   * `source` -1: from the reply's rcode (a local answer).
+   */
+  #finish(
+    out: Uint8Array,
+    len: number,
+    proto: number,
+    client: Uint8Array | undefined,
+    source: number,
+  ): number {
+    const rrl = this.#rateLimit;
+    const c = this.#counters;
+    if (rrl && client && proto === PROTO_UDP) {
+      const verdict = rrl.check(client, 0, Math.floor(this.#start[0] / 1000));
+      if (verdict === RRL_DROP) {
+        c?.rateLimitDropped();
+        return 0;
+      }
+      if (verdict === RRL_SLIP) {
+        len = slipReply(out, len);
+        c?.rateLimitSlipped();
+      }
+    }
+    if (!c) return len;
+    const rcode = out[3] & 0x0f;
+    c.query(proto, replyQtype(out, len), rcode);
+    if (source < 0) {
+      source = rcode === RCODE_REFUSED
+        ? SOURCE_REFUSED
+        : rcode === RCODE_NOERROR || rcode === RCODE_NXDOMAIN
+        ? SOURCE_ZONE
+        : SOURCE_ERROR;
+    }
+    c.source(source);
+    stamp(this.#start, 1);
+    c.latency(proto, Math.round((this.#start[1] - this.#start[0]) * 1000));
+    return len;
+  }
+
+  #respondInto(
+    req: Uint8Array,
+    transport: Transport,
+    out: Uint8Array,
+    len: number,
+    client: Uint8Array | undefined,
+  ): RespondIntoResult {
     try {
       const zone = this.#zone;
       const plainZone = zone !== undefined && this.#plainZone;
-      const cache = this.#cache;
+      // Cached forwarded answers only for clients that may have outside names forwarded.
+      const allow = this.#forwardAllow;
+      const cache = client && allow && !allow.hasSockaddr(client) ? undefined : this.#cache;
       if ((plainZone || cache) && scanPlainQuery(req, len, this.#plain)) {
         const tcp = transport === "tcp";
         if (plainZone) {
@@ -272,10 +437,13 @@ export class Responder {
         if (cache) {
           const q = this.#plain;
           const n = cache.answer(req, q, q.hash, replyLimit(tcp, q.edns), out);
-          if (n > 0) return n;
+          if (n > 0) {
+            this.#fromCache = true;
+            return n;
+          }
         }
       }
-      return this.#respond(len === req.length ? req : req.subarray(0, len), transport, out);
+      return this.#respond(len === req.length ? req : req.subarray(0, len), transport, out, client);
     } catch (e) {
       log.error("internal error answering a query: {e}", { e: String(e) });
       if (req.length < HEADER_LEN) return 0;
@@ -283,7 +451,12 @@ export class Responder {
     }
   }
 
-  #respond(req: Uint8Array, transport: Transport, out: Uint8Array): RespondIntoResult {
+  #respond(
+    req: Uint8Array,
+    transport: Transport,
+    out: Uint8Array,
+    client: Uint8Array | undefined,
+  ): RespondIntoResult {
     const r = parseQuery(req);
     if (r.kind === "drop") return 0;
     if (r.kind === "error") {
@@ -305,6 +478,10 @@ export class Responder {
     if (!zoneRoute) {
       const ups = this.#forwarder.upstreamsFor(name);
       if (!ups) return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
+      // Not an open resolver: only `ForwardAllow` clients have outside names forwarded.
+      if (client && this.#forwardAllow && !this.#forwardAllow.hasSockaddr(client)) {
+        return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
+      }
       // Over the in-flight bound: SERVFAIL now, without copying or waiting.
       if (this.#forwarder.saturated) {
         return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q);
@@ -372,7 +549,11 @@ export class Responder {
     this.#cache?.countMiss();
     const reply = await this.#forwarder.forward(req, transport, ups, limit);
     if (this.#closed) return null;
-    if (!reply) return headerReply(req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q);
+    if (!reply) {
+      const failed = headerReply(req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q);
+      this.#localReplies.add(failed);
+      return failed;
+    }
     this.#cache?.store(req, q, reply);
     let out = reply;
     if (out.length > limit) out = truncateMessage(out, limit, this.#setTC);

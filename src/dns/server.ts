@@ -18,6 +18,8 @@ import {
   setPortableReceiveBuffer,
 } from "./udp_ffi.ts";
 import { serveUdp, type UdpService } from "./udp_server.ts";
+import { DnsCounterSlots } from "../metrics/dns_counters.ts";
+import type { UpstreamStats } from "./forwarder.ts";
 import { type XfrStats, ZoneTransfer } from "./xfr.ts";
 import { Notifier, type NotifyStats } from "./notify.ts";
 import { serialGreater } from "./xfr_zone.ts";
@@ -32,6 +34,8 @@ export interface DnsServerOptions {
   tcpIdleTimeoutMs?: number;
   /** The UDP engine; default `config.DNSUDPEngine` (`auto` when unset). */
   udpEngine?: DnsUdpEngine;
+  /** Where queries are counted (default: new slots); the app keeps one for the process's life. */
+  counters?: DnsCounterSlots;
   /** Forwarding limits (queries in flight, shared upstream sockets); defaults as in `ForwarderOptions`. */
   forwarder?: ForwarderOptions;
 }
@@ -55,6 +59,10 @@ export interface DnsServer {
   readonly notifyStats: NotifyStats | undefined;
   /** The forwarded-answer cache's counters (undefined when `ForwardCacheSize` is 0). */
   cacheStats(): ForwardCacheStats | undefined;
+  /** Query counters of every answering thread (region 0: the main thread; 1, 2, ...: the UDP workers). */
+  readonly counters: DnsCounterSlots;
+  /** Forwarded exchanges per upstream `ip:port`. */
+  upstreamStats(): Map<string, UpstreamStats>;
   close(): Promise<void>;
 }
 
@@ -94,12 +102,18 @@ function serveUdpWith(
   conn: Deno.DatagramConn,
   responder: Responder,
   config: Config,
+  counters: DnsCounterSlots,
 ): { service: UdpService; engine: "ffi" | "portable" } {
   const receiveBuffer = config.UDPReceiveBuffer ?? 0;
   if (choice !== "portable") {
     try {
       const workers = config.DNSUDPWorkers > 0 ? config.DNSUDPWorkers : navigator.hardwareConcurrency || 1;
-      const service = serveUdpFfi(conn, responder, { workers, receiveBuffer, cache: responder.cache });
+      const service = serveUdpFfi(conn, responder, {
+        workers,
+        receiveBuffer,
+        cache: responder.cache,
+        counters,
+      });
       log.info("UDP fast path: {workers} worker thread(s); receive buffer {got} (asked {asked} bytes)", {
         workers,
         got: describeBuffer(service.stats.receiveBuffer, receiveBuffer),
@@ -144,11 +158,18 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const forwarder = new Forwarder(opts.config, opts.forwarder);
   const cacheSize = opts.config.ForwardCacheSize ?? 0;
   const cache = cacheSize > 0 ? new ForwardCache(cacheSize) : undefined;
-  const responder = new Responder({ config: opts.config, holder: opts.holder, forwarder, cache });
+  const counters = opts.counters ?? new DnsCounterSlots();
+  const responder = new Responder({
+    config: opts.config,
+    holder: opts.holder,
+    forwarder,
+    cache,
+    counters: counters.region(0),
+  });
   let udpService: UdpService;
   let engine: "ffi" | "portable";
   try {
-    ({ service: udpService, engine } = serveUdpWith(choice, udp, responder, opts.config));
+    ({ service: udpService, engine } = serveUdpWith(choice, udp, responder, opts.config, counters));
   } catch (e) {
     responder.close();
     await forwarder.close();
@@ -180,6 +201,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       cache?.clear();
     },
     cacheStats: () => cache?.stats(),
+    counters,
+    upstreamStats: () => forwarder.upstreamStats(),
     xfrStats: transfer.stats,
     notifyStats: notifier?.stats,
     close(): Promise<void> {

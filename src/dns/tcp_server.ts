@@ -7,6 +7,7 @@
  * has actually sent for one frame, so idle and slow-loris connections cost little.
  */
 import { logger } from "../log.ts";
+import { writeSockaddr } from "./libc.ts";
 import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 import { HEADER_LEN } from "./wire.ts";
 import { ZoneTransfer } from "./xfr.ts";
@@ -112,8 +113,14 @@ export function serveTcp(
     // to that frame's size), so a client holds at most about twice what it has sent.
     let acc = new Uint8Array(INITIAL_READ_BUFFER);
     let have = 0;
-    const remote = (c.conn.remoteAddr as Deno.NetAddr).hostname;
+    const from = c.conn.remoteAddr as Deno.NetAddr;
+    const remote = from.hostname;
     c.resetIdle(firstMs);
+    // The client as a socket address, for `ForwardAllow` (once per connection).
+    const sa = new Uint8Array(28);
+    const client = responder.needsClient && writeSockaddr(sa, 0, from.hostname, from.port) > 0
+      ? sa
+      : undefined;
     try {
       reading: while (!c.closed) {
         // Back-pressure: a client that does not read its replies stops being read.
@@ -152,7 +159,7 @@ export function serveTcp(
               continue;
             }
           }
-          const reply = responder.respondInto(frame, "tcp", out);
+          const reply = responder.respondInto(frame, "tcp", out, len, client);
           if (typeof reply !== "number") {
             const p = reply.then((r) => {
               if (r) c.send(r);

@@ -42,6 +42,7 @@ import type { ForwardCache } from "./forward_cache.ts";
 import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 import { CONTROL, type ToMain, unpackHandOffs, type WorkerInit } from "./udp_ffi_protocol.ts";
 import { serveUdp, type UdpService } from "./udp_server.ts";
+import type { DnsCounterSlots } from "../metrics/dns_counters.ts";
 
 const log = logger("dns");
 
@@ -85,6 +86,8 @@ export interface FfiUdpOptions {
   maxHandedOver?: number;
   /** The worker's module (default `udp_ffi_worker.ts`; a test points it at one that fails). */
   workerModule?: URL;
+  /** Where the workers count the queries they answer: worker n writes region n (0 is the main thread's). */
+  counters?: DnsCounterSlots;
 }
 
 /** Counters of the fast path, summed over its workers (tests, metrics). */
@@ -240,6 +243,10 @@ class FfiUdpServer implements FfiUdpService {
         batch: Math.max(1, opts.batch ?? 32),
         maxBatches: Math.max(1, opts.maxBatches ?? 16),
         maxHandedOver: Math.max(1, opts.maxHandedOver ?? 1024),
+        counters: opts.counters?.buffer,
+        counterRegion: i + 1,
+        rateLimit: responder.rateLimit,
+        forwardAllow: responder.forwardAllow,
       };
       worker.postMessage(init);
     });
@@ -305,7 +312,7 @@ class FfiUdpServer implements FfiUdpService {
   /** Answers a request a worker handed over, on this thread's responder, from that worker's socket. */
   #answer(fd: number, req: Uint8Array, addr: Uint8Array): void {
     if (this.#closed) return;
-    const reply = this.#responder.respondInto(req, "udp", this.#scratch);
+    const reply = this.#responder.respondInto(req, "udp", this.#scratch, req.length, addr);
     if (typeof reply !== "number") this.#later(fd, reply, addr);
     else if (reply > 0 && !this.#sendNow(fd, this.#scratch, reply, addr)) {
       this.#later(fd, Promise.resolve(this.#scratch.slice(0, reply)), addr);

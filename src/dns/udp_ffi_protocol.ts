@@ -47,6 +47,13 @@ export interface WorkerInit {
   maxBatches: number;
   /** Most requests waiting on the main thread; more are dropped (the main thread is saturated). */
   maxHandedOver: number;
+  /** The server's query counter slots (`DnsCounterSlots.buffer`) and this worker's region in them. */
+  counters: SharedArrayBuffer | undefined;
+  counterRegion: number;
+  /** `RateLimit` / `RateLimitSlip` for the worker's own replies (undefined: off). */
+  rateLimit: { perSecond: number; slip: number } | undefined;
+  /** `ForwardAllow` when it does not hold everyone: only these clients get cached forwarded answers. */
+  forwardAllow: readonly string[] | undefined;
 }
 
 /** A new zone, with the responder's settings at that time (they change on a configuration reload). */

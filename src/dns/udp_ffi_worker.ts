@@ -33,6 +33,9 @@ import { PlainQuery, scanPlainQuery } from "./query.ts";
 import { answerPlain, replyLimit } from "./zone_reply.ts";
 import { HEADER_LEN } from "./wire.ts";
 import { CONTROL, HandOffs, type ToMain, type ToWorker, type WorkerInit } from "./udp_ffi_protocol.ts";
+import { DnsCounterRegion, PROTO_UDP, SOURCE_FORWARD, SOURCE_ZONE } from "../metrics/dns_counters.ts";
+import { AddressSet } from "../net/cidr.ts";
+import { ResponseRateLimit, RRL_PASS, RRL_SLIP, slipReply } from "./rate_limit.ts";
 
 let zone: FlatZone | undefined;
 let zoneGeneration = 0;
@@ -116,6 +119,16 @@ async function run(init: WorkerInit): Promise<void> {
   const requests = new HandOffs();
   const sends = new HandOffs();
   let failures = 0;
+  // This worker's query counters (its own region: plain increments, summed on scrape).
+  const counters = init.counters ? new DnsCounterRegion(init.counters, init.counterRegion) : undefined;
+  const rrl = init.rateLimit ? new ResponseRateLimit(init.rateLimit) : undefined;
+  const allow = init.forwardAllow ? new AddressSet(init.forwardAllow) : undefined;
+  /** Replies answered here in this wake-up (from the forward cache), and its second (for the rate limit). */
+  let answered = 0;
+  let fromCache = 0;
+  let second = 0;
+  /** The wake-up's start (`performance.now()`), in a typed array so it is never boxed. */
+  const clock = new Float64Array(1);
 
   const flush = () => {
     const count = queued;
@@ -161,11 +174,14 @@ async function run(init: WorkerInit): Promise<void> {
           continue;
         }
         let reply = -1;
+        let cached = false;
         if ((z || cache) && scanPlainQuery(req, len, q)) {
           try {
             if (z && init.plain) reply = answerPlain(z, req, q, false, init.setTC, b.sSlots[queued]);
-            if (reply < 0 && cache) {
+            // Cached forwarded answers only for `ForwardAllow` clients (others: REFUSED by the main thread).
+            if (reply < 0 && cache && (!allow || allow.hasSockaddr(u8, name))) {
               reply = cache.answer(req, q, q.hash, replyLimit(false, q.edns), b.sSlots[queued]);
+              cached = reply >= 0;
             }
           } catch {
             // A fault here must not stop the loop: the main thread answers this one.
@@ -181,6 +197,20 @@ async function run(init: WorkerInit): Promise<void> {
           }
           continue;
         }
+        if (rrl) {
+          const verdict = rrl.check(u8, name, second);
+          if (verdict !== RRL_PASS) {
+            if (verdict !== RRL_SLIP) {
+              counters?.rateLimitDropped();
+              continue;
+            }
+            reply = slipReply(b.sSlots[queued], reply);
+            counters?.rateLimitSlipped();
+          }
+        }
+        if (counters) counters.query(PROTO_UDP, q.qtype, b.sSlots[queued][3]);
+        answered++;
+        if (cached) fromCache++;
         u8.copyWithin(b.sName + queued * SOCKADDR_STORAGE_SIZE, name, name + nameLen);
         dv.setUint32(b.sIov + queued * IOVEC_SIZE + 8, reply, true);
         dv.setUint32(b.sMsg + queued * MMSGHDR_SIZE + MSG_NAMELEN, nameLen, true);
@@ -209,8 +239,19 @@ async function run(init: WorkerInit): Promise<void> {
       }
       if (pdv.getInt16(6, true) !== 0) {
         Atomics.add(control, CONTROL.wakes, 1);
+        clock[0] = performance.now();
+        second = Math.floor(clock[0] / 1000);
+        answered = 0;
+        fromCache = 0;
         drain();
         flush();
+        if (counters && answered > 0) {
+          // Time per wake-up: from the first datagram read to the last reply sent (an upper
+          // bound for each of its replies), so the clock is read twice per wake-up, not per query.
+          counters.source(SOURCE_ZONE, answered - fromCache);
+          if (fromCache > 0) counters.source(SOURCE_FORWARD, fromCache);
+          counters.latency(PROTO_UDP, Math.round((performance.now() - clock[0]) * 1000), answered);
+        }
         if (requests.count > 0) {
           Atomics.add(control, CONTROL.handedOver, requests.count);
           postPacked("requests", requests);

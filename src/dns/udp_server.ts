@@ -5,6 +5,7 @@
  * one reply buffer that the responder writes into.
  */
 import { logger } from "../log.ts";
+import { writeSockaddr } from "./libc.ts";
 import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 
 const log = logger("dns");
@@ -33,6 +34,8 @@ export function serveUdp(conn: Deno.DatagramConn, responder: Responder, loops = 
   const loop = async (): Promise<void> => {
     const buf = new Uint8Array(65535);
     const out = new Uint8Array(MIN_REPLY_BUFFER.udp);
+    /** The sender as a socket address, when `ForwardAllow` or `RateLimit` need it. */
+    const sa = new Uint8Array(28);
     let errors = 0;
     while (!closed) {
       let data: Uint8Array;
@@ -47,7 +50,12 @@ export function serveUdp(conn: Deno.DatagramConn, responder: Responder, loops = 
         if (++errors > 3) await new Promise((r) => setTimeout(r, 10));
         continue;
       }
-      const reply = responder.respondInto(data, "udp", out);
+      let client: Uint8Array | undefined;
+      if (responder.needsClient) {
+        const from = addr as Deno.NetAddr;
+        client = writeSockaddr(sa, 0, from.hostname, from.port) > 0 ? sa : undefined;
+      }
+      const reply = responder.respondInto(data, "udp", out, data.length, client);
       if (typeof reply === "number") {
         // `out` is reused only after this send completes.
         if (reply > 0) await send(out.subarray(0, reply), addr);

@@ -50,6 +50,8 @@ export interface RouteContext {
   metrics?: () => string;
   /** What the status page at `/` shows; no `/` route without it. */
   status?: () => AppStatus;
+  /** Whether the service is ready (default: a state has loaded); see `readyResponse`. */
+  ready?: () => boolean;
 }
 
 export const JSON_TYPE = "application/json";
@@ -247,9 +249,12 @@ export function axfrResponse(snapshot: Snapshot, config: Config): HttpResponse {
   });
 }
 
-/** `GET /ready`: 200 once a state has loaded, 503 before (addition). */
-export function readyResponse(snapshot: Snapshot | undefined): HttpResponse {
-  return snapshot
+/**
+ * `GET /ready` (addition): 200 once a state has loaded and while it is not older than
+ * `ReadyMaxAgeSeconds` (`ready`, when given, decides), 503 otherwise.
+ */
+export function readyResponse(snapshot: Snapshot | undefined, ready?: boolean): HttpResponse {
+  return (ready ?? snapshot !== undefined)
     ? { status: 200, contentType: JSON_TYPE, body: '{"ready":true}' }
     : { status: 503, contentType: JSON_TYPE, body: '{"ready":false}' };
 }
@@ -288,7 +293,7 @@ function routesFor(ctx: RouteContext): Route[] {
       JSON_TYPE,
       (c, p) => withState(c, (s) => servicesResponse(s.records, p.service)),
     ),
-    r("/ready", JSON_TYPE, (c) => readyResponse(c.snapshot)),
+    r("/ready", JSON_TYPE, (c) => readyResponse(c.snapshot, c.ready?.())),
     r("/health", JSON_TYPE, () => healthResponse()),
   ];
   if (ctx.config.EnumerationOn) {

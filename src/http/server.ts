@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   metrics?: () => string;
   /** What the status page at `/` shows (no `/` without it). */
   status?: () => AppStatus;
+  /** Whether `/ready` answers 200 (default: once a state has loaded). */
+  ready?: () => boolean;
 }
 
 export interface HttpServer {
@@ -73,11 +75,11 @@ function bodyInit(body: HttpResponse["body"], what: string): BodyInit {
  * socket is bound, rejects if it cannot be (e.g. address in use).
  */
 export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
-  const { holder, metrics, status } = opts;
+  const { holder, metrics, status, ready } = opts;
   let config = opts.config;
   const handler = (req: Request): Response => {
     const info = requestInfo(req);
-    const res = dispatch(info, { config, snapshot: holder.current(), metrics, status });
+    const res = dispatch(info, { config, snapshot: holder.current(), metrics, status, ready });
     log.debug(`${info.method} ${info.path} -> ${res.status}`);
     return new Response(bodyInit(res.body, info.path), {
       status: res.status,

@@ -96,6 +96,27 @@ export interface PollerStats {
   reloading: boolean;
   /** Published states that dropped more than `dropWarnPercent` % of the records. */
   largeDrops: number;
+  /** Failed reloads by cause (`failureCause`): `connect`, `timeout`, `http-status`, ... */
+  failuresByCause: Record<string, number>;
+  /** Times the state came from another master than the previous good state (a new leader). */
+  leaderChanges: number;
+}
+
+/**
+ * The cause of a failed reload, for metrics: the fetch error's kind (`connect`, `tls`,
+ * `timeout`, `http-status`, `too-large`, `invalid-json`, `bad-shape`, `no-leader`, `auth`,
+ * ...; for "all masters failed", the kind of the last failure), `build` for a failure
+ * after the fetch, `other` otherwise.
+ */
+export function failureCause(err: unknown, stage: string): string {
+  if (stage !== "state fetch") return "build";
+  let e: unknown = err;
+  for (let depth = 0; depth < 3 && e instanceof Error; depth++) {
+    const kind = (e as { kind?: unknown }).kind;
+    if (typeof kind === "string" && kind !== "all-failed") return kind;
+    e = e.cause;
+  }
+  return "other";
 }
 
 /** Runs reloads as SPEC §4.3 says; `start()` begins, `close()` stops everything it started. */
@@ -124,6 +145,8 @@ export class StatePoller {
     lastDurationMs: null,
     reloading: false,
     largeDrops: 0,
+    failuresByCause: {},
+    leaderChanges: 0,
   };
 
   constructor(opts: StatePollerOptions) {
@@ -194,7 +217,7 @@ export class StatePoller {
 
   /** A copy of the counters. */
   stats(): PollerStats {
-    return { ...this.#stats };
+    return { ...this.#stats, failuresByCause: { ...this.#stats.failuresByCause } };
   }
 
   /** Stops the timer and the leader source, cancels a running fetch, and waits for it to end. */
@@ -332,6 +355,7 @@ export class StatePoller {
       this.#stats.successes++;
       this.#stats.consecutiveFailures = 0;
       this.#stats.lastSuccessAt = snapshot.loadedAt;
+      if (this.#stats.lastFrom !== null && this.#stats.lastFrom !== from) this.#stats.leaderChanges++;
       this.#stats.lastFrom = from;
       if (recovered > 0) {
         this.#log.info("state loaded from {from} again after {n} failed reload(s)", { from, n: recovered });
@@ -350,6 +374,8 @@ export class StatePoller {
       this.#stats.failures++;
       this.#stats.consecutiveFailures++;
       this.#stats.lastError = `${stage.name} failed: ${error.message}`;
+      const cause = failureCause(err, stage.name);
+      this.#stats.failuresByCause[cause] = (this.#stats.failuresByCause[cause] ?? 0) + 1;
       this.#stats.lastErrorAt = new Date(this.#now());
       const good = this.#opts.holder.current()?.loadedAt ?? this.#stats.lastSuccessAt;
       const keeping = good

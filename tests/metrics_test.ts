@@ -1,0 +1,107 @@
+/**
+ * The metrics registry (src/metrics/registry.ts) and the shared query counters
+ * (src/metrics/dns_counters.ts): the text exposition format (HELP, TYPE, labels and their
+ * escaping, cumulative histogram buckets, a failing family left out), and counter regions
+ * written by separate writers (as the main thread and a worker do) summed on scrape.
+ */
+import assert from "node:assert/strict";
+import { histogramSamples, MetricsRegistry } from "../src/metrics/registry.ts";
+import {
+  DnsCounterRegion,
+  DnsCounterSlots,
+  LATENCY_BOUNDS,
+  latencyBucket,
+  PROTO_TCP,
+  PROTO_UDP,
+  SOURCE_FORWARD,
+  SOURCE_ZONE,
+} from "../src/metrics/dns_counters.ts";
+
+Deno.test("registry: text format 0.0.4 with HELP, TYPE, labels and histograms", () => {
+  const reg = new MetricsRegistry();
+  let n = 3;
+  reg.counter("x_total", "Things\nthat happened.", () => n);
+  reg.add({
+    name: "y",
+    help: "Labelled.",
+    type: "gauge",
+    samples: () => [{ labels: { path: 'a"b\\c' }, value: 1.5 }, { labels: { path: "d" }, value: -0 }],
+  });
+  reg.add({
+    name: "z_seconds",
+    help: "A histogram.",
+    type: "histogram",
+    samples: () =>
+      histogramSamples({ bounds: [0.1, 1], counts: [2, 1, 4], sum: 9.25, labels: { proto: "udp" } }),
+  });
+  reg.add({
+    name: "broken",
+    help: "Throws.",
+    type: "gauge",
+    samples: () => {
+      throw new Error("source gone");
+    },
+  });
+  n = 4;
+  assert.equal(
+    reg.render(),
+    [
+      "# HELP x_total Things\\nthat happened.",
+      "# TYPE x_total counter",
+      "x_total 4",
+      "# HELP y Labelled.",
+      "# TYPE y gauge",
+      'y{path="a\\"b\\\\c"} 1.5',
+      'y{path="d"} 0',
+      "# HELP z_seconds A histogram.",
+      "# TYPE z_seconds histogram",
+      'z_seconds_bucket{proto="udp",le="0.1"} 2',
+      'z_seconds_bucket{proto="udp",le="1"} 3',
+      'z_seconds_bucket{proto="udp",le="+Inf"} 7',
+      'z_seconds_sum{proto="udp"} 9.25',
+      'z_seconds_count{proto="udp"} 7',
+      "# broken: not available (source gone)",
+      "",
+    ].join("\n"),
+  );
+  assert.throws(() => reg.counter("x_total", "again", () => 0), /registered twice/);
+  assert.throws(() => reg.counter("bad-name", "no", () => 0), /invalid metric name/);
+});
+
+Deno.test("dns counters: each writer has its own region; scrape sums them", () => {
+  const slots = new DnsCounterSlots(3);
+  const main = slots.region(0);
+  // A second writer built from the shared buffer, as the UDP worker builds its own.
+  const worker = new DnsCounterRegion(slots.buffer, 2);
+  assert.throws(() => slots.region(3), RangeError);
+  for (let i = 0; i < 5; i++) worker.query(PROTO_UDP, 1, 0);
+  main.query(PROTO_UDP, 1, 0);
+  main.query(PROTO_TCP, 33, 3);
+  main.query(PROTO_UDP, 99, 5); // an unlisted type counts as "other"
+  main.query(PROTO_UDP, 300, 2);
+  worker.source(SOURCE_ZONE, 5);
+  main.source(SOURCE_FORWARD);
+  worker.latency(PROTO_UDP, 300, 5);
+  main.latency(PROTO_TCP, 7_000_000);
+  worker.rateLimitDropped();
+  main.rateLimitSlipped();
+  assert.deepEqual(slots.queries(), [
+    { proto: "udp", qtype: "A", rcode: "NOERROR", value: 6 },
+    { proto: "udp", qtype: "other", rcode: "SERVFAIL", value: 1 },
+    { proto: "udp", qtype: "other", rcode: "REFUSED", value: 1 },
+    { proto: "tcp", qtype: "SRV", rcode: "NXDOMAIN", value: 1 },
+  ]);
+  assert.deepEqual(slots.sources(), [
+    { source: "zone", value: 5 },
+    { source: "forward", value: 1 },
+    { source: "refused", value: 0 },
+    { source: "error", value: 0 },
+  ]);
+  const udp = slots.latency(PROTO_UDP);
+  assert.equal(udp.counts[latencyBucket(300)], 5);
+  assert.equal(LATENCY_BOUNDS[latencyBucket(300)], 0.0005);
+  assert.ok(Math.abs(udp.sum - 0.0015) < 1e-12);
+  const tcp = slots.latency(PROTO_TCP);
+  assert.equal(tcp.counts[LATENCY_BOUNDS.length], 1, "beyond the last bound: +Inf");
+  assert.deepEqual(slots.rateLimited(), { dropped: 1, slipped: 1 });
+});
