@@ -415,6 +415,22 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     },
   });
 
+  statusSections.add(() => {
+    const c = reloader.current;
+    return {
+      title: "Listeners",
+      rows: [
+        [
+          "DNS",
+          dns
+            ? `${c.Listener}:${dns.port}, UDP and TCP (UDP engine: ${dns.udpEngine})`
+            : "off (dnson: false)",
+        ],
+        ["HTTP", http ? `${c.HTTPListener}:${http.port}` : "off"],
+      ],
+    };
+  });
+
   return {
     holder,
     poller: p,

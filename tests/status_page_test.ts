@@ -68,6 +68,12 @@ Deno.test("status page in Chromium: leader, counts, state and config errors, ?q=
     assert.match(text, new RegExp(`leader ${sim.masters[0].replace(/\./g, "\\.")}`), "the leader is shown");
     assert.match(text, /source poll: the leader's \/master\/state every 1 s/);
     assert.match(text, /SOA serial \d{10}/);
+    assert.match(
+      text,
+      new RegExp(
+        `Listeners DNS 127\\.0\\.0\\.1:${proc.dnsPort}, UDP and TCP \\(UDP engine: (ffi|portable)\\)`,
+      ),
+    );
     assert.match(text, /A 50 58 AAAA 6 6 SRV 48 84/, "record counts by type");
     assert.match(text, /state fetch failed: .*500/, "the failed state reload with its time");
     assert.match(text, /reloads \(SIGHUP\) 1, 1 failed/);
