@@ -47,18 +47,34 @@ export function searchRecords(
   limit = STATUS_TABLE_LIMIT,
 ): { rows: RecordRow[]; matched: number } {
   const q = query.trim().toLowerCase();
-  const all: RecordRow[] = [];
+  // The first `limit` rows in order, kept sorted as they come (no sort of every match:
+  // a large cluster has hundreds of thousands of names, and this runs on the main thread).
+  const best: RecordRow[] = [];
+  let matched = 0;
   for (const [type, map] of [["A", records.a], ["AAAA", records.aaaa], ["SRV", records.srv]] as const) {
     for (const [name, values] of map) {
-      if (q === "" || name.toLowerCase().includes(q) || values.some((v) => v.toLowerCase().includes(q))) {
-        all.push({ name, type, values });
+      if (q !== "" && !name.toLowerCase().includes(q) && !values.some((v) => v.toLowerCase().includes(q))) {
+        continue;
       }
+      matched++;
+      const row = { name, type, values };
+      if (best.length === limit && compareRows(row, best[limit - 1]) >= 0) continue;
+      let lo = 0;
+      let hi = best.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareRows(best[mid], row) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      best.splice(lo, 0, row);
+      if (best.length > limit) best.pop();
     }
   }
-  all.sort((x, y) =>
-    x.name < y.name ? -1 : x.name > y.name ? 1 : x.type < y.type ? -1 : x.type > y.type ? 1 : 0
-  );
-  return { rows: all.slice(0, limit), matched: all.length };
+  return { rows: best, matched };
+}
+
+function compareRows(x: RecordRow, y: RecordRow): number {
+  return x.name < y.name ? -1 : x.name > y.name ? 1 : x.type < y.type ? -1 : x.type > y.type ? 1 : 0;
 }
 
 function countOf(map: ReadonlyMap<string, readonly string[]>): { names: number; records: number } {
