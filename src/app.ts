@@ -259,6 +259,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         detail: `the leader's /master/state every ${c.RefreshSeconds} s` +
           (c.Zk ? `, leader from ZooKeeper ${c.Zk}` : ", leader from the masters list"),
       },
+      ready: ready(),
       lastFrom: stats?.lastFrom ?? null,
       stateReloads: { successes: stats?.successes ?? 0, failures: stats?.failures ?? 0 },
       stateErrors: stateErrors.list(),
@@ -289,6 +290,16 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     startDnsServer({ hostname: c.Listener, port: c.Port, config: c, holder, counters: dnsCounters })
       .catch((e) => Promise.reject(listenError("DNS", c.Listener, c.Port, e)));
   const metrics = serviceMetrics({ holder, poller: () => poller!.stats(), freshness, ready, dns: () => dns });
+  metrics.counter(
+    "mesos_dns_config_reloads_total",
+    "Configuration reloads asked for (SIGHUP), applied or not.",
+    () => reloader.stats().reloads,
+  );
+  metrics.counter(
+    "mesos_dns_config_reload_failures_total",
+    "Configuration reloads rejected (the running configuration kept) or that a part could not apply.",
+    () => reloader.stats().failures,
+  );
   const startHttp = (c: Config) =>
     startHttpServer({
       hostname: c.HTTPListener,

@@ -28,6 +28,8 @@ export interface AppStatus {
   readonly masters: readonly string[];
   /** Where the state comes from: a kind (`poll`, `stream`...) and one line of detail. */
   readonly stateSource: { readonly kind: string; readonly detail: string };
+  /** Whether `/ready` answers 200 now (a state loaded and not stale); absent: not known. */
+  readonly ready?: boolean;
   /** The master the last good state came from. */
   readonly lastFrom: string | null;
   readonly stateReloads: { readonly successes: number; readonly failures: number };

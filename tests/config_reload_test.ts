@@ -135,6 +135,10 @@ Deno.test("SIGHUP: new ttl in place, a broken file keeps the old config, a new p
       );
       const shown = await (await fetch(`http://127.0.0.1:${httpPort}/v1/config`)).json() as { Port: number };
       assert.equal(shown.Port, dnsPort, "/v1/config shows the port in use");
+      // Five reloads: the TTL, the malformed file, the bad value, the new ports, the busy port.
+      const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      assert.match(metrics, /^mesos_dns_config_reloads_total 5$/m);
+      assert.match(metrics, /^mesos_dns_config_reload_failures_total 3$/m);
     } finally {
       squatter.close();
     }

@@ -68,6 +68,7 @@ Deno.test("status page in Chromium: leader, counts, state and config errors, ?q=
     assert.match(text, new RegExp(`leader ${sim.masters[0].replace(/\./g, "\\.")}`), "the leader is shown");
     assert.match(text, /source poll: the leader's \/master\/state every 1 s/);
     assert.match(text, /SOA serial \d{10}/);
+    assert.match(text, /ready \(\/ready\) yes/);
     assert.match(
       text,
       new RegExp(

@@ -159,6 +159,12 @@ export function renderStatusPage(
     ["source", `${status.stateSource.kind}: ${status.stateSource.detail}`],
     ["last state from", status.lastFrom ?? "none yet"],
   ];
+  if (status.ready !== undefined) {
+    stateRows.push([
+      "ready (/ready)",
+      status.ready ? "yes" : "no: no state loaded yet, or the records are stale",
+    ]);
+  }
   if (snapshot) {
     stateRows.push(
       ["SOA serial", String(snapshot.serial)],
