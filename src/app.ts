@@ -195,6 +195,7 @@ export const RELOADABLE_KEYS = {
     "ZoneResolvers",
     "Timeout",
     "ForwardAllow",
+    "PTROn",
   ],
   /** A new HTTP server. */
   httpListener: ["HTTPListener", "HttpPort", "HttpOn"],

@@ -111,6 +111,7 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     DNSUDPEngine: "auto",
     AXFRAllow: [],
     NotifySecondaries: [],
+    PTROn: false,
     HealthAware: false,
     DNSUDPWorkers: 0,
     UDPReceiveBuffer: 4194304,
@@ -126,7 +127,7 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     "SOASerial SOARefresh SOARetry SOAExpire SOAMinttl SOAMname SOARname Masters ZoneResolvers Resolvers " +
     "IPSources Zk Domain File Listener HTTPListener RecurseOn DnsOn HttpOn ExternalOn EnforceRFC952 " +
     "SetTruncateBit EnumerationOn MesosHTTPSOn CACertFile CertFile KeyFile MesosCredentials IAMConfigFile " +
-    "MesosAuthentication RecordsDropWarnPercent DNSUDPEngine AXFRAllow NotifySecondaries HealthAware " +
+    "MesosAuthentication RecordsDropWarnPercent DNSUDPEngine AXFRAllow NotifySecondaries PTROn HealthAware " +
     "DNSUDPWorkers UDPReceiveBuffer ForwardCacheSize ReadyMaxAgeSeconds ForwardAllow RateLimit " +
     "RateLimitSlip";
   assert.deepEqual(Object.keys(defaultConfig()), order.split(" "));

@@ -211,6 +211,12 @@ export const KEYS: readonly KeySpec[] = [
     doc: "secondaries sent a DNS NOTIFY after each change, as ip[:port] (default port 53), comma-separated",
   },
   {
+    name: "PTROn",
+    flag: "ptr-on",
+    kind: "bool",
+    doc: "answer PTR queries (in-addr.arpa, ip6.arpa) for the addresses of tasks, agents and masters",
+  },
+  {
     name: "HealthAware",
     flag: "health-aware",
     kind: "bool",
@@ -312,6 +318,7 @@ export function defaultConfig(): Config {
     DNSUDPEngine: "auto",
     AXFRAllow: [],
     NotifySecondaries: [],
+    PTROn: false,
     HealthAware: false,
     DNSUDPWorkers: 0,
     UDPReceiveBuffer: 4194304,

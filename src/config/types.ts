@@ -74,6 +74,8 @@ export interface Config {
   AXFRAllow: string[];
   /** Addition: secondaries sent DNS NOTIFY after each change, normalised `ip:port`. */
   NotifySecondaries: string[];
+  /** Addition: PTR records for the addresses of tasks, agents and masters. */
+  PTROn: boolean;
   /** Addition: tasks whose latest status has `healthy: false` get no records. */
   HealthAware: boolean;
   /**

@@ -39,6 +39,7 @@ import {
   truncateMessage,
   TYPE_AXFR,
   TYPE_IXFR,
+  TYPE_PTR,
   writeOpt,
   writeU16,
 } from "./wire.ts";
@@ -55,6 +56,7 @@ import {
   SOURCE_ZONE,
 } from "../metrics/dns_counters.ts";
 import { ResponseRateLimit, RRL_DROP, RRL_SLIP, slipReply } from "./rate_limit.ts";
+import { buildPtrAnswers, type PtrAnswers } from "./ptr_answers.ts";
 import { buildZoneAnswers, inDomain, type ZoneAnswers } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
@@ -168,6 +170,8 @@ export class Responder {
   /** Where `respond` writes a reply before copying it out. */
   readonly #scratch = new Uint8Array(MAX_TCP_MESSAGE);
   #zone: ZoneAnswers | undefined;
+  /** PTR answers for the known addresses (`PTROn`), else undefined. */
+  #ptr: PtrAnswers | undefined;
   #closed = false;
   readonly #zoneListeners = new Set<(zone: ZoneAnswers) => void>();
   /** What the allocation-free path read from the current request. */
@@ -231,6 +235,11 @@ export class Responder {
   }
 
   #rebuild(snap: Snapshot): void {
+    try {
+      this.#ptr = this.#cfg.PTROn ? buildPtrAnswers(snap, this.#cfg) : undefined;
+    } catch (e) {
+      log.error("building PTR answers failed, keeping the previous ones: {e}", { e: String(e) });
+    }
     const t0 = performance.now();
     try {
       const zone = buildZoneAnswers(snap, this.#cfg);
@@ -476,6 +485,12 @@ export class Responder {
       if (z && z.zone.length > this.#domain.length) zoneRoute = false;
     }
     if (!zoneRoute) {
+      // A reverse name of an address we know (`PTROn`): answered here, never forwarded.
+      const ptr = this.#ptr;
+      if (ptr && q.qtype === TYPE_PTR && isZoneClass(q.qclass)) {
+        const n = ptr.write(name, req, q, limit, this.#setTC, out);
+        if (n > 0) return n;
+      }
       const ups = this.#forwarder.upstreamsFor(name);
       if (!ups) return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
       // Not an open resolver: only `ForwardAllow` clients have outside names forwarded.
