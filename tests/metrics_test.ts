@@ -16,6 +16,14 @@ import {
   SOURCE_FORWARD,
   SOURCE_ZONE,
 } from "../src/metrics/dns_counters.ts";
+import { Forwarder } from "../src/dns/forwarder.ts";
+import { sockaddrFor } from "../src/dns/libc.ts";
+import { Responder } from "../src/dns/respond.ts";
+import { SnapshotHolder } from "../src/records/snapshot.ts";
+import { buildQuery } from "./helpers/dns_client.ts";
+import { sampleRecords } from "./helpers/dns_fixture.ts";
+import { startFakeUpstream } from "./helpers/fake_upstream.ts";
+import { testConfig } from "./helpers/test_config.ts";
 
 Deno.test("registry: text format 0.0.4 with HELP, TYPE, labels and histograms", () => {
   const reg = new MetricsRegistry();
@@ -104,4 +112,57 @@ Deno.test("dns counters: each writer has its own region; scrape sums them", () =
   const tcp = slots.latency(PROTO_TCP);
   assert.equal(tcp.counts[LATENCY_BOUNDS.length], 1, "beyond the last bound: +Inf");
   assert.deepEqual(slots.rateLimited(), { dropped: 1, slipped: 1 });
+});
+
+Deno.test("counting, ForwardAllow and RateLimit add no allocation to the plain path", async () => {
+  const upstream = startFakeUpstream({ mode: "answer" });
+  const config = testConfig({
+    Resolvers: [`127.0.0.1:${upstream.port}`],
+    ForwardAllow: ["127.0.0.0/8"],
+    RateLimit: 1_000_000_000,
+  });
+  const holder = new SnapshotHolder();
+  holder.publish(sampleRecords());
+  const forwarder = new Forwarder(config);
+  const slots = new DnsCounterSlots(1);
+  const r = new Responder({ config, holder, forwarder, counters: slots.region(0) });
+  const client = sockaddrFor("127.0.0.1", 5353)!;
+  try {
+    const out = new Uint8Array(65535);
+    // Other paths first (forwarded, refused, errors), as a running server sees them.
+    for (let i = 0; i < 200; i++) {
+      const q =
+        [buildQuery(`x${i}.example.org.`, "A"), buildQuery("x.mesos.", "TXT"), new Uint8Array(5)][i % 3];
+      const reply = r.respondInto(q, i & 1 ? "tcp" : "udp", out, q.length, client);
+      if (typeof reply !== "number") await reply;
+    }
+    const reqs = [
+      "chronos.marathon.mesos.",
+      "web.marathon.mesos.",
+      "nope.mesos.",
+      "_web._tcp.marathon.mesos.",
+    ]
+      .map((n, i) => buildQuery(n, i === 3 ? "SRV" : "A", { edns: 1232 }));
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) r.respondInto(reqs[i & 3], "udp", out, reqs[i & 3].length, client);
+    };
+    run(50_000);
+    const used: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      run(50_000);
+      used.push(Deno.memoryUsage().heapUsed);
+    }
+    // 50,000 answers × even 8 bytes each would move the heap by 400 KB between two samples.
+    const steps = used.slice(3).map((u, i) => u - used[i + 2]);
+    assert.ok(
+      steps.every((d) => Math.abs(d) < 128 * 1024),
+      `the used heap moved by ${steps.join(", ")} bytes`,
+    );
+    const counted = slots.queries().reduce((s, q) => s + q.value, 0);
+    assert.ok(counted >= 550_000, `counted ${counted}`);
+  } finally {
+    r.close();
+    await forwarder.close();
+    await upstream.close();
+  }
 });
