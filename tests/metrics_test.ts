@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { histogramSamples, MetricsRegistry } from "../src/metrics/registry.ts";
+import { addStreamMetrics } from "../src/metrics/service.ts";
 import {
   DnsCounterRegion,
   DnsCounterSlots,
@@ -165,4 +166,16 @@ Deno.test("counting, ForwardAllow and RateLimit add no allocation to the plain p
     await forwarder.close();
     await upstream.close();
   }
+});
+
+Deno.test("the stream hook: reconnects once the stream reports them", () => {
+  const reg = new MetricsRegistry();
+  let stats: { reconnects: number } | undefined;
+  addStreamMetrics(reg, () => stats);
+  assert.doesNotMatch(reg.render(), /^mesos_dns_stream_reconnects_total /m);
+  stats = { reconnects: 3 };
+  assert.match(
+    reg.render(),
+    /^# TYPE mesos_dns_stream_reconnects_total counter\nmesos_dns_stream_reconnects_total 3$/m,
+  );
 });

@@ -52,6 +52,22 @@ function recordCounter(): (snap: Snapshot | undefined) => { a: number; aaaa: num
   };
 }
 
+/**
+ * The event stream's families (the hook for the `stream` state source: call it with the
+ * registry, `App.metrics`, once the stream runs, or pass `stream` to `serviceMetrics`).
+ */
+export function addStreamMetrics(reg: MetricsRegistry, stats: () => StreamStats | undefined): void {
+  reg.add({
+    name: "mesos_dns_stream_reconnects_total",
+    help: "Times the Mesos event stream connected again after losing its connection.",
+    type: "counter",
+    samples: () => {
+      const s = stats();
+      return s ? [{ value: s.reconnects }] : [];
+    },
+  });
+}
+
 /** The registry with every mesos-dns metric family. */
 export function serviceMetrics(src: ServiceMetricsSources): MetricsRegistry {
   const reg = new MetricsRegistry();
@@ -103,18 +119,7 @@ export function serviceMetrics(src: ServiceMetricsSources): MetricsRegistry {
     "Times the state came from another master than the previous good state.",
     () => stats().leaderChanges,
   );
-  if (src.stream) {
-    const stream = src.stream;
-    reg.add({
-      name: "mesos_dns_stream_reconnects_total",
-      help: "Times the Mesos event stream connected again after losing its connection.",
-      type: "counter",
-      samples: () => {
-        const s = stream();
-        return s ? [{ value: s.reconnects }] : [];
-      },
-    });
-  }
+  if (src.stream) addStreamMetrics(reg, src.stream);
   reg.gauge(
     "mesos_dns_ready",
     "1 while /ready answers 200 (a state loaded, not stale).",
