@@ -13,8 +13,8 @@ import { resolveHosts } from "./mesos/resolve_hosts.ts";
 import { type ReleaseStage, StatePoller } from "./mesos/state_poller.ts";
 import type { MesosState } from "./mesos/state_types.ts";
 import { ZkLeaderSource } from "./mesos/zk_leader_source.ts";
-import { generateRecords, hostsToResolve, nameServerIPs } from "./records/generate.ts";
-import type { RecordSet } from "./records/record_set.ts";
+import { hostsToResolve, nameServerIPs } from "./records/generate.ts";
+import { RecordStore, type StoreUpdate } from "./records/store.ts";
 import { SnapshotHolder } from "./records/snapshot.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { type HttpServer, startHttpServer } from "./http/server.ts";
@@ -29,6 +29,12 @@ const log = logger("app");
 
 export interface App {
   readonly holder: SnapshotHolder;
+  /**
+   * The records, kept by whole states (the poller) or deltas: a state source publishes
+   * `store.snapshot(...)` / `store.delta(...)` results with `holder.publish(records, now,
+   * undefined, changes)`.
+   */
+  readonly store: RecordStore;
   readonly poller: StatePoller;
   /** Where the masters lists come from (a `ZkLeaderSource` when `Zk` is set). */
   readonly leaderSource: LeaderSource;
@@ -131,29 +137,32 @@ function leaderSourceFor(config: Config, onFatal: (e: Error) => void): LeaderSou
   return new StaticLeaderSource(config.Masters ?? []);
 }
 
-/** Builds the record set for a state: resolves the host names it mentions, then generates. */
+/** The record store for a config (the name server's addresses are read at each whole state). */
+export function recordStore(config: Config, interfaceIPs: () => string[]): RecordStore {
+  return new RecordStore({
+    options: {
+      domain: config.Domain,
+      enforceRFC952: config.EnforceRFC952,
+      ipSources: config.IPSources,
+      soaMname: config.SOAMname,
+      healthAware: config.HealthAware,
+    },
+    nameServerIPs: () => nameServerIPs(config.Listener, interfaceIPs()),
+  });
+}
+
+/**
+ * Builds the records for a whole state into `store`: resolves the host names it mentions,
+ * then `store.snapshot` (the records, and the names changed since the previous state).
+ */
 export function recordBuilder(
-  configOf: Config | (() => Config),
-  interfaceIPs: () => string[],
+  storeOf: () => RecordStore,
   resolve: (hosts: readonly string[]) => Promise<Map<string, string[]>> = resolveHosts,
-): (state: MesosState, masters: readonly string[]) => Promise<RecordSet> {
+): (state: MesosState, masters: readonly string[]) => Promise<StoreUpdate> {
   return async (state, masters) => {
-    const config = typeof configOf === "function" ? configOf() : configOf;
     const hosts = hostsToResolve(state, masters);
     const resolved = hosts.length > 0 ? await resolve(hosts) : new Map<string, string[]>();
-    return generateRecords({
-      state,
-      masters,
-      options: {
-        domain: config.Domain,
-        enforceRFC952: config.EnforceRFC952,
-        ipSources: config.IPSources,
-        soaMname: config.SOAMname,
-        healthAware: config.HealthAware,
-      },
-      nameServerIPs: nameServerIPs(config.Listener, interfaceIPs()),
-      resolved,
-    });
+    return storeOf().snapshot(state, masters, resolved);
   };
 }
 
@@ -233,7 +242,6 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     opts.loadConfig ??
       (() => Promise.reject(new Error("this process has no configuration source to reload"))),
   );
-  const current = () => reloader.current;
   const freshness = new StateFreshness();
   const ready = () => {
     const c = reloader.current;
@@ -270,6 +278,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       sections: statusSections.collect(),
     };
   };
+  let store = recordStore(config, interfaceIPs);
 
   let dns: DnsServer | undefined;
   let http: HttpServer | undefined;
@@ -306,7 +315,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       hostname: c.HTTPListener,
       port: c.HttpPort,
       config: c,
-      holder,
+      // What DNS serves (a large zone is built in slices after a publish), so both agree.
+      holder: { current: () => (dns ? dns.servedSnapshot() : holder.current()) },
       metrics: () => metrics.render(),
       status,
       ready,
@@ -318,7 +328,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     poller = new StatePoller({
       leaderSource,
       fetch: (masters, signal) => fetcher!.fetch(masters, signal),
-      build: recordBuilder(current, interfaceIPs, opts.resolveHosts),
+      build: recordBuilder(() => store, opts.resolveHosts),
       holder,
       refreshSeconds: config.RefreshSeconds,
       dropWarnPercent: config.RecordsDropWarnPercent,
@@ -421,7 +431,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   reloader.hook({
     name: "records",
     keys: K.records,
-    apply: (_next, changed) => {
+    apply: (next, changed) => {
+      // Records under the new rules: a new store, filled by the next whole state.
+      store = recordStore(next, interfaceIPs);
       // A new leader source or fetcher reloads by itself.
       if (![...K.leader, ...K.stateFetch].some((k) => changed.has(k))) p.reloadNow().catch(() => {});
     },
@@ -445,6 +457,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
 
   return {
     holder,
+    get store() {
+      return store;
+    },
     poller: p,
     get leaderSource() {
       return leaderSource!;

@@ -241,7 +241,7 @@ Deno.test("truncateMessage: whole records only, OPT kept, TC set", () => {
   for (let i = 0; i < 40; i++) b.add("A", "many.mesos.", `10.0.0.${i}`);
   const holder = new SnapshotHolder();
   const zone = buildZoneAnswers(holder.publish(b.build(null)), testConfig());
-  const full = zone.flat.render(zone.flat.answer(zone.flat.index.findName("many.mesos"), 1), 0);
+  const full = zone.flat.render(zone.flat.answer(zone.flat.findName("many.mesos"), 1), 0);
   assert.equal(full.length, 12 + 12 + 4 + 40 * 16);
   const cut = truncateMessage(full, 200, true);
   assert.ok(cut.length <= 200);
@@ -282,7 +282,7 @@ Deno.test("precomputing answers for 10,000 tasks takes well under a second", () 
   const ms = performance.now() - t0;
   assert.ok(zone.flat.size > 25000);
   const flat = zone.flat;
-  const srv = decode(flat.render(flat.answer(flat.index.findName("_app7._tcp.marathon.mesos"), 33), 0));
+  const srv = decode(flat.render(flat.answer(flat.findName("_app7._tcp.marathon.mesos"), 33), 0));
   assert.equal(srv.answers?.length, 10);
   assert.equal(srv.additionals?.length, 10);
   assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);

@@ -1,7 +1,8 @@
 // Naming rules: the label functions (SPEC §5.1), `frag` (§5.2) and the task hash (§5.3).
 import assert from "node:assert/strict";
 import { frag, labelFunction, rfc1123, rfc952 } from "../src/records/labels.ts";
-import { taskHash, zbase32 } from "../src/records/task_hash.ts";
+import { createHash } from "node:crypto";
+import { sha1First32, taskHash, zbase32 } from "../src/records/task_hash.ts";
 
 // Every example row of SPEC §5.1: [input, RFC1123, RFC952 (undefined = not given)].
 const LABEL_ROWS: Array<[string, string, string | undefined]> = [
@@ -110,4 +111,17 @@ Deno.test("zbase32: known vectors", () => {
   assert.equal(zbase32(new Uint8Array([])), "");
   // 20-byte digest → 32 characters.
   assert.equal(zbase32(new Uint8Array(20)).length, 32);
+});
+
+Deno.test("task hash: the in-code SHA-1 agrees with node:crypto on every padding length and UTF-8", () => {
+  const ids = ["", "é✓日本".repeat(30), "x".repeat(1000)];
+  for (let n = 50; n < 140; n++) ids.push("t".repeat(n));
+  for (const id of ids) {
+    const d = createHash("sha1").update(id, "utf8").digest();
+    assert.equal(
+      sha1First32(id),
+      ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0,
+      `length ${id.length}`,
+    );
+  }
 });

@@ -9,8 +9,8 @@
  * instead of copying it. The rotation counters are written by both threads without
  * locks; a lost update only repeats one rotation.
  */
-import { NameIndex, type NameIndexParts, sharedBytes, sharedInt32 } from "./name_index.ts";
-import { copyBytes, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_NS, TYPE_SOA, TYPE_SRV } from "./wire.ts";
+import { hashWireName, NameIndex, type NameIndexParts, sharedBytes, sharedInt32 } from "./name_index.ts";
+import { copyBytes, nameToWire, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_NS, TYPE_SOA, TYPE_SRV } from "./wire.ts";
 
 /** Offset of the target name inside an SRV RR whose owner is a 2-byte pointer. */
 export const SRV_TARGET_IN_RR = 2 + 10 + 6;
@@ -54,11 +54,13 @@ export interface NameAnswers {
   ns?: number;
 }
 
-/** The shared arrays of a flat zone (post them to a worker; `new FlatZone(parts)` there). */
-export interface FlatZoneParts {
+/** The shared arrays of one layer of a flat zone. */
+export interface FlatLayerParts {
   index: NameIndexParts;
   /** Name number × 6 kinds → answer number + 1 (0: none). */
   entries: Int32Array;
+  /** Name number → `NAME_EXISTS` | `NAME_HAS_CHILDREN` (a top layer's 0: the name was removed). */
+  flags: Uint8Array;
   /** Answer number × 3: message offset, message length, offset of its rotation data in `meta`. */
   answers: Int32Array;
   /** Per answer: n (records rotated), n + 1 answer starts, then 2p, then p patch pairs. */
@@ -75,161 +77,415 @@ export interface FlatZoneParts {
   scalars: Int32Array;
 }
 
-/** Reads a flat zone: lookups by wire name or by string, and answers rendered in rotation. */
-export class FlatZone {
+/**
+ * The shared arrays of a flat zone (post them to a worker; `new FlatZone(parts)` there):
+ * a base layer with every name, and optionally a small top layer with the names changed
+ * since the base was built (their new answers, or a tombstone), the apex and the SOA.
+ */
+export interface FlatZoneParts extends FlatLayerParts {
+  top?: FlatLayerParts;
+}
+
+/** `flags` bit: the name exists (a tombstone in a top layer has it clear). */
+export const NAME_EXISTS = 1;
+/** `flags` bit: names exist below this one. */
+export const NAME_HAS_CHILDREN = 2;
+
+/** One layer: its name index and arrays. */
+class Layer {
   readonly index: NameIndex;
-  readonly #entries: Int32Array;
-  readonly #answers: Int32Array;
-  readonly #meta: Int32Array;
-  readonly #rotation: Int32Array;
-  readonly #messages: Uint8Array;
+  readonly entries: Int32Array;
+  readonly flags: Uint8Array;
+  readonly answers: Int32Array;
+  readonly meta: Int32Array;
+  readonly rotation: Int32Array;
+  readonly messages: Uint8Array;
+
+  constructor(parts: FlatLayerParts) {
+    this.index = new NameIndex(parts.index);
+    this.entries = parts.entries;
+    this.flags = parts.flags;
+    this.answers = parts.answers;
+    this.meta = parts.meta;
+    this.rotation = parts.rotation;
+    this.messages = parts.messages;
+  }
+}
+
+/**
+ * Reads a flat zone: lookups by wire name or by string, and answers rendered in rotation.
+ * With a top layer, a name is looked up there first (one more probe, usually a miss in a
+ * small table); name and answer numbers past the base's count are the top layer's.
+ */
+export class FlatZone {
+  /** The base layer's index (names of the top layer are not in it: use `find`). */
+  readonly index: NameIndex;
+  readonly #base: Layer;
+  readonly #top: Layer | undefined;
+  readonly #baseNames: number;
+  readonly #baseAnswers: number;
   readonly apexWire: Uint8Array;
   readonly negativeSoa: Uint8Array;
   /** Header byte 3 for zone replies (RA per `RecurseOn`). */
   readonly flags3: number;
+  /** The SOA serial of the newest layer. */
+  readonly serial: number;
 
   constructor(readonly parts: FlatZoneParts) {
-    this.index = new NameIndex(parts.index);
-    this.#entries = parts.entries;
-    this.#answers = parts.answers;
-    this.#meta = parts.meta;
-    this.#rotation = parts.rotation;
-    this.#messages = parts.messages;
-    this.apexWire = parts.apexWire;
-    this.negativeSoa = parts.negativeSoa;
-    this.flags3 = parts.scalars[0];
+    this.#base = new Layer(parts);
+    this.index = this.#base.index;
+    this.#top = parts.top ? new Layer(parts.top) : undefined;
+    this.#baseNames = parts.entries.length / KINDS;
+    this.#baseAnswers = parts.answers.length / 3;
+    const newest = parts.top ?? parts;
+    this.apexWire = newest.apexWire;
+    this.negativeSoa = newest.negativeSoa;
+    this.flags3 = newest.scalars[0];
+    this.serial = newest.scalars[1] >>> 0;
   }
 
-  /** How many names exist in the zone. */
+  /** How many names the base layer holds. */
   get size(): number {
-    return this.#entries.length / KINDS;
+    return this.#baseNames;
+  }
+
+  /** How many names the top layer holds (changed names and tombstones; 0 without one). */
+  get topSize(): number {
+    return this.#top ? this.#top.entries.length / KINDS : 0;
+  }
+
+  /**
+   * The number of the uncompressed wire name `b[from, to)` (any letter case) whose
+   * `hashWireName` is `hash`, or -1 when the name does not exist.
+   */
+  find(b: Uint8Array, from: number, to: number, hash: number): number {
+    const top = this.#top;
+    if (top !== undefined) {
+      const n = top.index.find(b, from, to, hash);
+      if (n >= 0) return (top.flags[n] & NAME_EXISTS) !== 0 ? this.#baseNames + n : -1;
+    }
+    return this.#base.index.find(b, from, to, hash);
+  }
+
+  /** The number of `name` (lower-case, no trailing dot), or -1. */
+  findName(name: string): number {
+    const w = nameToWire(name);
+    return w ? this.find(w, 0, w.length, hashWireName(w, 0, w.length)) : -1;
+  }
+
+  /** Whether names exist below name number `name`. */
+  hasChildren(name: number): boolean {
+    return name >= this.#baseNames
+      ? (this.#top!.flags[name - this.#baseNames] & NAME_HAS_CHILDREN) !== 0
+      : (this.#base.flags[name] & NAME_HAS_CHILDREN) !== 0;
   }
 
   /** The answer number for name number `name` and `qtype`, or -1 (NODATA). */
   answer(name: number, qtype: number): number {
     const k = kindOf(qtype);
-    return k < 0 ? -1 : this.#entries[name * KINDS + k] - 1;
+    if (k < 0) return -1;
+    if (name < this.#baseNames) return this.#base.entries[name * KINDS + k] - 1;
+    const id = this.#top!.entries[(name - this.#baseNames) * KINDS + k] - 1;
+    return id < 0 ? -1 : id + this.#baseAnswers;
   }
 
   /** The length of answer `id` (every rotation has the same length). */
   length(id: number): number {
-    return this.#answers[id * 3 + 1];
+    return id < this.#baseAnswers
+      ? this.#base.answers[id * 3 + 1]
+      : this.#top!.answers[(id - this.#baseAnswers) * 3 + 1];
   }
 
   /** Writes the next rotation of answer `id` at the start of `out`; returns its length. */
   renderInto(id: number, out: Uint8Array): number {
-    const n = this.#meta[this.#answers[id * 3 + 2]];
+    let l = this.#base;
+    if (id >= this.#baseAnswers) {
+      l = this.#top!;
+      id -= this.#baseAnswers;
+    }
+    const n = l.meta[l.answers[id * 3 + 2]];
     let k = 0;
     if (n > 1) {
-      k = this.#rotation[id];
-      this.#rotation[id] = k + 1 >= n ? 0 : k + 1;
+      k = l.rotation[id];
+      l.rotation[id] = k + 1 >= n ? 0 : k + 1;
     }
-    return this.#render(id, k < n ? k : 0, out);
+    return render(l, id, k < n ? k : 0, out);
   }
 
   /** Rotation `k` of answer `id` as a new array. */
   render(id: number, k: number): Uint8Array {
     const out = new Uint8Array(this.length(id));
-    this.#render(id, k, out);
+    if (id >= this.#baseAnswers) render(this.#top!, id - this.#baseAnswers, k, out);
+    else render(this.#base, id, k, out);
     return out;
   }
+}
 
-  #render(id: number, k: number, out: Uint8Array): number {
-    const msgAt = this.#answers[id * 3];
-    const len = this.#answers[id * 3 + 1];
-    const msgs = this.#messages;
-    if (k === 0) {
-      copyBytes(out, 0, msgs, msgAt, msgAt + len);
-      return len;
-    }
-    // Answer k first, the order kept cyclic: [header+question][k..n)[0..k)[additional].
-    const meta = this.#meta;
-    const m = this.#answers[id * 3 + 2];
-    const n = meta[m];
-    const starts = m + 1;
-    const first = meta[starts];
-    const end = meta[starts + n];
-    const cut = meta[starts + k];
-    copyBytes(out, 0, msgs, msgAt, msgAt + first);
-    copyBytes(out, first, msgs, msgAt + cut, msgAt + end);
-    copyBytes(out, first + (end - cut), msgs, msgAt + first, msgAt + cut);
-    copyBytes(out, end, msgs, msgAt + end, msgAt + len);
-    // Additional records whose owner points into a moved SRV target follow it.
-    const p = starts + n + 1;
-    const pairs = meta[p];
-    for (let i = p + 1; i < p + 1 + pairs; i += 2) {
-      const at = meta[i];
-      const srv = meta[i + 1];
-      const moved = srv >= k ? meta[starts + srv] - (cut - first) : meta[starts + srv] + (end - cut);
-      const ptr = 0xc000 | (moved + SRV_TARGET_IN_RR);
-      out[at] = ptr >> 8;
-      out[at + 1] = ptr & 0xff;
-    }
+/** Writes rotation `k` of answer `id` of layer `l` at the start of `out`; returns its length. */
+function render(l: Layer, id: number, k: number, out: Uint8Array): number {
+  const msgAt = l.answers[id * 3];
+  const len = l.answers[id * 3 + 1];
+  const msgs = l.messages;
+  if (k === 0) {
+    copyBytes(out, 0, msgs, msgAt, msgAt + len);
     return len;
+  }
+  // Answer k first, the order kept cyclic: [header+question][k..n)[0..k)[additional].
+  const meta = l.meta;
+  const m = l.answers[id * 3 + 2];
+  const n = meta[m];
+  const starts = m + 1;
+  const first = meta[starts];
+  const end = meta[starts + n];
+  const cut = meta[starts + k];
+  copyBytes(out, 0, msgs, msgAt, msgAt + first);
+  copyBytes(out, first, msgs, msgAt + cut, msgAt + end);
+  copyBytes(out, first + (end - cut), msgs, msgAt + first, msgAt + cut);
+  copyBytes(out, end, msgs, msgAt + end, msgAt + len);
+  // Additional records whose owner points into a moved SRV target follow it.
+  const p = starts + n + 1;
+  const pairs = meta[p];
+  for (let i = p + 1; i < p + 1 + pairs; i += 2) {
+    const at = meta[i];
+    const srv = meta[i + 1];
+    const moved = srv >= k ? meta[starts + srv] - (cut - first) : meta[starts + srv] + (end - cut);
+    const ptr = 0xc000 | (moved + SRV_TARGET_IN_RR);
+    out[at] = ptr >> 8;
+    out[at + 1] = ptr & 0xff;
+  }
+  return len;
+}
+
+/** A growable list of int32 (no JS number array per zone: those cost 8+ bytes an element). */
+export class IntList {
+  data: Int32Array;
+  length = 0;
+
+  constructor(initial = 1024) {
+    this.data = new Int32Array(initial);
+  }
+
+  push(v: number): void {
+    if (this.length === this.data.length) this.#grow(this.length + 1);
+    this.data[this.length++] = v;
+  }
+
+  #grow(need: number): void {
+    let size = this.data.length * 2;
+    while (size < need) size *= 2;
+    const next = new Int32Array(size);
+    next.set(this.data.subarray(0, this.length));
+    this.data = next;
+  }
+
+  /** A copy of the list on shared memory. */
+  shared(): Int32Array {
+    const out = sharedInt32(this.length);
+    out.set(this.data.subarray(0, this.length));
+    return out;
   }
 }
 
 /**
- * Collects precomputed answers as they are built (each copied in at once, so the builder
- * keeps no object per answer), then writes the flat zone into shared memory.
+ * Writes `name` (a trailing dot is ignored; `""` = root) in uncompressed wire form at `out[at]`
+ * (room for `name.length + 2` bytes); returns where it ends, or -1 if it is not a valid
+ * ASCII name (empty or long labels, over 255 octets).
+ */
+export function writeWireName(out: Uint8Array, at: number, name: string): number {
+  let n = name.length;
+  if (n > 1 && name.charCodeAt(n - 1) === 0x2e) n--;
+  if (n === 0) {
+    out[at] = 0;
+    return at + 1;
+  }
+  if (n + 2 > 255) return -1;
+  let lenAt = at;
+  let label = 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e) {
+      if (label === 0) return -1;
+      out[lenAt] = label;
+      lenAt = at + 1 + i;
+      label = 0;
+    } else {
+      if (c > 0x7f || ++label > 63) return -1;
+      out[at + 1 + i] = c;
+    }
+  }
+  if (label === 0) return -1;
+  out[lenAt] = label;
+  out[at + n + 1] = 0;
+  return at + n + 2;
+}
+
+/** The kind slots, for `FlatZoneWriter.setAnswer`. */
+export const SLOT = {
+  a: KIND_A,
+  aaaa: KIND_AAAA,
+  srv: KIND_SRV,
+  any: KIND_ANY,
+  soa: KIND_SOA,
+  ns: KIND_NS,
+} as const;
+
+/**
+ * Collects the names and precomputed answers of one layer as they are built (each answer
+ * copied in at once, numbers in int32 lists, so the builder keeps no object per name or
+ * answer), then writes the layer into shared memory.
  */
 export class FlatZoneWriter {
   #messages = new Uint8Array(1 << 20);
   #length = 0;
   /** Per answer: message offset, message length, offset in `#meta`. */
-  readonly #answers: number[] = [];
-  readonly #meta: number[] = [];
+  readonly #answers = new IntList();
+  readonly #meta = new IntList();
+  readonly #names: string[] = [];
+  readonly #numbers = new Map<string, number>();
+  /** The names in wire form, one after another, and where each starts (one more: the end). */
+  #keys = new Uint8Array(1 << 16);
+  readonly #offsets = new IntList(8192);
+  /** Per name: KINDS answer numbers + 1, then its flags. */
+  readonly #entries = new IntList(8192);
+
+  /** How many names have been added. */
+  get names(): number {
+    return this.#names.length;
+  }
+
+  /** The number of `name` if it was added, else undefined. */
+  numberOf(name: string): number | undefined {
+    return this.#numbers.get(name);
+  }
+
+  /** The name numbered `n`. */
+  nameAt(n: number): string {
+    return this.#names[n];
+  }
+
+  /** Adds a name (lower-case, no trailing dot, encodable) without answers or flags; returns its number. */
+  addName(name: string): number {
+    const n = this.#names.length;
+    if (n === 0) this.#offsets.push(0);
+    const at = this.#offsets.data[n];
+    if (at + name.length + 2 > this.#keys.length) {
+      const bigger = new Uint8Array(Math.max(this.#keys.length * 2, at + name.length + 2));
+      bigger.set(this.#keys.subarray(0, at));
+      this.#keys = bigger;
+    }
+    const end = writeWireName(this.#keys, at, name);
+    if (end < 0) throw new Error(`zone name ${JSON.stringify(name)} cannot be written in wire form`);
+    this.#offsets.push(end);
+    this.#names.push(name);
+    this.#numbers.set(name, n);
+    for (let k = 0; k <= KINDS; k++) this.#entries.push(0);
+    return n;
+  }
+
+  /** Sets answer `id` (from `add`) for name `n` in `slot` (`SLOT`). */
+  setAnswer(n: number, slot: number, id: number | undefined): void {
+    if (id !== undefined) this.#entries.data[n * (KINDS + 1) + slot] = id + 1;
+  }
+
+  /** Name `n`'s flags. */
+  flagsOf(n: number): number {
+    return this.#entries.data[n * (KINDS + 1) + KINDS];
+  }
+
+  /** Adds `bits` (`NAME_EXISTS`, `NAME_HAS_CHILDREN`, or builder bits above 0x7f) to name `n`'s flags. */
+  setFlags(n: number, bits: number): void {
+    this.#entries.data[n * (KINDS + 1) + KINDS] |= bits;
+  }
 
   /**
-   * Adds an answer: `message` is its template (rotation 0), `answerStarts` the offset of
-   * each answer RR plus the end of the answer section, `patches` pairs (offset of an
-   * owner pointer, index of the SRV answer it points into). Returns its number.
+   * Adds an answer: `message[0, len)` is its template (rotation 0), `starts[0, nStarts)` the
+   * offset of each answer RR plus the end of the answer section, `patches[0, nPatches)`
+   * pairs (offset of an owner pointer, index of the SRV answer it points into). Returns its
+   * number.
    */
-  add(message: Uint8Array, answerStarts: readonly number[], patches: readonly number[]): number {
-    if (this.#length + message.length > this.#messages.length) {
-      const bigger = new Uint8Array(Math.max(this.#messages.length * 2, this.#length + message.length));
+  add(
+    message: Uint8Array,
+    len: number,
+    starts: ArrayLike<number>,
+    nStarts: number,
+    patches: ArrayLike<number>,
+    nPatches: number,
+  ): number {
+    if (this.#length + len > this.#messages.length) {
+      const bigger = new Uint8Array(Math.max(this.#messages.length * 2, this.#length + len));
       bigger.set(this.#messages.subarray(0, this.#length));
       this.#messages = bigger;
     }
-    this.#messages.set(message, this.#length);
+    this.#messages.set(message.subarray(0, len), this.#length);
     const id = this.#answers.length / 3;
-    this.#answers.push(this.#length, message.length, this.#meta.length);
-    this.#length += message.length;
-    const n = answerStarts.length - 1;
-    this.#meta.push(n < 0 ? 0 : n);
-    for (const x of answerStarts) this.#meta.push(x);
-    this.#meta.push(patches.length);
-    for (const x of patches) this.#meta.push(x);
+    this.#answers.push(this.#length);
+    this.#answers.push(len);
+    this.#answers.push(this.#meta.length);
+    this.#length += len;
+    const meta = this.#meta;
+    meta.push(nStarts > 0 ? nStarts - 1 : 0);
+    for (let i = 0; i < nStarts; i++) meta.push(starts[i]);
+    meta.push(nPatches);
+    for (let i = 0; i < nPatches; i++) meta.push(patches[i]);
     return id;
   }
 
   /**
-   * The flat zone: `names` maps every existing name (lower-cased, no trailing dot) to its
-   * answers' numbers.
+   * Copies name `n` of `layer` (its answers, bytes and rotation data, and its flags) into
+   * this layer under the name `name`; returns its new number.
    */
-  finish(
-    names: ReadonlyMap<string, NameAnswers>,
+  copyName(layer: FlatLayerParts, n: number, name: string): number {
+    const to = this.#numbers.get(name) ?? this.addName(name);
+    for (let k = 0; k < KINDS; k++) {
+      const id = layer.entries[n * KINDS + k] - 1;
+      if (id < 0) continue;
+      const at = layer.answers[id * 3];
+      const len = layer.answers[id * 3 + 1];
+      const m = layer.answers[id * 3 + 2];
+      const count = layer.meta[m];
+      const message = layer.messages.subarray(at, at + len);
+      if (count === 0) {
+        // Nothing to rotate: the rotation data is never read.
+        this.setAnswer(to, k, this.add(message, len, [], 0, [], 0));
+        continue;
+      }
+      const starts = layer.meta.subarray(m + 1, m + 2 + count);
+      const pairs = layer.meta[m + 2 + count];
+      const patches = layer.meta.subarray(m + 3 + count, m + 3 + count + pairs);
+      this.setAnswer(to, k, this.add(message, len, starts, count + 1, patches, pairs));
+    }
+    this.setFlags(to, layer.flags[n]);
+    return to;
+  }
+
+  /** The layer's shared arrays. */
+  finish(apexWire: Uint8Array, negativeSoa: Uint8Array, flags3: number, serial: number): FlatLayerParts {
+    const steps = this.finishSteps(apexWire, negativeSoa, flags3, serial);
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    return r.value;
+  }
+
+  /** `finish` in steps of a few thousand names. */
+  *finishSteps(
     apexWire: Uint8Array,
     negativeSoa: Uint8Array,
     flags3: number,
     serial: number,
-  ): FlatZone {
-    const list = [...names.keys()];
-    const { index, kept } = NameIndex.build(list);
-    const entries = sharedInt32(kept.length * KINDS);
-    kept.forEach((pos, n) => {
-      const e = names.get(list[pos])!;
-      const ids = [e.a, e.aaaa, e.srv, e.any, e.soa, e.ns];
-      for (let k = 0; k < KINDS; k++) {
-        const id = ids[k];
-        if (id !== undefined) entries[n * KINDS + k] = id + 1;
-      }
-    });
-    const ints = (xs: readonly number[]) => {
-      const out = sharedInt32(xs.length);
-      out.set(xs);
-      return out;
-    };
+  ): Generator<void, FlatLayerParts> {
+    const count = this.#names.length;
+    if (count === 0) this.#offsets.push(0);
+    const index = yield* NameIndex.fromWiresSteps(this.#keys, this.#offsets.data, count);
+    yield;
+    const entries = sharedInt32(count * KINDS);
+    const flags = sharedBytes(count);
+    const src = this.#entries.data;
+    for (let n = 0; n < count; n++) {
+      if ((n & 16383) === 16383) yield;
+      const at = n * (KINDS + 1);
+      for (let k = 0; k < KINDS; k++) entries[n * KINDS + k] = src[at + k];
+      flags[n] = src[at + KINDS] & 0x7f;
+    }
     const shared = (b: Uint8Array) => {
       const out = sharedBytes(b.length);
       out.set(b);
@@ -238,16 +494,23 @@ export class FlatZoneWriter {
     const scalars = sharedInt32(2);
     scalars[0] = flags3;
     scalars[1] = serial | 0;
-    return new FlatZone({
+    const answers = this.#answers.shared();
+    yield;
+    const meta = this.#meta.shared();
+    yield;
+    const messages = shared(this.#messages.subarray(0, this.#length));
+    yield;
+    return {
       index: index.parts,
       entries,
-      answers: ints(this.#answers),
-      meta: ints(this.#meta),
+      flags,
+      answers,
+      meta,
       rotation: sharedInt32(this.#answers.length / 3),
-      messages: shared(this.#messages.subarray(0, this.#length)),
+      messages,
       apexWire: shared(apexWire),
       negativeSoa: shared(negativeSoa),
       scalars,
-    });
+    };
   }
 }

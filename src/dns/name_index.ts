@@ -114,6 +114,43 @@ export class NameIndex {
   }
 
   /**
+   * Indexes `count` distinct lower-cased wire names laid out one after another in
+   * `keys[offsets[n], offsets[n + 1])`; name n gets number n. The arrays are copied to
+   * shared memory.
+   */
+  static fromWires(keys: Uint8Array, offsets: Int32Array, count: number): NameIndex {
+    const steps = NameIndex.fromWiresSteps(keys, offsets, count);
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    return r.value;
+  }
+
+  /** `fromWires` in steps of a few thousand names (see `zoneBuild`). */
+  static *fromWiresSteps(keys: Uint8Array, offsets: Int32Array, count: number): Generator<void, NameIndex> {
+    let size = 16;
+    while (size < count * 2) size *= 2;
+    const total = offsets[count];
+    const parts: NameIndexParts = {
+      slots: sharedInt32(size),
+      hashes: sharedInt32(count),
+      offsets: sharedInt32(count + 1),
+      keys: sharedBytes(total),
+    };
+    parts.keys.set(keys.subarray(0, total));
+    parts.offsets.set(offsets.subarray(0, count + 1));
+    const mask = size - 1;
+    for (let n = 0; n < count; n++) {
+      if ((n & 4095) === 4095) yield;
+      const h = hashWireName(keys, offsets[n], offsets[n + 1]);
+      parts.hashes[n] = h;
+      let s = h & mask;
+      while (parts.slots[s] !== 0) s = (s + 1) & mask;
+      parts.slots[s] = n + 1;
+    }
+    return new NameIndex(parts);
+  }
+
+  /**
    * The number of the uncompressed wire name `b[from, to)` (any letter case) whose
    * `hashWireName` is `hash`, or -1.
    */

@@ -57,7 +57,7 @@ import {
 } from "../metrics/dns_counters.ts";
 import { ResponseRateLimit, RRL_DROP, RRL_SLIP, slipReply } from "./rate_limit.ts";
 import { buildPtrAnswers, type PtrAnswers } from "./ptr_answers.ts";
-import { buildZoneAnswers, inDomain, type ZoneAnswers } from "./zone_answers.ts";
+import { inDomain, updateZoneAnswers, type ZoneAnswers, zoneBuild } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
 export type { Transport } from "./forwarder.ts";
@@ -157,6 +157,17 @@ function writeHeaderReply(
   return HEADER_LEN + qlen + (edns ? OPT_LEN : 0);
 }
 
+/** Longest stretch a full zone build keeps the thread before letting queries in. */
+export const REBUILD_SLICE_MS = 10;
+
+/** Record sets with fewer names are built in one go (a few tens of milliseconds at most). */
+export const SLICED_BUILD_NAMES = 20000;
+
+/** Names a top layer may hold before the zone is built whole again. */
+export function topLimit(baseNames: number): number {
+  return 4096 + (baseNames >> 5);
+}
+
 /** Answers DNS requests from the zone snapshot or through the forwarder. */
 export class Responder {
   #cfg!: Config;
@@ -172,6 +183,15 @@ export class Responder {
   #zone: ZoneAnswers | undefined;
   /** PTR answers for the known addresses (`PTROn`), else undefined. */
   #ptr: PtrAnswers | undefined;
+  #zoneSnapshot: Snapshot | undefined;
+  /** The newest snapshot not applied yet. */
+  #latest: Snapshot | undefined;
+  /** Names changed since the zone's snapshot (when `#wantFull` is false). */
+  #changed = new Set<string>();
+  /** A snapshot without `changes` came: the next build is a full one. */
+  #wantFull = false;
+  /** A full build is under way (in slices). */
+  #building = false;
   #closed = false;
   readonly #zoneListeners = new Set<(zone: ZoneAnswers) => void>();
   /** What the allocation-free path read from the current request. */
@@ -231,32 +251,112 @@ export class Responder {
   applyConfig(config: Config): void {
     this.#settings(config);
     const current = this.#holder.current();
+    // Every answer depends on the settings: built whole.
+    this.#wantFull = true;
     if (current) this.#rebuild(current);
   }
 
+  /**
+   * Follows a new snapshot. Its changed names (`changes`) go into the zone's small top
+   * layer at once (`updateZoneAnswers`); a snapshot without them, or a top layer grown past
+   * `topLimit`, is built whole in slices of `REBUILD_SLICE_MS`, the previous zone answering
+   * (TCP and the general path included) in between; snapshots published meanwhile are
+   * merged and applied when it is done. The first zone and small ones (`SLICED_BUILD_NAMES`)
+   * are built at once, before `publish` returns.
+   */
   #rebuild(snap: Snapshot): void {
     try {
       this.#ptr = this.#cfg.PTROn ? buildPtrAnswers(snap, this.#cfg) : undefined;
     } catch (e) {
       log.error("building PTR answers failed, keeping the previous ones: {e}", { e: String(e) });
     }
+    this.#latest = snap;
+    if (snap.changes === undefined) this.#wantFull = true;
+    else if (!this.#wantFull) { for (const name of snap.changes.names) this.#changed.add(name); }
+    if (!this.#building) this.#apply();
+  }
+
+  /** The snapshot the zone in use was built from (undefined before the first zone). */
+  get servedSnapshot(): Snapshot | undefined {
+    return this.#zoneSnapshot;
+  }
+
+  /** Applies the newest snapshot: top layer, or a full build (sliced); then any newer one. */
+  #apply(): void {
+    const snap = this.#latest;
+    if (!snap || this.#closed) return;
+    this.#latest = undefined;
     const t0 = performance.now();
-    try {
-      const zone = buildZoneAnswers(snap, this.#cfg);
-      this.#zone = zone;
-      for (const fn of this.#zoneListeners) {
-        try {
-          fn(zone);
-        } catch (e) {
-          log.error("a zone listener failed: {e}", { e: String(e) });
-        }
+    const zone = this.#zone;
+    const changed = this.#changed;
+    this.#changed = new Set();
+    const full = this.#wantFull || zone === undefined ||
+      changed.size + zone.topNames.size > topLimit(zone.flat.size);
+    this.#wantFull = false;
+    if (!full) {
+      try {
+        this.#install(updateZoneAnswers(zone, snap, this.#cfg, changed), snap, t0, changed.size);
+      } catch (e) {
+        log.error("updating DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
       }
-      log.debug("built DNS answers for {n} names in {ms} ms", {
-        n: this.#zone.flat.size,
-        ms: Math.round(performance.now() - t0),
-      });
+      return;
+    }
+    this.#building = true;
+    const done = (z: ZoneAnswers | undefined) => {
+      this.#building = false;
+      if (z && !this.#closed) this.#install(z, snap, t0, undefined);
+      if (this.#latest) this.#apply();
+    };
+    let build: Generator<void, ZoneAnswers>;
+    try {
+      build = zoneBuild(snap, this.#cfg);
     } catch (e) {
       log.error("building DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
+      return done(undefined);
+    }
+    // The first zone (nothing to answer from meanwhile) and small ones are built at once.
+    const rs = snap.records;
+    const atOnce = zone === undefined || rs.a.size + rs.aaaa.size + rs.srv.size < SLICED_BUILD_NAMES;
+    const slice = (): void => {
+      try {
+        const end = atOnce ? Infinity : performance.now() + REBUILD_SLICE_MS;
+        let r = build.next();
+        while (!r.done) {
+          if (this.#closed) return done(undefined);
+          if (performance.now() >= end) {
+            setTimeout(slice, 0);
+            return;
+          }
+          r = build.next();
+        }
+        done(r.value);
+      } catch (e) {
+        log.error("building DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
+        done(undefined);
+      }
+    };
+    slice();
+  }
+
+  #install(zone: ZoneAnswers, snap: Snapshot, t0: number, changed: number | undefined): void {
+    this.#zone = zone;
+    this.#zoneSnapshot = snap;
+    for (const fn of this.#zoneListeners) {
+      try {
+        fn(zone);
+      } catch (e) {
+        log.error("a zone listener failed: {e}", { e: String(e) });
+      }
+    }
+    const ms = Math.round(performance.now() - t0);
+    if (changed === undefined) {
+      log.debug("built DNS answers for {n} names in {ms} ms", { n: zone.flat.size, ms });
+    } else {
+      log.debug("updated DNS answers for {changed} changed names in {ms} ms ({top} names over the base)", {
+        changed,
+        ms,
+        top: zone.flat.topSize,
+      });
     }
   }
 
@@ -513,14 +613,14 @@ export class Responder {
     }
 
     const flat = zone.flat;
-    const entry = flat.index.findName(name);
+    const entry = flat.findName(name);
     if (entry >= 0) {
       const id = flat.answer(entry, q.qtype);
       if (id >= 0) return writeAnswer(flat, id, req, q, limit, this.#setTC, out);
     } else if (name.includes(".*")) {
       // The original's crude wildcard: `bob.*.mesos` is looked up as `bob.mesos` (SPEC §7.3).
       const key = name.replaceAll(".*", "");
-      const e2 = inDomain(key, zone.domain) ? flat.index.findName(key) : -1;
+      const e2 = inDomain(key, zone.domain) ? flat.findName(key) : -1;
       if (e2 >= 0) {
         const id = flat.answer(e2, q.qtype);
         if (id >= 0) return this.#wildcard(flat, id, req, q, limit, out);

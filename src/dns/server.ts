@@ -5,7 +5,7 @@
  */
 import type { Config, DnsUdpEngine } from "../config/types.ts";
 import { logger } from "../log.ts";
-import type { SnapshotHolder } from "../records/snapshot.ts";
+import type { Snapshot, SnapshotHolder } from "../records/snapshot.ts";
 import { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 import { Responder } from "./respond.ts";
 import { serveTcp } from "./tcp_server.ts";
@@ -63,6 +63,11 @@ export interface DnsServer {
   readonly counters: DnsCounterSlots;
   /** Forwarded exchanges per upstream `ip:port`. */
   upstreamStats(): Map<string, UpstreamStats>;
+  /**
+   * The snapshot DNS answers from (it lags the published one while a large zone is built;
+   * HTTP reads this one, so both agree).
+   */
+  servedSnapshot(): Snapshot | undefined;
   close(): Promise<void>;
 }
 
@@ -191,6 +196,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   return {
     port,
     udpEngine: engine,
+    servedSnapshot: () => responder.servedSnapshot,
     udpStats: () => "stats" in udpService ? (udpService as FfiUdpService).stats : undefined,
     applyConfig(config: Config): void {
       forwarder.applyConfig(config);

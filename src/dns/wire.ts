@@ -56,7 +56,8 @@ export class ByteWriter {
     this.buf = typeof initial === "number" ? new Uint8Array(initial) : initial;
   }
 
-  #ensure(n: number): void {
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
@@ -66,18 +67,18 @@ export class ByteWriter {
   }
 
   u8(v: number): void {
-    this.#ensure(1);
+    this.ensure(1);
     this.buf[this.len++] = v & 0xff;
   }
 
   u16(v: number): void {
-    this.#ensure(2);
+    this.ensure(2);
     this.buf[this.len++] = (v >>> 8) & 0xff;
     this.buf[this.len++] = v & 0xff;
   }
 
   u32(v: number): void {
-    this.#ensure(4);
+    this.ensure(4);
     this.buf[this.len++] = (v >>> 24) & 0xff;
     this.buf[this.len++] = (v >>> 16) & 0xff;
     this.buf[this.len++] = (v >>> 8) & 0xff;
@@ -95,7 +96,7 @@ export class ByteWriter {
     }
     const n = text.length;
     if (n + 2 > 255) return false;
-    this.#ensure(n + 2);
+    this.ensure(n + 2);
     const start = this.len;
     const out = this.buf;
     const { read, written } = encoder.encodeInto(text, out.subarray(start + 1, start + 1 + n));
@@ -117,7 +118,7 @@ export class ByteWriter {
   }
 
   bytes(b: Uint8Array): void {
-    this.#ensure(b.length);
+    this.ensure(b.length);
     this.buf.set(b, this.len);
     this.len += b.length;
   }

@@ -12,7 +12,17 @@
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
 import { ipv4Number, ipv6Bytes } from "../net/ip.ts";
-import { type FlatZone, FlatZoneWriter, type NameAnswers, SRV_TARGET_IN_RR } from "./flat_zone.ts";
+import {
+  type FlatLayerParts,
+  FlatZone,
+  FlatZoneWriter,
+  NAME_EXISTS,
+  NAME_HAS_CHILDREN,
+  SLOT,
+  SRV_TARGET_IN_RR,
+  writeWireName,
+} from "./flat_zone.ts";
+import type { RecordSet } from "../records/record_set.ts";
 import type { Snapshot } from "../records/snapshot.ts";
 import {
   ByteWriter,
@@ -34,16 +44,6 @@ const log = logger("dns");
 
 /** Compression pointer to the question name at offset 12. */
 const PTR_QNAME = 0xc000 | HEADER_LEN;
-/** Answers for one existing name (a name with records, an empty non-terminal, or the apex). */
-export class NameEntry implements NameAnswers {
-  a: number | undefined = undefined;
-  aaaa: number | undefined = undefined;
-  srv: number | undefined = undefined;
-  any: number | undefined = undefined;
-  soa: number | undefined = undefined;
-  ns: number | undefined = undefined;
-}
-
 /** Everything the responder needs to answer for the zone from one snapshot. */
 export interface ZoneAnswers {
   /** Lower-cased domain, no trailing dot (`mesos`). */
@@ -51,29 +51,12 @@ export interface ZoneAnswers {
   readonly serial: number;
   /** Every existing name's answers (names absent here do not exist), in shared memory. */
   readonly flat: FlatZone;
+  /** The names of the top layer (main thread only; empty when the zone is one layer). */
+  readonly topNames: ReadonlySet<string>;
 }
 
 /** Whether an empty non-terminal (a name with only names below it) answers NODATA (RFC 8020). */
 const EMPTY_NON_TERMINALS_EXIST = true;
-
-interface SrvItem {
-  port: number;
-  targetWire: Uint8Array;
-  /** Lower-cased target without trailing dot. */
-  target: string;
-}
-
-/** A copy of `list` in random order. */
-function shuffled<T>(list: readonly T[]): T[] {
-  const p = list.slice();
-  for (let i = p.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
-}
 
 function stripDot(name: string): string {
   return name.endsWith(".") ? name.slice(0, -1) : name;
@@ -85,7 +68,34 @@ export function inDomain(name: string, domain: string): boolean {
     name.charCodeAt(name.length - domain.length - 1) === 0x2e);
 }
 
-/** Context shared while building one snapshot's answers. */
+/** Fisher–Yates over `p[0, n)`. */
+function shuffle(p: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+}
+
+/** The parsed values of one name: A as numbers, AAAA as 16-byte arrays, SRV port and target. */
+class Values {
+  a: number[] = [];
+  aaaa: Uint8Array[] = [];
+  srvPort: number[] = [];
+  /** Lower-cased target without trailing dot. */
+  srvTarget: string[] = [];
+
+  clear(): void {
+    this.a.length = 0;
+    this.aaaa.length = 0;
+    this.srvPort.length = 0;
+    this.srvTarget.length = 0;
+  }
+}
+
+/** Builds the answers of names into one flat zone layer. */
 class Builder {
   readonly ttl: number;
   readonly weight: number;
@@ -94,20 +104,19 @@ class Builder {
   readonly apexWire: Uint8Array;
   readonly mnameWire: Uint8Array;
   readonly rnameWire: Uint8Array;
-  /** Lower-cased name without trailing dot → IPv4 addresses as 32-bit numbers. */
-  readonly a = new Map<string, number[]>();
-  readonly aaaa = new Map<string, Uint8Array[]>();
-  readonly srv = new Map<string, SrvItem[]>();
-  readonly names = new Map<string, NameEntry>();
-  readonly targetWires = new Map<string, Uint8Array>();
-  /** Every name the record set holds values for, valid or not: these names exist (NODATA, not NXDOMAIN). */
-  readonly present = new Set<string>();
   readonly out = new FlatZoneWriter();
-  /** Where sized answers are written before `out` copies them (one at a time). */
+  /** Where answers are written before `out` copies them (grown by the writer when too small). */
   readonly scratch = new Uint8Array(65536);
+  readonly #w = new ByteWriter(this.scratch);
+  readonly #v = new Values();
+  #perm = new Int32Array(1024);
+  #starts: number[] = [];
+  #patches: number[] = [];
+  readonly #targetSrv = new Map<string, number>();
+  readonly #srvStarts: number[] = [];
   bad = 0;
 
-  constructor(readonly snap: Snapshot, readonly cfg: Config) {
+  constructor(readonly records: RecordSet, readonly serial: number, readonly cfg: Config) {
     this.ttl = cfg.TTL >>> 0;
     this.weight = cfg.SRVRecordDefaultWeight & 0xffff;
     this.flags3 = cfg.RecurseOn ? FLAG_RA : 0;
@@ -128,94 +137,89 @@ class Builder {
     if (this.bad++ < 5) log.warn(`skipping invalid ${kind} value for {name}: {value}`, { name, value });
   }
 
-  /**
-   * Validates and indexes the record set's values by name. Queries are lower-cased, so
-   * stored names with upper case (the legacy verbatim DiscoveryInfo names, SPEC §5.4) are
-   * listed by HTTP but never answered over DNS, as in the original.
-   */
-  index(): void {
-    const rs = this.snap.records;
-    for (const [fqdn, values] of rs.a) {
-      const key = this.#servedKey(fqdn, values);
-      if (key === undefined) continue;
-      let list = this.a.get(key);
-      for (const v of values) {
-        const ip = ipv4Number(v);
-        if (ip < 0) {
-          this.#bad("A", fqdn, v);
-          continue;
-        }
-        if (!list) this.a.set(key, list = []);
-        list.push(ip);
-      }
-    }
-    for (const [fqdn, values] of rs.aaaa) {
-      const key = this.#servedKey(fqdn, values);
-      if (key === undefined) continue;
-      let list = this.aaaa.get(key);
-      for (const v of values) {
-        const ip = ipv6Bytes(v);
-        if (!ip) {
-          this.#bad("AAAA", fqdn, v);
-          continue;
-        }
-        if (!list) this.aaaa.set(key, list = []);
-        list.push(ip);
-      }
-    }
-    for (const [fqdn, values] of rs.srv) {
-      const key = this.#servedKey(fqdn, values);
-      if (key === undefined) continue;
-      let list = this.srv.get(key);
-      for (const v of values) {
-        const colon = v.lastIndexOf(":");
-        const port = Number(v.slice(colon + 1));
-        const target = stripDot(v.slice(0, colon)).toLowerCase();
-        if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-          this.#bad("SRV", fqdn, v);
-          continue;
-        }
-        let targetWire = this.targetWires.get(target);
-        if (!targetWire) {
-          targetWire = nameToWire(target);
-          if (!targetWire) {
-            this.#bad("SRV", fqdn, v);
-            continue;
-          }
-          this.targetWires.set(target, targetWire);
-        }
-        if (!list) this.srv.set(key, list = []);
-        list.push({ port, targetWire, target });
-      }
-    }
+  /** Logs the total of skipped values once a build is done. */
+  done(): void {
     if (this.bad > 5) log.warn("skipped {n} invalid record values in total", { n: this.bad });
   }
 
-  /** The lookup key of a stored name, or undefined when DNS never answers it (upper case). */
-  #servedKey(fqdn: string, values: readonly string[]): string | undefined {
-    const key = stripDot(fqdn);
-    if (key !== key.toLowerCase()) return undefined;
-    if (values.length > 0) this.present.add(key);
-    return key;
-  }
-
-  #entry(name: string): NameEntry {
-    let e = this.names.get(name);
-    if (!e) {
-      e = new NameEntry();
-      this.names.set(name, e);
+  /** The valid IPv4 values of `fqdn` (stored name) appended to `out`; the count of stored values. */
+  #parseA(fqdn: string, out: number[]): number {
+    const values = this.records.a.get(fqdn);
+    if (values === undefined) return 0;
+    for (const v of values) {
+      const ip = ipv4Number(v);
+      if (ip < 0) this.#bad("A", fqdn, v);
+      else out.push(ip);
     }
-    return e;
+    return values.length;
   }
 
-  /**
-   * Header and question (name written from text; undefined if it cannot be encoded).
-   * Counts are patched by `#finish`. `size` is the expected total, 0 if unknown.
-   */
-  #start(qname: string, qtype: number, size = 0): ByteWriter | undefined {
-    const w = new ByteWriter(
-      size && size <= this.scratch.length ? this.scratch : qname.length + 2 + HEADER_LEN + 4 + 128 + size,
-    );
+  #parseAAAA(fqdn: string, out: Uint8Array[]): number {
+    const values = this.records.aaaa.get(fqdn);
+    if (values === undefined) return 0;
+    for (const v of values) {
+      const ip = ipv6Bytes(v);
+      if (!ip) this.#bad("AAAA", fqdn, v);
+      else out.push(ip);
+    }
+    return values.length;
+  }
+
+  #parseSRV(fqdn: string, v: Values): number {
+    const values = this.records.srv.get(fqdn);
+    if (values === undefined) return 0;
+    for (const value of values) {
+      const colon = value.lastIndexOf(":");
+      const port = parsePort(value, colon + 1);
+      // The target as stored (a trailing dot kept: it is the key of its own records).
+      const target = colon > 0 ? value.slice(0, colon).toLowerCase() : "";
+      if (port < 0 || !validName(target)) {
+        this.#bad("SRV", fqdn, value);
+        continue;
+      }
+      v.srvPort.push(port);
+      v.srvTarget.push(target);
+    }
+    return values.length;
+  }
+
+  /** A random valid IPv4 of the stored name `fqdn`, or -1. */
+  #oneA(fqdn: string): number {
+    const values = this.records.a.get(fqdn);
+    if (values === undefined) return -1;
+    if (values.length === 1) return ipv4Number(values[0]);
+    let valid = 0;
+    for (const v of values) if (ipv4Number(v) >= 0) valid++;
+    if (valid === 0) return -1;
+    let pick = Math.floor(Math.random() * valid);
+    for (const v of values) {
+      const ip = ipv4Number(v);
+      if (ip >= 0 && pick-- === 0) return ip;
+    }
+    return -1;
+  }
+
+  #oneAAAA(fqdn: string): Uint8Array | undefined {
+    const values = this.records.aaaa.get(fqdn);
+    if (values === undefined) return undefined;
+    const valid: Uint8Array[] = [];
+    for (const v of values) {
+      const ip = ipv6Bytes(v);
+      if (ip) valid.push(ip);
+    }
+    return valid.length === 0 ? undefined : valid[Math.floor(Math.random() * valid.length)];
+  }
+
+  /** The number of `name` in the layer, added when missing. */
+  #entry(name: string): number {
+    return this.out.numberOf(name) ?? this.out.addName(name);
+  }
+
+  /** Header and question (name written from text; false if it cannot be encoded). */
+  #start(qname: string, qtype: number): boolean {
+    const w = this.#w;
+    w.buf = this.scratch;
+    w.len = 0;
     w.u16(0);
     w.u8(FLAG_QR | FLAG_AA);
     w.u8(this.flags3);
@@ -223,14 +227,15 @@ class Builder {
     w.u16(0);
     w.u16(0);
     w.u16(0);
-    if (!w.name(qname)) return undefined;
+    if (!w.name(qname)) return false;
     w.u16(qtype);
     w.u16(CLASS_IN);
-    return w;
+    return true;
   }
 
   /** Owner (pointer or wire name), TYPE, CLASS, TTL and, unless `rdlen` is undefined, RDLENGTH. */
-  #rrHead(w: ByteWriter, owner: number | Uint8Array, type: number, rdlen: number | undefined): void {
+  #rrHead(owner: number | Uint8Array, type: number, rdlen: number | undefined): void {
+    const w = this.#w;
     if (typeof owner === "number") w.u16(owner);
     else w.bytes(owner);
     w.u16(type);
@@ -239,38 +244,33 @@ class Builder {
     if (rdlen !== undefined) w.u16(rdlen);
   }
 
-  /** Patches the counts and adds the answer to the flat zone; returns its number. */
-  #finish(
-    w: ByteWriter,
-    an: number,
-    ns: number,
-    ar: number,
-    starts: readonly number[] = [],
-    patches: readonly number[] = [],
-  ): number {
+  /** Patches the counts and adds the answer to the layer; returns its number. */
+  #finish(an: number, ns: number, ar: number, nStarts = 0, nPatches = 0): number {
+    const w = this.#w;
     w.setU16(6, an);
     w.setU16(8, ns);
     w.setU16(10, ar);
-    return this.out.add(w.buf.subarray(0, w.len), starts, patches);
+    return this.out.add(w.buf, w.len, this.#starts, nStarts, this.#patches, nPatches);
   }
 
-  #addrs(
-    w: ByteWriter,
-    owner: number,
-    as: readonly number[],
-    aaaas: readonly Uint8Array[],
-    starts?: number[],
-  ): void {
+  #addrs(owner: number, as: readonly number[], aaaas: readonly Uint8Array[], starts: boolean): void {
+    const w = this.#w;
     for (const ip of as) {
-      starts?.push(w.len);
-      this.#rrHead(w, owner, TYPE_A, 4);
+      if (starts) this.#starts.push(w.len);
+      this.#rrHead(owner, TYPE_A, 4);
       w.u32(ip);
     }
     for (const ip of aaaas) {
-      starts?.push(w.len);
-      this.#rrHead(w, owner, TYPE_AAAA, 16);
+      if (starts) this.#starts.push(w.len);
+      this.#rrHead(owner, TYPE_AAAA, 16);
       w.bytes(ip);
     }
+  }
+
+  #permutation(n: number): Int32Array {
+    if (this.#perm.length < n) this.#perm = new Int32Array(n * 2);
+    shuffle(this.#perm, n);
+    return this.#perm;
   }
 
   /**
@@ -279,104 +279,143 @@ class Builder {
    * random) as additional records whose owner points at the target. Undefined if the
    * name cannot be encoded.
    */
-  #prepared(
-    qname: string,
-    qtype: number,
-    srvList: SrvItem[] | undefined,
-    aList: number[] | undefined,
-    aaaaList: Uint8Array[] | undefined,
-  ): number | undefined {
-    const srvs = srvList ? shuffled(srvList) : [];
-    const as = aList ? shuffled(aList) : [];
-    const aaaas = aaaaList ? shuffled(aaaaList) : [];
-    // Exact size (assuming compressed additional owners), so the buffer needs no copy.
-    let size = HEADER_LEN + qname.length + 2 + 4 + 16 * as.length + 28 * aaaas.length;
-    const targetSrv = new Map<string, number>();
-    for (let i = 0; i < srvs.length; i++) {
-      const s = srvs[i];
-      size += SRV_TARGET_IN_RR + s.targetWire.length;
-      if (targetSrv.has(s.target) || !inDomain(s.target, this.domain)) continue;
-      targetSrv.set(s.target, i);
-      if (this.a.has(s.target)) size += 16;
-      if (this.aaaa.has(s.target)) size += 28;
+  #prepared(qname: string, qtype: number, srv: boolean, a: boolean, aaaa: boolean): number | undefined {
+    const v = this.#v;
+    if (!this.#start(qname, qtype)) return undefined;
+    const w = this.#w;
+    this.#starts.length = 0;
+    this.#patches.length = 0;
+    const targetSrv = this.#targetSrv;
+    targetSrv.clear();
+    const nSrv = srv ? v.srvPort.length : 0;
+    const srvAt = this.#srvStarts;
+    srvAt.length = 0;
+    if (nSrv > 0) {
+      const p = this.#permutation(nSrv);
+      for (let i = 0; i < nSrv; i++) {
+        const s = p[i];
+        const target = v.srvTarget[s];
+        this.#starts.push(w.len);
+        srvAt.push(w.len);
+        const lenAt = w.len + 10;
+        this.#rrHead(PTR_QNAME, TYPE_SRV, 0);
+        const rdStart = w.len;
+        w.u16(0);
+        w.u16(this.weight);
+        w.u16(v.srvPort[s]);
+        w.ensure(target.length + 2);
+        w.len = writeWireName(w.buf, w.len, target);
+        w.setU16(lenAt, w.len - rdStart);
+        if (!targetSrv.has(target) && inDomain(stripDot(target), this.domain)) targetSrv.set(target, i);
+      }
     }
-    const w = this.#start(qname, qtype, size);
-    if (!w) return undefined;
-    const starts: number[] = [];
-    for (const s of srvs) {
-      starts.push(w.len);
-      this.#rrHead(w, PTR_QNAME, TYPE_SRV, 6 + s.targetWire.length);
-      w.u16(0);
-      w.u16(this.weight);
-      w.u16(s.port);
-      w.bytes(s.targetWire);
+    let nA = 0;
+    let nAAAA = 0;
+    if (a && v.a.length > 0) {
+      nA = v.a.length;
+      const p = this.#permutation(nA);
+      for (let i = 0; i < nA; i++) {
+        this.#starts.push(w.len);
+        this.#rrHead(PTR_QNAME, TYPE_A, 4);
+        w.u32(v.a[p[i]]);
+      }
     }
-    this.#addrs(w, PTR_QNAME, as, aaaas, starts);
-    starts.push(w.len);
+    if (aaaa && v.aaaa.length > 0) {
+      nAAAA = v.aaaa.length;
+      const p = this.#permutation(nAAAA);
+      for (let i = 0; i < nAAAA; i++) {
+        this.#starts.push(w.len);
+        this.#rrHead(PTR_QNAME, TYPE_AAAA, 16);
+        w.bytes(v.aaaa[p[i]]);
+      }
+    }
+    this.#starts.push(w.len);
+    const nStarts = this.#starts.length;
     // Pointers must stay below 0x4000 wherever rotation moves the target.
     const compress = w.len + SRV_TARGET_IN_RR < 0x4000;
-    const patches: number[] = [];
     let ar = 0;
     for (const [target, i] of targetSrv) {
-      const owner = compress ? 0xc000 | (starts[i] + SRV_TARGET_IN_RR) : srvs[i].targetWire;
-      const tA = this.a.get(target);
-      if (tA) {
-        if (compress) patches.push(w.len, i);
-        this.#rrHead(w, owner, TYPE_A, 4);
-        w.u32(tA[Math.floor(Math.random() * tA.length)]);
+      const tA = this.#oneA(target);
+      const tAAAA = this.#oneAAAA(target);
+      if (tA < 0 && tAAAA === undefined) continue;
+      const owner = compress ? 0xc000 | (srvAt[i] + SRV_TARGET_IN_RR) : nameToWire(stripDot(target))!;
+      if (tA >= 0) {
+        if (compress) this.#patches.push(w.len, i);
+        this.#rrHead(owner, TYPE_A, 4);
+        w.u32(tA);
         ar++;
       }
-      const tAAAA = this.aaaa.get(target);
-      if (tAAAA) {
-        if (compress) patches.push(w.len, i);
-        this.#rrHead(w, owner, TYPE_AAAA, 16);
-        w.bytes(tAAAA[Math.floor(Math.random() * tAAAA.length)]);
+      if (tAAAA !== undefined) {
+        if (compress) this.#patches.push(w.len, i);
+        this.#rrHead(owner, TYPE_AAAA, 16);
+        w.bytes(tAAAA);
         ar++;
       }
     }
-    return this.#finish(w, srvs.length + as.length + aaaas.length, 0, ar, starts, patches);
+    return this.#finish(nSrv + nA + nAAAA, 0, ar, nStarts, this.#patches.length);
   }
 
-  /** Builds the entries for every name with records, empty non-terminals and the apex. */
-  build(): ZoneAnswers {
-    for (const name of this.present) {
-      if (!inDomain(name, this.domain)) continue;
-      const as = this.a.get(name);
-      const aaaas = this.aaaa.get(name);
-      const srvs = this.srv.get(name);
-      const pa = as && this.#prepared(name, TYPE_A, undefined, as, undefined);
-      const paaaa = aaaas && this.#prepared(name, TYPE_AAAA, undefined, undefined, aaaas);
-      const psrv = srvs && this.#prepared(name, TYPE_SRV, srvs, undefined, undefined);
-      if (pa === undefined && paaaa === undefined && psrv === undefined) {
-        // Stored, but every value was invalid (e.g. an agent name that did not resolve):
-        // the name exists, so it answers NODATA (SPEC §6.10, §7.3).
-        if (as || aaaas || srvs || !nameToWire(name)) {
-          this.#bad("name", name, "(not encodable)");
-          continue;
-        }
-      }
-      const e = this.#entry(name);
-      e.a = pa;
-      e.aaaa = paaaa;
-      e.srv = psrv;
-      const kinds = (as ? 1 : 0) + (aaaas ? 1 : 0) + (srvs ? 1 : 0);
-      // The question is copied from the request, so a single-type answer serves ANY as is.
-      e.any = kinds > 1 ? this.#prepared(name, TYPE_ANY, srvs, as, aaaas) : (pa ?? paaaa ?? psrv);
-      if (EMPTY_NON_TERMINALS_EXIST) {
-        let parent = name;
-        while (parent !== this.domain) {
-          parent = parent.slice(parent.indexOf(".") + 1);
-          if (this.names.has(parent)) break;
-          this.#entry(parent);
-        }
+  /**
+   * Builds the answers of `name` (a served key: lower-case, no trailing dot) if the record
+   * set has values for it; returns its number, or -1 when the name has no stored values
+   * (or cannot be encoded).
+   */
+  name(name: string): number {
+    const fqdn = name + ".";
+    const v = this.#v;
+    v.clear();
+    const storedA = this.#parseA(fqdn, v.a);
+    const storedAAAA = this.#parseAAAA(fqdn, v.aaaa);
+    const storedSrv = this.#parseSRV(fqdn, v);
+    if (storedA + storedAAAA + storedSrv === 0) return -1;
+    const as = v.a.length > 0;
+    const aaaas = v.aaaa.length > 0;
+    const srvs = v.srvPort.length > 0;
+    const pa = as ? this.#prepared(name, TYPE_A, false, true, false) : undefined;
+    const paaaa = aaaas ? this.#prepared(name, TYPE_AAAA, false, false, true) : undefined;
+    const psrv = srvs ? this.#prepared(name, TYPE_SRV, true, false, false) : undefined;
+    if (pa === undefined && paaaa === undefined && psrv === undefined) {
+      // Stored, but every value was invalid (e.g. an agent name that did not resolve):
+      // the name exists, so it answers NODATA (SPEC §6.10, §7.3).
+      if (as || aaaas || srvs || !validName(name)) {
+        this.#bad("name", name, "(not encodable)");
+        return -1;
       }
     }
-    this.#buildApex();
-    return {
-      domain: this.domain,
-      serial: this.snap.serial,
-      flat: this.out.finish(this.names, this.apexWire, this.#negativeSoa(), this.flags3, this.snap.serial),
-    };
+    const n = this.#entry(name);
+    const out = this.out;
+    out.setFlags(n, NAME_EXISTS);
+    out.setAnswer(n, SLOT.a, pa);
+    out.setAnswer(n, SLOT.aaaa, paaaa);
+    out.setAnswer(n, SLOT.srv, psrv);
+    const kinds = (as ? 1 : 0) + (aaaas ? 1 : 0) + (srvs ? 1 : 0);
+    // The question is copied from the request, so a single-type answer serves ANY as is.
+    out.setAnswer(
+      n,
+      SLOT.any,
+      kinds > 1 ? this.#prepared(name, TYPE_ANY, srvs, as, aaaas) : (pa ?? paaaa ?? psrv),
+    );
+    return n;
+  }
+
+  /**
+   * Adds the empty non-terminals above `name` (RFC 8020): every missing parent up to the
+   * apex, each marked as having names below it. `exists(parent)` says whether a parent
+   * exists outside this layer (a base layer under a top one).
+   */
+  parents(name: string, exists?: (parent: string) => boolean): void {
+    if (!EMPTY_NON_TERMINALS_EXIST) return;
+    let parent = name;
+    while (parent !== this.domain) {
+      parent = parent.slice(parent.indexOf(".") + 1);
+      const have = this.out.numberOf(parent);
+      if (have !== undefined) {
+        this.out.setFlags(have, NAME_EXISTS | NAME_HAS_CHILDREN);
+        break;
+      }
+      if (exists?.(parent)) break;
+      this.out.setFlags(this.out.addName(parent), NAME_EXISTS | NAME_HAS_CHILDREN);
+    }
   }
 
   /**
@@ -389,7 +428,7 @@ class Builder {
     const start = w.len;
     w.bytes(this.mnameWire);
     w.bytes(this.rnameWire);
-    w.u32(this.snap.serial);
+    w.u32(this.serial);
     w.u32(this.cfg.SOARefresh);
     w.u32(this.cfg.SOARetry);
     w.u32(this.cfg.SOAExpire);
@@ -397,7 +436,7 @@ class Builder {
     w.setU16(lenAt, w.len - start);
   }
 
-  #negativeSoa(): Uint8Array {
+  negativeSoa(): Uint8Array {
     const w = new ByteWriter(128);
     w.u16(TYPE_SOA);
     w.u16(CLASS_IN);
@@ -406,24 +445,34 @@ class Builder {
     return w.finish();
   }
 
+  /** All values of a served name, parsed (A and AAAA only). */
+  #addresses(name: string): { a: number[]; aaaa: Uint8Array[] } {
+    const a: number[] = [];
+    const aaaa: Uint8Array[] = [];
+    this.#parseA(name + ".", a);
+    this.#parseAAAA(name + ".", aaaa);
+    return { a, aaaa };
+  }
+
   /**
    * SOA, NS and ANY at the apex. The NS answer carries the name server's addresses (the
    * `SOAMname` records) as additional records.
    */
-  #buildApex(): void {
-    const e = this.#entry(this.domain);
+  apex(): void {
+    const n = this.#entry(this.domain);
+    this.out.setFlags(n, NAME_EXISTS);
     const mname = stripDot(this.cfg.SOAMname).toLowerCase();
-    const glueA = this.a.get(mname) ?? [];
-    const glueAAAA = this.aaaa.get(mname) ?? [];
-    const start = (qtype: number) => this.#start(this.domain, qtype)!;
+    const glue = this.#addresses(mname);
+    const w = this.#w;
+    this.#starts.length = 0;
 
-    const soa = (w: ByteWriter) => {
-      this.#rrHead(w, PTR_QNAME, TYPE_SOA, undefined);
+    const soa = () => {
+      this.#rrHead(PTR_QNAME, TYPE_SOA, undefined);
       this.#soaRdata(w);
     };
     /** Writes the NS record; returns where its target name starts. */
-    const ns = (w: ByteWriter): number => {
-      this.#rrHead(w, PTR_QNAME, TYPE_NS, undefined);
+    const ns = (): number => {
+      this.#rrHead(PTR_QNAME, TYPE_NS, undefined);
       const lenAt = w.len;
       w.u16(0);
       const at = w.len;
@@ -432,26 +481,101 @@ class Builder {
       return at;
     };
 
-    let w = start(TYPE_SOA);
-    soa(w);
-    e.soa = this.#finish(w, 1, 0, 0);
+    this.#start(this.domain, TYPE_SOA);
+    soa();
+    this.out.setAnswer(n, SLOT.soa, this.#finish(1, 0, 0));
 
-    w = start(TYPE_NS);
-    let nsAt = ns(w);
-    this.#addrs(w, 0xc000 | nsAt, glueA, glueAAAA);
-    e.ns = this.#finish(w, 1, 0, glueA.length + glueAAAA.length);
+    this.#start(this.domain, TYPE_NS);
+    let nsAt = ns();
+    this.#addrs(0xc000 | nsAt, glue.a, glue.aaaa, false);
+    this.out.setAnswer(n, SLOT.ns, this.#finish(1, 0, glue.a.length + glue.aaaa.length));
 
-    w = start(TYPE_ANY);
-    soa(w);
-    nsAt = ns(w);
-    const apexA = this.a.get(this.domain) ?? [];
-    const apexAAAA = this.aaaa.get(this.domain) ?? [];
-    this.#addrs(w, PTR_QNAME, apexA, apexAAAA);
-    this.#addrs(w, 0xc000 | nsAt, glueA, glueAAAA);
-    const an = 2 + apexA.length + apexAAAA.length;
-    e.any = this.#finish(w, an, 0, glueA.length + glueAAAA.length);
+    this.#start(this.domain, TYPE_ANY);
+    soa();
+    nsAt = ns();
+    const apex = this.#addresses(this.domain);
+    this.#addrs(PTR_QNAME, apex.a, apex.aaaa, false);
+    this.#addrs(0xc000 | nsAt, glue.a, glue.aaaa, false);
+    const an = 2 + apex.a.length + apex.aaaa.length;
+    this.out.setAnswer(n, SLOT.any, this.#finish(an, 0, glue.a.length + glue.aaaa.length));
+  }
+
+  /** The layer's shared arrays. */
+  finish(): FlatLayerParts {
+    this.done();
+    return this.out.finish(this.apexWire, this.negativeSoa(), this.flags3, this.serial);
+  }
+
+  /** `finish` in steps. */
+  finishSteps(): Generator<void, FlatLayerParts> {
+    this.done();
+    return this.out.finishSteps(this.apexWire, this.negativeSoa(), this.flags3, this.serial);
   }
 }
+
+/** The port number at `s[from..]` (digits only, at most 65535), or -1. */
+function parsePort(s: string, from: number): number {
+  if (from <= 0 || from >= s.length || s.length - from > 5) return -1;
+  let port = 0;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    port = port * 10 + (c - 0x30);
+  }
+  return port > 65535 ? -1 : port;
+}
+
+/**
+ * Whether `name` (a trailing dot is ignored; not empty) can be written in wire form: ASCII
+ * labels of 1–63 octets.
+ */
+function validName(name: string): boolean {
+  let n = name.length;
+  if (n > 1 && name.charCodeAt(n - 1) === 0x2e) n--;
+  if (n === 0 || n + 2 > 255) return false;
+  let label = 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e) {
+      if (label === 0) return false;
+      label = 0;
+    } else if (c > 0x7f || ++label > 63) {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
+/** The served key of a stored name: lower-case without the trailing dot, else undefined (never answered). */
+function servedKey(fqdn: string): string | undefined {
+  const key = stripDot(fqdn);
+  return key === key.toLowerCase() ? key : undefined;
+}
+
+/** Builds the base layer: every stored name, the empty non-terminals and the apex. */
+function* fullBuild(b: Builder, rs: RecordSet): Generator<void, FlatLayerParts> {
+  let i = 0;
+  for (const map of [rs.a, rs.aaaa, rs.srv]) {
+    for (const [fqdn, values] of map) {
+      if ((++i & 255) === 0) yield;
+      if (values.length === 0) continue;
+      const key = servedKey(fqdn);
+      if (key === undefined || !inDomain(key, b.domain)) continue;
+      const have = b.out.numberOf(key);
+      if (have !== undefined && (b.out.flagsOf(have) & BUILT) !== 0) continue;
+      const n = b.name(key);
+      if (n < 0) continue;
+      b.out.setFlags(n, BUILT);
+      b.parents(key);
+    }
+  }
+  b.apex();
+  yield;
+  return yield* b.finishSteps();
+}
+
+/** A flag bit the builder uses to mark names whose answers are written (not shared). */
+const BUILT = 0x80;
 
 /**
  * Builds every precomputed zone answer for a snapshot (SPEC §7.2–7.4, §0): A, AAAA and
@@ -459,7 +583,95 @@ class Builder {
  * exists, SOA/NS/ANY at the apex, and the SOA used in NXDOMAIN/NODATA replies.
  */
 export function buildZoneAnswers(snapshot: Snapshot, config: Config): ZoneAnswers {
-  const b = new Builder(snapshot, config);
-  b.index();
-  return b.build();
+  const gen = zoneBuild(snapshot, config);
+  let r = gen.next();
+  while (!r.done) r = gen.next();
+  return r.value;
+}
+
+/**
+ * `buildZoneAnswers` as steps: each `next()` does a few hundred names' work, so a caller
+ * can let other work run in between; the last returns the zone.
+ */
+export function* zoneBuild(snapshot: Snapshot, config: Config): Generator<void, ZoneAnswers> {
+  const b = new Builder(snapshot.records, snapshot.serial, config);
+  const base = yield* fullBuild(b, snapshot.records);
+  return { domain: b.domain, serial: snapshot.serial, flat: new FlatZone(base), topNames: new Set<string>() };
+}
+
+/**
+ * The zone after a change of the names in `changed` (stored FQDNs): the base layer of
+ * `previous` unchanged, and a new top layer rebuilt from `snapshot` for those names, the
+ * names of the previous top layer, and the apex (its SOA carries the new serial). A name
+ * without records any more becomes a tombstone, or an empty non-terminal when names exist
+ * below it. SRV answers of unchanged names keep the additional addresses they were built
+ * with (a target's addresses change with its SRV records under the naming rules, SPEC §6).
+ * Cost: in proportion to the top layer's names, not the zone's.
+ */
+export function updateZoneAnswers(
+  previous: ZoneAnswers,
+  snapshot: Snapshot,
+  config: Config,
+  changed: Iterable<string>,
+): ZoneAnswers {
+  const b = new Builder(snapshot.records, snapshot.serial, config);
+  const names = new Set<string>();
+  for (const fqdn of changed) {
+    const key = servedKey(fqdn);
+    if (key !== undefined && inDomain(key, b.domain)) names.add(key);
+  }
+  names.delete(b.domain);
+  const base = previous.flat.parts;
+  const baseZone = new FlatZone({ ...base, top: undefined });
+  // A parent that is rebuilt here is not taken from the base (it may have lost its records).
+  const inBase = (name: string) => !names.has(name) && baseZone.findName(name) >= 0;
+  const removed: string[] = [];
+  for (const key of names) {
+    const n = b.name(key);
+    if (n < 0) {
+      removed.push(key);
+      continue;
+    }
+    const inBaseAt = baseZone.findName(key);
+    if (inBaseAt >= 0 && baseZone.hasChildren(inBaseAt)) b.out.setFlags(n, NAME_HAS_CHILDREN);
+    b.parents(key, inBase);
+  }
+  for (const key of removed) {
+    if (b.out.numberOf(key) !== undefined) continue; // an empty non-terminal of a new name
+    const inBaseAt = baseZone.findName(key);
+    const n = b.out.addName(key);
+    // Names below it keep it as an empty non-terminal (RFC 8020), else it is gone.
+    if (inBaseAt >= 0 && baseZone.hasChildren(inBaseAt)) b.out.setFlags(n, NAME_EXISTS | NAME_HAS_CHILDREN);
+  }
+  // The previous top layer's other names keep their answers (copied, not built again).
+  const oldTop = base.top;
+  if (oldTop) {
+    const topIndex = new FlatZone({ ...oldTop, top: undefined });
+    for (const key of previous.topNames) {
+      if (names.has(key) || key === b.domain) continue;
+      const n = topIndex.findName(key);
+      const have = b.out.numberOf(key);
+      if (have !== undefined) {
+        // Made an empty non-terminal above a new name here: it keeps its own answers.
+        if (n >= 0) b.out.copyName(oldTop, n, key);
+        b.out.setFlags(have, NAME_EXISTS | NAME_HAS_CHILDREN);
+      } else if (n >= 0) {
+        b.out.copyName(oldTop, n, key);
+      } else {
+        // A tombstone (not in the index as a live name): look it up by flags.
+        b.out.addName(key);
+      }
+    }
+  }
+  b.name(b.domain);
+  b.apex();
+  const top = b.finish();
+  const topNames = new Set<string>();
+  for (let n = 0; n < b.out.names; n++) topNames.add(b.out.nameAt(n));
+  return {
+    domain: b.domain,
+    serial: snapshot.serial,
+    flat: new FlatZone({ ...base, top }),
+    topNames,
+  };
 }

@@ -158,7 +158,7 @@ export function answerPlain(
 ): number {
   if (q.oddBytes !== 0 || !isZoneClass(q.qclass) || q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) return -1;
   const limit = replyLimit(tcp, q.edns);
-  const name = zone.index.find(req, HEADER_LEN, q.qnameEnd, q.hash);
+  const name = zone.find(req, HEADER_LEN, q.qnameEnd, q.hash);
   if (name >= 0) {
     const id = zone.answer(name, q.qtype);
     if (id >= 0) return writeAnswer(zone, id, req, q, limit, setTC, out);

@@ -15,7 +15,8 @@ export interface HttpServerOptions {
   hostname: string;
   port: number;
   config: Config;
-  holder: SnapshotHolder;
+  /** Where the served snapshot comes from (the DNS server's, so that both agree). */
+  holder: Pick<SnapshotHolder, "current">;
   /** Extra read-only data for /v1/config etc. is the config itself; metrics text provider is optional */
   metrics?: () => string;
   /** What the status page at `/` shows (no `/` without it). */

@@ -25,8 +25,11 @@ export interface StatePollerOptions {
   leaderSource: LeaderSource;
   /** Fetches the state from a masters list (e.g. `StateFetcher.fetch`); `signal` aborts on close. */
   fetch: (masters: readonly string[], signal?: AbortSignal) => Promise<{ state: MesosState; from: string }>;
-  /** Builds the record set from a fetched state (e.g. the record generator). */
-  build: (state: MesosState, masters: readonly string[]) => Promise<RecordSet> | RecordSet;
+  /**
+   * Builds the record set from a fetched state (e.g. the record store's `snapshot`), with
+   * the names that changed since the previous one when it knows them.
+   */
+  build: (state: MesosState, masters: readonly string[]) => Promise<BuiltRecords> | BuiltRecords;
   holder: SnapshotHolder;
   /** Seconds between timed reloads; must be > 0. */
   refreshSeconds: number;
@@ -61,6 +64,9 @@ export interface StatePollerOptions {
    */
   retryDelaysMs?: readonly number[];
 }
+
+/** A built record set, alone or with the names changed since the previous one (`Snapshot.changes`). */
+export type BuiltRecords = RecordSet | { records: RecordSet; changes?: { names: ReadonlySet<string> } };
 
 /** Resolves on a later turn of the event loop (after pending I/O callbacks have run). */
 function nextTurn(): Promise<void> {
@@ -312,7 +318,7 @@ export class StatePoller {
   async #fetchAndBuild(
     masters: readonly string[],
     stage: { name: string },
-  ): Promise<{ records: RecordSet; from: string } | undefined> {
+  ): Promise<{ records: RecordSet; changes?: { names: ReadonlySet<string> }; from: string } | undefined> {
     const { state, from } = await this.#opts.fetch(masters, this.#abort.signal);
     if (this.#closed) return undefined;
     if (typeof state.leader !== "string" || state.leader === "") {
@@ -323,7 +329,10 @@ export class StatePoller {
     await nextTurn();
     if (this.#closed) return undefined;
     this.#releaseMemory("fetched");
-    return { records: await this.#opts.build(state, masters), from };
+    const built = await this.#opts.build(state, masters);
+    return "records" in built
+      ? { records: built.records, changes: built.changes, from }
+      : { records: built, from };
   }
 
   async #reloadOnce(): Promise<void> {
@@ -342,13 +351,14 @@ export class StatePoller {
       // whose collection and DNS answers take the thread for a while again.
       await nextTurn();
       if (this.#closed) return;
-      const { records, from } = built;
+      const { records, changes, from } = built;
       // Counted before the publish, so the previous records need not outlive it (issue #6).
       const before = this.#publishedCount();
       const snapshot = this.#opts.holder.publish(
         records,
         new Date(this.#now()),
         () => this.#releaseMemory("replaced"),
+        changes,
       );
       this.#checkDrop(before, countRecords(records), from);
       const recovered = this.#stats.consecutiveFailures;

@@ -4,7 +4,7 @@
  * per-task "newly added" lists behind `/v1/enumerate`, §8.6). Pure: host names are looked
  * up by the caller (`hostsToResolve` says which) and passed in as `resolved`.
  */
-import type { MesosFramework, MesosState, MesosTask } from "../mesos/state_types.ts";
+import type { MesosFramework, MesosSlave, MesosState, MesosTask } from "../mesos/state_types.ts";
 import { logger } from "../log.ts";
 import { isLoopback, type ParsedIP, parseIP } from "../net/ip.ts";
 import { frag, type LabelFn, labelFunction } from "./labels.ts";
@@ -42,12 +42,6 @@ export interface GenerateInput {
   resolved: ReadonlyMap<string, readonly string[]>;
 }
 
-/** An agent's addresses: its IPs, or the non-IP fallback string of §5.5 when it has none. */
-interface SlaveAddrs {
-  ips: ParsedIP[];
-  fallback: string;
-}
-
 function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
@@ -57,7 +51,7 @@ function arr<T>(v: T[] | null | undefined): T[] {
 }
 
 /** Where a framework's scheduler is: the pid's host and port, else `hostname` without a port. */
-function frameworkHostPort(f: MesosFramework): { host: string; port: string; badPid: boolean } {
+export function frameworkHostPort(f: MesosFramework): { host: string; port: string; badPid: boolean } {
   if (f.pid !== undefined && f.pid !== null) {
     const pid = parsePid(f.pid);
     if (pid) return { host: pid.host, port: pid.port, badPid: false };
@@ -129,40 +123,39 @@ export function nameServerIPs(listener: string, interfaceIPs: readonly string[])
   return [ip.text];
 }
 
-/** One generate call: the builder, the options, the agent table and once-per-kind logging. */
-class Generation {
-  readonly b: RecordSetBuilder;
+/**
+ * Where a derivation puts a record: returns whether the (type, name, value) was new where
+ * it was stored (the full build uses that for `/v1/enumerate`; the store counts copies).
+ */
+export type Emit = (type: RRType, name: string, value: string) => boolean;
+
+/** An agent's addresses: its IPs, or the non-IP fallback string of §5.5 when it has none. */
+export interface SlaveAddrs {
+  ips: ParsedIP[];
+  fallback: string;
+}
+
+/** What every derivation needs: the options, host resolution and once-per-kind logging. */
+export class Derivation {
   readonly tail: string;
   readonly spec: LabelFn;
-  readonly slaves = new Map<string, SlaveAddrs>();
   readonly #warned = new Set<string>();
   readonly #ipCache = new Map<string, ParsedIP[]>();
 
-  constructor(readonly input: GenerateInput) {
-    const o = input.options;
-    this.b = new RecordSetBuilder(o.domain);
-    this.tail = `.${o.domain}.`;
-    this.spec = labelFunction(o.enforceRFC952);
+  constructor(
+    readonly options: GeneratorOptions,
+    /** Host name → IPs, for non-IP hosts (see `hostsToResolve`). */
+    readonly resolved: ReadonlyMap<string, readonly string[]>,
+  ) {
+    this.tail = `.${options.domain}.`;
+    this.spec = labelFunction(options.enforceRFC952);
   }
 
-  /** Logs `msg` at most once per `kind` in this generate call. */
+  /** Logs `msg` at most once per `kind` in this derivation's life. */
   warnOnce(kind: string, msg: string): void {
     if (this.#warned.has(kind)) return;
     this.#warned.add(kind);
     log.warn`${msg}`;
-  }
-
-  /** Stores a record; empty values are never stored (as in the original). */
-  add(type: RRType, name: string, value: string): boolean {
-    return value !== "" && this.b.add(type, name, value);
-  }
-
-  /** Stores a task record and lists it under the task when it is new. */
-  addTask(task: EnumTask, type: RRType, name: string, value: string): void {
-    if (!this.add(type, name, value)) return;
-    const rec = { name, host: value, rtype: type };
-    if (task.records) task.records.push(rec);
-    else task.records = [rec];
   }
 
   /** A host's IPs: itself if it is an IP literal, else what the caller resolved. */
@@ -175,7 +168,7 @@ class Generation {
       ips = [lit];
     } else if (host !== "") {
       const seen = new Set<string>();
-      for (const raw of this.input.resolved.get(host) ?? []) {
+      for (const raw of this.resolved.get(host) ?? []) {
         const ip = typeof raw === "string" ? parseIP(raw) : null;
         if (ip && !seen.has(ip.text)) {
           seen.add(ip.text);
@@ -188,125 +181,156 @@ class Generation {
   }
 }
 
-/** §6.6: `F.D.` → framework host IPs, `_framework._tcp.F.D.` → `F.D.:<pid port>`. */
-function frameworkRecords(g: Generation, frameworks: MesosFramework[]): void {
-  for (const f of frameworks) {
-    if (!f || typeof f !== "object") continue;
-    const { host, port, badPid } = frameworkHostPort(f);
-    if (badPid) {
-      g.warnOnce(
-        "framework-pid",
-        `framework ${JSON.stringify(f.name)} has an unusable pid; using its hostname`,
-      );
-    }
-    const ips = g.ipsOf(host);
-    if (ips.length === 0) continue;
-    const a = frag(str(f.name), g.spec) + g.tail;
-    for (const ip of ips) g.add(ip.kind, a, ip.text);
-    if (port !== "") g.add("SRV", "_framework._tcp." + a, `${a}:${port}`);
-  }
+/** Stores non-empty values only (as in the original). */
+function put(emit: Emit, type: RRType, name: string, value: string): boolean {
+  return value !== "" && emit(type, name, value);
 }
 
-/** §6.7: `slave.D.` and `_slave._tcp.D.`; fills the agent table used by the tasks. */
-function slaveRecords(g: Generation, state: MesosState): void {
-  const a = "slave" + g.tail;
-  const srv = "_slave._tcp" + g.tail;
-  for (const s of arr(state.slaves)) {
-    if (!s || typeof s !== "object") continue;
-    const pid = parsePid(s.pid);
-    if (!pid) {
-      g.warnOnce(
-        "slave-pid",
-        `agent ${JSON.stringify(s.id)} has no usable pid; it and its tasks are skipped`,
-      );
-      continue;
-    }
-    const ips = g.ipsOf(pid.host);
-    for (const ip of ips) g.add(ip.kind, a, ip.text);
-    if (ips.length > 0) g.add("SRV", srv, `${a}:${pid.port}`);
-    const fallback = ips.length === 0 ? frag(pid.host, g.spec) : "";
-    g.slaves.set(str(s.id), { ips, fallback });
+/** §6.6 for one framework: `F.D.` → its host IPs, `_framework._tcp.F.D.` → `F.D.:<pid port>`. */
+export function frameworkRecords(d: Derivation, f: MesosFramework, emit: Emit): void {
+  if (!f || typeof f !== "object") return;
+  const { host, port, badPid } = frameworkHostPort(f);
+  if (badPid) {
+    d.warnOnce(
+      "framework-pid",
+      `framework ${JSON.stringify(f.name)} has an unusable pid; using its hostname`,
+    );
   }
+  const ips = d.ipsOf(host);
+  if (ips.length === 0) return;
+  const a = frag(str(f.name), d.spec) + d.tail;
+  for (const ip of ips) put(emit, ip.kind, a, ip.text);
+  if (port !== "") put(emit, "SRV", "_framework._tcp." + a, `${a}:${port}`);
+}
+
+/** The label of a framework's name in task names (§5.2 `F`). */
+export function frameworkLabel(d: Derivation, f: MesosFramework): string {
+  return frag(str(f?.name), d.spec);
+}
+
+/**
+ * §6.7 for one agent: `slave.D.` and `_slave._tcp.D.`. Returns its addresses for its
+ * tasks, or undefined when it has no usable pid (it and its tasks get no records).
+ */
+export function agentRecords(d: Derivation, s: MesosSlave, emit: Emit): SlaveAddrs | undefined {
+  if (!s || typeof s !== "object") return undefined;
+  const pid = parsePid(s.pid);
+  if (!pid) {
+    d.warnOnce(
+      "slave-pid",
+      `agent ${JSON.stringify(s.id)} has no usable pid; it and its tasks are skipped`,
+    );
+    return undefined;
+  }
+  const a = "slave" + d.tail;
+  const ips = d.ipsOf(pid.host);
+  for (const ip of ips) put(emit, ip.kind, a, ip.text);
+  if (ips.length > 0) put(emit, "SRV", "_slave._tcp" + d.tail, `${a}:${pid.port}`);
+  const fallback = ips.length === 0 ? frag(pid.host, d.spec) : "";
+  return { ips, fallback };
 }
 
 /** §6.8: the `SOAMname` record. */
-function nameServerRecords(g: Generation): void {
-  const name = g.input.options.soaMname;
-  for (const raw of g.input.nameServerIPs) {
+function nameServerRecords(d: Derivation, nameServerIPs: readonly string[], emit: Emit): void {
+  const name = d.options.soaMname;
+  for (const raw of nameServerIPs) {
     const ip = parseIP(raw);
-    if (ip) g.add(ip.kind, name, ip.text);
-    else g.warnOnce("ns-ip", `name-server address ${JSON.stringify(raw)} is not an IP; skipped`);
+    if (ip) put(emit, ip.kind, name, ip.text);
+    else d.warnOnce("ns-ip", `name-server address ${JSON.stringify(raw)} is not an IP; skipped`);
   }
+}
+
+/**
+ * §6.8 and §6.9: the name server's and the masters' records (one contribution: they change
+ * only with a whole state or masters list).
+ */
+export function masterAndNameServerRecords(
+  d: Derivation,
+  leader: string,
+  masters: readonly string[],
+  nameServerIPs: readonly string[],
+  emit: Emit,
+): void {
+  nameServerRecords(d, nameServerIPs, emit);
+  // `masterN` numbering skips masters whose addresses add nothing new: seen here.
+  const seen = new Set<string>();
+  masterRecords(d, leader, masters, (type, name, value) => {
+    const key = `${type} ${name} ${value}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    emit(type, name, value);
+    return true;
+  });
 }
 
 /**
  * §6.9: `leader.D.`, `master.D.`, `masterN.D.`, `_leader._{tcp,udp}.D.`, plus the addition
  * `_master._{tcp,udp}.D.` → `master.D.:<port>` for each distinct master port.
  */
-function masterRecords(g: Generation, leader: string): void {
+function masterRecords(d: Derivation, leader: string, masters: readonly string[], emit: Emit): void {
   const leaderAddr = leaderAddress(leader);
   if (leaderAddr === null) return;
   const lhp = splitHostPortLoose(leaderAddr);
   if (!lhp) return;
-  const D = g.tail;
+  const D = d.tail;
   const all = "master" + D;
   const masterPorts: string[] = [];
   const notePort = (p: string) => {
     if (isNumericPort(p) && !masterPorts.includes(p)) masterPorts.push(p);
   };
 
-  const leaderIPs = g.ipsOf(lhp.host);
+  const leaderIPs = d.ipsOf(lhp.host);
   if (leaderIPs.length === 0) {
-    g.warnOnce("leader-host", `leader host ${JSON.stringify(lhp.host)} has no IP; no leader records`);
+    d.warnOnce("leader-host", `leader host ${JSON.stringify(lhp.host)} has no IP; no leader records`);
   } else {
     for (const ip of leaderIPs) {
-      g.add(ip.kind, "leader" + D, ip.text);
-      g.add(ip.kind, all, ip.text);
+      put(emit, ip.kind, "leader" + D, ip.text);
+      put(emit, ip.kind, all, ip.text);
     }
     const target = `leader${D}:${lhp.port}`;
-    g.add("SRV", "_leader._tcp" + D, target);
-    g.add("SRV", "_leader._udp" + D, target);
+    put(emit, "SRV", "_leader._tcp" + D, target);
+    put(emit, "SRV", "_leader._udp" + D, target);
     notePort(lhp.port);
   }
 
   let leaderIndexed = false;
   let idx = 0;
-  for (const m of g.input.masters) {
+  for (const m of masters) {
     const hp = splitHostPortLoose(m);
     if (!hp) continue; // e.g. the empty "leader unknown" entry
-    const ips = g.ipsOf(hp.host);
+    const ips = d.ipsOf(hp.host);
     if (ips.length === 0) {
-      g.warnOnce("master-host", `master ${JSON.stringify(m)} has no IP; skipped`);
+      d.warnOnce("master-host", `master ${JSON.stringify(m)} has no IP; skipped`);
       continue;
     }
     notePort(hp.port);
     if (m !== leaderAddr) {
       let added = false;
-      for (const ip of ips) if (g.add(ip.kind, all, ip.text)) added = true;
+      for (const ip of ips) if (put(emit, ip.kind, all, ip.text)) added = true;
       if (!added) continue; // same address as an earlier master
     } else if (leaderIndexed) {
       continue;
     }
     const name = `master${idx}${D}`;
-    for (const ip of ips) g.add(ip.kind, name, ip.text);
+    for (const ip of ips) put(emit, ip.kind, name, ip.text);
     idx++;
     if (m === leaderAddr) leaderIndexed = true;
   }
   if (!leaderIndexed && leaderIPs.length > 0) {
     const name = `master${idx}${D}`;
-    for (const ip of leaderIPs) g.add(ip.kind, name, ip.text);
+    for (const ip of leaderIPs) put(emit, ip.kind, name, ip.text);
   }
 
   for (const p of masterPorts) {
     const target = `${all}:${p}`;
-    g.add("SRV", "_master._tcp" + D, target);
-    g.add("SRV", "_master._udp" + D, target);
+    put(emit, "SRV", "_master._tcp" + D, target);
+    put(emit, "SRV", "_master._udp" + D, target);
   }
 }
 
 /** What both passes of one task share (§5.3, §5.4). */
 interface TaskContext {
-  enumTask: EnumTask;
+  emit: Emit;
   fname: string;
   hash: string;
   slaveTail: string;
@@ -318,41 +342,47 @@ interface TaskContext {
 }
 
 /** §6.2–6.4 for one task label `T` (called twice with DiscoveryInfo). */
-function taskPass(g: Generation, c: TaskContext, T: string): void {
-  const tail = g.tail;
-  const t = c.enumTask;
+function taskPass(d: Derivation, c: TaskContext, T: string): void {
+  const tail = d.tail;
+  const emit = c.emit;
   const arec = `${T}.${c.fname}`;
   const canonical = `${T}-${c.hash}-${c.slaveTail}.${c.fname}`;
 
-  for (const ip of c.ips) {
-    g.addTask(t, ip.kind, arec + tail, ip.text);
-    g.addTask(t, ip.kind, canonical + tail, ip.text);
+  if (c.ips.length > 0) {
+    const arecName = arec + tail;
+    const canonicalName = canonical + tail;
+    for (const ip of c.ips) {
+      put(emit, ip.kind, arecName, ip.text);
+      put(emit, ip.kind, canonicalName, ip.text);
+    }
   }
   const slaveA = `${arec}.slave${tail}`;
   const slaveC = `${canonical}.slave${tail}`;
   if (c.slave.ips.length > 0) {
     for (const ip of c.slave.ips) {
-      g.addTask(t, ip.kind, slaveA, ip.text);
-      g.addTask(t, ip.kind, slaveC, ip.text);
+      put(emit, ip.kind, slaveA, ip.text);
+      put(emit, ip.kind, slaveC, ip.text);
     }
   } else {
     // Bogus non-IP A value kept for compatibility (§6.10); empty values are never stored.
-    g.addTask(t, "A", slaveA, c.slave.fallback);
-    g.addTask(t, "A", slaveC, c.slave.fallback);
+    put(emit, "A", slaveA, c.slave.fallback);
+    put(emit, "A", slaveC, c.slave.fallback);
   }
 
   // §6.3: resource ports → `C.F.slave.D.:P`.
-  const tcpSlave = `_${T}._tcp.${c.fname}.slave${tail}`;
-  const udpSlave = `_${T}._udp.${c.fname}.slave${tail}`;
-  const tcp = `_${T}._tcp.${c.fname}${tail}`;
-  const udp = `_${T}._udp.${c.fname}${tail}`;
-  for (const p of c.ports) {
-    const target = `${slaveC}:${p}`;
-    g.addTask(t, "SRV", tcpSlave, target);
-    g.addTask(t, "SRV", udpSlave, target);
-    if (!c.discovery) {
-      g.addTask(t, "SRV", tcp, target);
-      g.addTask(t, "SRV", udp, target);
+  if (c.ports.length > 0) {
+    const tcpSlave = `_${T}._tcp.${c.fname}.slave${tail}`;
+    const udpSlave = `_${T}._udp.${c.fname}.slave${tail}`;
+    const tcp = `_${T}._tcp.${c.fname}${tail}`;
+    const udp = `_${T}._udp.${c.fname}${tail}`;
+    for (const p of c.ports) {
+      const target = `${slaveC}:${p}`;
+      put(emit, "SRV", tcpSlave, target);
+      put(emit, "SRV", udpSlave, target);
+      if (!c.discovery) {
+        put(emit, "SRV", tcp, target);
+        put(emit, "SRV", udp, target);
+      }
     }
   }
   if (!c.discovery) return;
@@ -364,80 +394,110 @@ function taskPass(g: Generation, c: TaskContext, T: string): void {
     if (!dp || typeof dp !== "object") continue;
     const num = dp.number === undefined || dp.number === null ? 0 : dp.number;
     if (typeof num !== "number" || !Number.isInteger(num) || num < 0 || num > 65535) {
-      g.warnOnce(
+      d.warnOnce(
         "discovery-port",
         `task ${JSON.stringify(c.task.id)} has a discovery port that is not a port number; skipped`,
       );
       continue;
     }
     const target = `${canonical}${tail}:${num}`;
-    const proto = g.spec(str(dp.protocol));
+    const proto = d.spec(str(dp.protocol));
     const names = proto === ""
       ? [`_${T}._tcp.${c.fname}`, `_${T}._udp.${c.fname}`]
       : [`_${T}._${proto}.${c.fname}`];
-    for (const n of names) g.addTask(t, "SRV", n + tail, target);
-    const portName = g.spec(str(dp.name));
+    for (const n of names) put(emit, "SRV", n + tail, target);
+    const portName = d.spec(str(dp.name));
     if (portName !== "") {
-      for (const n of names) g.addTask(t, "SRV", `_${portName}.${n}${tail}`, target);
+      for (const n of names) put(emit, "SRV", `_${portName}.${n}${tail}`, target);
     }
   }
 }
 
-/** §6.1–6.5 for every RUNNING task on a known agent; builds the enumerate tree. */
-function taskRecords(g: Generation, frameworks: MesosFramework[]): EnumFramework[] {
+/**
+ * Whether a task gets records at all: an object in state TASK_RUNNING (and, with
+ * `HealthAware`, not reported unhealthy).
+ */
+export function getsRecords(d: Derivation, task: MesosTask): boolean {
+  return !!task && typeof task === "object" && task.state === "TASK_RUNNING" &&
+    servesTask(task, d.options.healthAware === true);
+}
+
+/**
+ * §6.1–6.5 for one RUNNING task on a known agent: `fname` is its framework's label
+ * (`frameworkLabel`), `slave` its agent's addresses (`agentRecords`).
+ */
+export function taskRecords(
+  d: Derivation,
+  task: MesosTask,
+  fname: string,
+  slave: SlaveAddrs,
+  emit: Emit,
+): void {
+  const discoveryName = str(task.discovery?.name);
+  const c: TaskContext = {
+    emit,
+    fname,
+    hash: taskHash(str(task.id)),
+    slaveTail: slaveIDTail(str(task.slave_id)),
+    ips: taskIPs(task, d.options.ipSources, slave.ips),
+    slave,
+    ports: parsePortRanges(
+      task.resources?.ports,
+      (item) =>
+        d.warnOnce("port-range", `resources.ports item ${JSON.stringify(item)} is not a port range; skipped`),
+    ),
+    discovery: discoveryName !== "",
+    task,
+  };
+  if (c.discovery) {
+    taskPass(d, c, discoveryName); // legacy pass: the name verbatim
+    const label = d.spec(discoveryName);
+    // The same label gives the same records again.
+    if (label !== discoveryName) taskPass(d, c, label);
+  } else {
+    taskPass(d, c, d.spec(str(task.name)));
+  }
+}
+
+/**
+ * Builds the complete record set for one state (SPEC §6). Never throws on odd input:
+ * unusable items are skipped with one log line per kind of problem. The same derivations
+ * as the record store's (`RecordStore.snapshot`), in the state's order.
+ */
+export function generateRecords(input: GenerateInput): RecordSet {
+  const d = new Derivation(input.options, input.resolved);
+  const b = new RecordSetBuilder(input.options.domain);
+  const emit: Emit = (type, name, value) => b.add(type, name, value);
+  const state = input.state ?? {};
+  const frameworks = arr(state.frameworks);
+  for (const f of frameworks) frameworkRecords(d, f, emit);
+  const slaves = new Map<string, SlaveAddrs>();
+  for (const s of arr(state.slaves)) {
+    const addrs = agentRecords(d, s, emit);
+    if (addrs) slaves.set(str(s.id), addrs);
+  }
+  masterAndNameServerRecords(d, str(state.leader), input.masters, input.nameServerIPs, emit);
   const out: EnumFramework[] = [];
-  const sources = g.input.options.ipSources;
-  const onBadPort = (item: string) =>
-    g.warnOnce("port-range", `resources.ports item ${JSON.stringify(item)} is not a port range; skipped`);
   for (const f of frameworks) {
     const ef: EnumFramework = { tasks: [], name: f && typeof f === "object" ? str(f.name) : "" };
     out.push(ef);
     if (!f || typeof f !== "object") continue;
     let fname: string | undefined;
     for (const task of arr(f.tasks)) {
-      if (!task || typeof task !== "object" || task.state !== "TASK_RUNNING") continue;
-      if (!servesTask(task, g.input.options.healthAware === true)) continue;
-      const slaveID = str(task.slave_id);
-      const slave = g.slaves.get(slaveID);
+      if (!getsRecords(d, task)) continue;
+      const slave = slaves.get(str(task.slave_id));
       if (!slave) continue;
-      fname ??= frag(str(f.name), g.spec);
+      fname ??= frameworkLabel(d, f);
       const enumTask: EnumTask = { name: str(task.name), id: str(task.id), records: null };
       ef.tasks.push(enumTask);
-      const discoveryName = str(task.discovery?.name);
-      const c: TaskContext = {
-        enumTask,
-        fname,
-        hash: taskHash(str(task.id)),
-        slaveTail: slaveIDTail(slaveID),
-        ips: taskIPs(task, sources, slave.ips),
-        slave,
-        ports: parsePortRanges(task.resources?.ports, onBadPort),
-        discovery: discoveryName !== "",
-        task,
-      };
-      if (c.discovery) {
-        taskPass(g, c, discoveryName); // legacy pass: the name verbatim
-        taskPass(g, c, g.spec(discoveryName));
-      } else {
-        taskPass(g, c, g.spec(str(task.name)));
-      }
+      taskRecords(d, task, fname, slave, (type, name, value) => {
+        if (!b.add(type, name, value)) return false;
+        const rec = { name, host: value, rtype: type };
+        if (enumTask.records) enumTask.records.push(rec);
+        else enumTask.records = [rec];
+        return true;
+      });
     }
   }
-  return out;
-}
-
-/**
- * Builds the complete record set for one state (SPEC §6). Never throws on odd input:
- * unusable items are skipped with one log line per kind of problem.
- */
-export function generateRecords(input: GenerateInput): RecordSet {
-  const g = new Generation(input);
-  const state = input.state ?? {};
-  const frameworks = arr(state.frameworks);
-  frameworkRecords(g, frameworks);
-  slaveRecords(g, state);
-  nameServerRecords(g);
-  masterRecords(g, str(state.leader));
-  const enumerated = taskRecords(g, frameworks);
-  return g.b.build(enumerated.length > 0 ? enumerated : null);
+  return b.build(out.length > 0 ? out : null);
 }

@@ -10,6 +10,11 @@ export interface Snapshot {
   /** SOA serial: Unix seconds of the successful load (SPEC §4.3). */
   readonly serial: number;
   readonly loadedAt: Date;
+  /**
+   * The FQDNs (as stored, with the trailing dot) whose records differ from the previous
+   * snapshot's; absent: anything may have changed.
+   */
+  readonly changes?: { readonly names: ReadonlySet<string> };
 }
 
 export class SnapshotHolder {
@@ -28,9 +33,16 @@ export class SnapshotHolder {
    * `beforeListeners` runs in between: the previous snapshot is no longer current, and
    * nothing has been built from the new one yet (the state poller releases memory there).
    */
-  publish(records: RecordSet, now = new Date(), beforeListeners?: (s: Snapshot) => void): Snapshot {
+  publish(
+    records: RecordSet,
+    now = new Date(),
+    beforeListeners?: (s: Snapshot) => void,
+    changes?: { readonly names: ReadonlySet<string> },
+  ): Snapshot {
     const serial = Math.max(Math.floor(now.getTime() / 1000), (this.#current?.serial ?? 0) + 1, this.#floor);
-    const snap: Snapshot = { records, serial, loadedAt: now };
+    const snap: Snapshot = changes
+      ? { records, serial, loadedAt: now, changes }
+      : { records, serial, loadedAt: now };
     this.#current = snap;
     beforeListeners?.(snap);
     for (const fn of this.#listeners) fn(snap);

@@ -1,0 +1,721 @@
+/**
+ * The record store (owns: the records of the cluster kept up to date one change at a
+ * time). Every framework, agent and task, and the masters together, contribute a list of
+ * (type, name, value) records, derived by the rules of generate.ts (SPEC §5–6); the store
+ * keeps each contribution and how many contributions hold each record, so that a change
+ * removes exactly its old records and adds its new ones (a name several tasks share keeps
+ * the values of the others). Pure: host names are resolved by the caller.
+ *
+ * Entry points (the state sources call them; see `StateDelta`):
+ * - `snapshot(state, masters, resolved)`: a whole state (a poll, or the operator stream's
+ *   SUBSCRIBED). Built from scratch by the same derivations as `generateRecords`; the
+ *   result says which names differ from the previous records.
+ * - `delta(d, resolved)`: tasks, agents and frameworks added, changed or removed. A task's
+ *   records depend on its framework's name and its agent's addresses, so an agent or
+ *   framework change derives its tasks again.
+ * Both return `{ records, changes }` for `SnapshotHolder.publish` (undefined: nothing
+ * changed). Host names the store would need resolved: `hostsToResolve` (whole states) and
+ * `deltaHostsToResolve`.
+ *
+ * Published record sets never change afterwards (the `xfr` diff between serials relies on
+ * it): each name's value list is copied when it changes, and the maps are a base shared
+ * by many record sets plus a small layer of the names changed since (merged into a new
+ * base when it grows), so one change costs in proportion to the names it touches.
+ */
+import type { StateDelta } from "../mesos/state_delta.ts";
+import type {
+  MesosFramework,
+  MesosSlave,
+  MesosState,
+  MesosTask,
+  MesosTaskStatus,
+} from "../mesos/state_types.ts";
+import { parsePid } from "./pid.ts";
+import {
+  agentRecords,
+  Derivation,
+  type Emit,
+  frameworkHostPort,
+  frameworkLabel,
+  frameworkRecords,
+  type GeneratorOptions,
+  getsRecords,
+  masterAndNameServerRecords,
+  type SlaveAddrs,
+  taskRecords,
+} from "./generate.ts";
+import { parseIP } from "../net/ip.ts";
+import { chosenStatus } from "./task_ips.ts";
+import { latestStatus } from "./task_health.ts";
+import type { EnumFramework, EnumRecord, EnumTask, RecordSet, RRType } from "./record_set.ts";
+import { RecordSetBuilder } from "./record_set.ts";
+
+/** A value list removed in a layer (the name has no records of that type any more). */
+const GONE: readonly string[] = Object.freeze([]);
+
+/** A layered map: `top` entries (GONE: deleted) over `base`. Never changed once made. */
+export class LayeredMap implements ReadonlyMap<string, readonly string[]> {
+  constructor(
+    readonly base: ReadonlyMap<string, readonly string[]>,
+    readonly top: ReadonlyMap<string, readonly string[]>,
+    readonly size: number,
+  ) {}
+
+  get(key: string): readonly string[] | undefined {
+    const t = this.top.get(key);
+    if (t === undefined) return this.base.get(key);
+    return t === GONE ? undefined : t;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  *entries(): MapIterator<[string, readonly string[]]> {
+    for (const e of this.base) if (!this.top.has(e[0])) yield e;
+    for (const e of this.top) if (e[1] !== GONE) yield e;
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values(): MapIterator<readonly string[]> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, readonly string[]]> {
+    return this.entries();
+  }
+
+  forEach(
+    fn: (value: readonly string[], key: string, map: ReadonlyMap<string, readonly string[]>) => void,
+  ): void {
+    for (const [k, v] of this.entries()) fn(v, k, this);
+  }
+}
+
+/** One record type's names in the store: a base, the published layer, and this change's layer. */
+class TypeTable {
+  /** Never changed once published. */
+  base: ReadonlyMap<string, readonly string[]> = new Map();
+  /** The layer of the last published set (not changed either). */
+  published: Map<string, readonly string[]> = new Map();
+  /** The layer being written (a copy of `published`), or undefined between changes. */
+  next: Map<string, readonly string[]> | undefined;
+  size = 0;
+  /** Value lists made during this change (may be changed in place until published). */
+  readonly fresh = new Set<readonly string[]>();
+
+  get(name: string): readonly string[] | undefined {
+    const layer = this.next ?? this.published;
+    const t = layer.get(name);
+    if (t === undefined) return this.base.get(name);
+    return t === GONE ? undefined : t;
+  }
+
+  /** The values of `name` in the last published set. */
+  getPublished(name: string): readonly string[] | undefined {
+    const t = this.published.get(name);
+    if (t === undefined) return this.base.get(name);
+    return t === GONE ? undefined : t;
+  }
+
+  set(name: string, values: readonly string[] | undefined): void {
+    this.next ??= new Map(this.published);
+    const had = this.get(name) !== undefined;
+    if (values === undefined || values.length === 0) {
+      if (had) this.size--;
+      if (this.base.has(name)) this.next.set(name, GONE);
+      else this.next.delete(name);
+    } else {
+      if (!had) this.size++;
+      this.next.set(name, values);
+    }
+  }
+
+  /** The published map: the base and the layer; a large layer is merged into a new base. */
+  publish(): ReadonlyMap<string, readonly string[]> {
+    if (this.next) {
+      this.published = this.next;
+      this.next = undefined;
+    }
+    this.fresh.clear();
+    if (this.published.size > 1024 + (this.size >> 3)) {
+      this.base = new Map(new LayeredMap(this.base, this.published, this.size));
+      this.published = new Map();
+    }
+    if (this.published.size === 0) return this.base;
+    return new LayeredMap(this.base, this.published, this.size);
+  }
+
+  /** Starts over from a whole new map (a snapshot). */
+  reset(base: Map<string, readonly string[]>): void {
+    this.base = base;
+    this.published = new Map();
+    this.next = undefined;
+    this.size = base.size;
+    this.fresh.clear();
+  }
+}
+
+/** A task as the store keeps it: what its records are derived from. */
+interface TaskEntry {
+  task: MesosTask;
+  frameworkId: string;
+  agentId: string;
+  /** Its records (type, name, value triples, flat), or empty when it has none. */
+  records: string[];
+}
+
+interface FrameworkEntry {
+  framework: MesosFramework;
+  label: string;
+  records: string[];
+  /** Ids of its tasks the store holds, in arrival order. */
+  tasks: Set<string>;
+  /** Its part of `/v1/enumerate` as last published (undefined: changed since). */
+  view?: FrameworkView;
+}
+
+/** A framework and its tasks' records, as `/v1/enumerate` reads them. */
+interface FrameworkView {
+  name: string;
+  tasks: { name: string; id: string; records: readonly string[] }[];
+}
+
+interface AgentEntry {
+  agent: MesosSlave;
+  /** Undefined when the agent has no usable pid (its tasks get no records). */
+  addrs: SlaveAddrs | undefined;
+  records: string[];
+  tasks: Set<string>;
+}
+
+/** What a snapshot or delta hands to `SnapshotHolder.publish`. */
+export interface StoreUpdate {
+  records: RecordSet;
+  /** The names (stored FQDNs) whose records changed; undefined: no previous records to compare. */
+  changes: { names: ReadonlySet<string> } | undefined;
+}
+
+export interface RecordStoreOptions {
+  options: GeneratorOptions;
+  /** IPs of the name server (SPEC §6.8), read at each whole state. */
+  nameServerIPs: readonly string[] | (() => readonly string[]);
+}
+
+/** The slim copy of a task the store keeps (the fields its records are derived from). */
+function slimTask(t: MesosTask): MesosTask {
+  // Only the statuses read: the one the IP sources read (`chosenStatus`), with what they
+  // read, and the latest (`HealthAware`), in that order (each picks its own again).
+  const chosen = chosenStatus(t.statuses);
+  const latest = latestStatus(t);
+  const running: MesosTaskStatus[] = [];
+  if (chosen) {
+    running.push({
+      state: chosen.state,
+      timestamp: chosen.timestamp,
+      labels: chosen.labels,
+      container_status: chosen.container_status
+        ? { network_infos: chosen.container_status.network_infos }
+        : chosen.container_status,
+      ...(chosen === latest && latest.healthy !== undefined ? { healthy: latest.healthy } : {}),
+    });
+  }
+  if (latest && latest !== chosen) {
+    running.push({ state: latest.state, timestamp: latest.timestamp, healthy: latest.healthy });
+  }
+  return {
+    id: t.id,
+    name: t.name,
+    framework_id: t.framework_id,
+    slave_id: t.slave_id,
+    state: t.state,
+    resources: t.resources ? { ports: t.resources.ports } : t.resources,
+    statuses: running,
+    discovery: t.discovery,
+  };
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+function arr<T>(v: T[] | null | undefined): T[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/**
+ * Host names a delta would need resolved: pid hosts of its agents and frameworks (or a
+ * framework's `hostname` without a usable pid) that are not IP literals.
+ */
+export function deltaHostsToResolve(d: StateDelta): string[] {
+  const out = new Set<string>();
+  const note = (host: string) => {
+    if (host !== "" && parseIP(host) === null) out.add(host);
+  };
+  for (const f of d.frameworks ?? []) if (f && typeof f === "object") note(frameworkHostPort(f).host);
+  for (const s of d.agents ?? []) {
+    const pid = s && typeof s === "object" ? parsePid(s.pid) : null;
+    if (pid) note(pid.host);
+  }
+  return [...out];
+}
+
+/** The cluster's records, kept current by whole states and deltas. */
+export class RecordStore {
+  readonly #opts: RecordStoreOptions;
+  readonly #types: Record<RRType, TypeTable> = {
+    A: new TypeTable(),
+    AAAA: new TypeTable(),
+    SRV: new TypeTable(),
+  };
+  /** Copies of a record beyond the first, keyed `type name value` (only records held more than once). */
+  #extra = new Map<string, number>();
+  #frameworks = new Map<string, FrameworkEntry>();
+  #agents = new Map<string, AgentEntry>();
+  #tasks = new Map<string, TaskEntry>();
+  /** Task ids listed more than once in the last whole state → the keys of the other copies. */
+  #dups = new Map<string, string[]>();
+  #masterRecords: string[] = [];
+  #resolved = new Map<string, readonly string[]>();
+  #hasRecords = false;
+  /** Names touched by the change being applied. */
+  #touched = new Set<string>();
+
+  constructor(opts: RecordStoreOptions) {
+    this.#opts = opts;
+  }
+
+  /** How many tasks have records (RUNNING on a known agent). */
+  get taskCount(): number {
+    let n = 0;
+    for (const t of this.#tasks.values()) if (t.records.length > 0) n++;
+    return n;
+  }
+
+  /**
+   * Replaces everything with a whole state (SPEC §6, the same records as
+   * `generateRecords`). `resolved` maps the state's non-IP hosts (`hostsToResolve`).
+   */
+  snapshot(
+    state: MesosState,
+    masters: readonly string[],
+    resolved: ReadonlyMap<string, readonly string[]>,
+  ): StoreUpdate {
+    const previous = this.#hasRecords
+      ? { a: this.#types.A.publish(), aaaa: this.#types.AAAA.publish(), srv: this.#types.SRV.publish() }
+      : undefined;
+    this.#resolved = new Map(resolved);
+    const d = new Derivation(this.#opts.options, this.#resolved);
+    const b = new RecordSetBuilder(this.#opts.options.domain);
+    const extra = new Map<string, number>();
+    /** Lists each record in `list` and stores it; copies beyond the first are counted. */
+    const collect = (list: string[]): Emit => (type, name, value) => {
+      list.push(type, name, value);
+      if (b.add(type, name, value)) return true;
+      const key = `${type} ${name} ${value}`;
+      extra.set(key, (extra.get(key) ?? 0) + 1);
+      return false;
+    };
+    this.#frameworks = new Map();
+    this.#agents = new Map();
+    this.#tasks = new Map();
+    this.#dups = new Map();
+    const frameworks = arr(state?.frameworks);
+    const ids = frameworks.map((f, i) => str(f?.id) || `#${i}`);
+    frameworks.forEach((f, i) => {
+      if (!f || typeof f !== "object") return;
+      const old = this.#frameworks.get(ids[i]);
+      const records = old?.records ?? [];
+      frameworkRecords(d, f, collect(records));
+      this.#frameworks.set(ids[i], {
+        framework: { id: f.id, name: f.name, pid: f.pid, hostname: f.hostname },
+        label: frameworkLabel(d, f),
+        records,
+        tasks: old?.tasks ?? new Set(),
+      });
+    });
+    for (const s of arr(state?.slaves)) {
+      if (!s || typeof s !== "object") continue;
+      const id = str(s.id);
+      // A later agent with the same id replaces an earlier one for its tasks.
+      const old = this.#agents.get(id);
+      const records = old?.records ?? [];
+      const addrs = agentRecords(d, s, collect(records));
+      this.#agents.set(id, {
+        agent: { id: s.id, hostname: s.hostname, pid: s.pid },
+        addrs: addrs ?? old?.addrs,
+        records,
+        tasks: new Set(),
+      });
+    }
+    this.#masterRecords = [];
+    const ns = this.#opts.nameServerIPs;
+    const nsIPs = typeof ns === "function" ? ns() : ns;
+    masterAndNameServerRecords(d, str(state?.leader), masters, nsIPs, collect(this.#masterRecords));
+    const out: EnumFramework[] = [];
+    frameworks.forEach((f, i) => {
+      const ef: EnumFramework = { tasks: [], name: f && typeof f === "object" ? str(f.name) : "" };
+      out.push(ef);
+      if (!f || typeof f !== "object") return;
+      const fw = this.#frameworks.get(ids[i])!;
+      for (const task of arr(f.tasks)) {
+        if (!task || typeof task !== "object") continue;
+        const slim = slimTask(task);
+        slim.framework_id ??= f.id;
+        // A task id listed twice (a broken state) keeps both copies, under a second key.
+        const id = str(task.id);
+        let key = id;
+        if (this.#tasks.has(id)) {
+          const dups = this.#dups.get(id) ?? [];
+          key = `${id}\u0000${dups.length + 1}`;
+          dups.push(key);
+          this.#dups.set(id, dups);
+        }
+        this.#putTask(d, slim, ids[i], key, (list) => {
+          const enumTask: EnumTask = { name: str(task.name), id: str(task.id), records: null };
+          ef.tasks.push(enumTask);
+          const emit = collect(list);
+          return (type, name, value) => {
+            if (!emit(type, name, value)) return false;
+            const rec = { name, host: value, rtype: type };
+            if (enumTask.records) enumTask.records.push(rec);
+            else enumTask.records = [rec];
+            return true;
+          };
+        });
+        fw.tasks.add(key);
+      }
+    });
+    this.#extra = extra;
+    const rs = b.build(out.length > 0 ? out : null);
+    this.#types.A.reset(b.a);
+    this.#types.AAAA.reset(b.aaaa);
+    this.#types.SRV.reset(b.srv);
+    this.#hasRecords = true;
+    if (!previous) return { records: rs, changes: undefined };
+    const names = new Set<string>();
+    diffNames(previous.a, rs.a, names);
+    diffNames(previous.aaaa, rs.aaaa, names);
+    diffNames(previous.srv, rs.srv, names);
+    return { records: rs, changes: { names } };
+  }
+
+  /** Stores a task and derives its records into `records` (nothing applied to the tables). */
+  #putTask(
+    d: Derivation,
+    task: MesosTask,
+    frameworkId: string,
+    id: string,
+    emitFor: (list: string[]) => Emit,
+  ): TaskEntry {
+    const agentId = str(task.slave_id);
+    const entry: TaskEntry = { task, frameworkId, agentId, records: [] };
+    this.#tasks.set(id, entry);
+    const agent = this.#agents.get(agentId);
+    agent?.tasks.add(id);
+    const fw = this.#frameworks.get(frameworkId);
+    if (getsRecords(d, task) && agent?.addrs && fw) {
+      taskRecords(d, task, fw.label, agent.addrs, emitFor(entry.records));
+    }
+    return entry;
+  }
+
+  /**
+   * Applies a delta (see `StateDelta`). `resolved` adds host resolutions for the delta's
+   * new hosts (`deltaHostsToResolve`). Undefined when the records did not change.
+   */
+  delta(delta: StateDelta, resolved?: ReadonlyMap<string, readonly string[]>): StoreUpdate | undefined {
+    if (!this.#hasRecords) throw new Error("RecordStore.delta before the first snapshot");
+    if (resolved) { for (const [k, v] of resolved) this.#resolved.set(k, v); }
+    const d = new Derivation(this.#opts.options, this.#resolved);
+    this.#touched = new Set();
+    const rederive = new Set<string>();
+
+    for (const id of delta.removedFrameworks ?? []) {
+      const fw = this.#frameworks.get(id);
+      if (!fw) continue;
+      this.#remove(fw.records);
+      for (const tid of fw.tasks) this.#dropTask(tid);
+      this.#frameworks.delete(id);
+    }
+    for (const f of delta.frameworks ?? []) {
+      if (!f || typeof f !== "object") continue;
+      const id = str(f.id);
+      const old = this.#frameworks.get(id);
+      const records: string[] = [];
+      frameworkRecords(d, f, this.#adder(records));
+      if (old) this.#remove(old.records);
+      const label = frameworkLabel(d, f);
+      const entry: FrameworkEntry = {
+        framework: { id: f.id, name: f.name, pid: f.pid, hostname: f.hostname },
+        label,
+        records,
+        tasks: old?.tasks ?? new Set(),
+      };
+      this.#frameworks.set(id, entry);
+      if (old && old.label !== label) { for (const tid of entry.tasks) rederive.add(tid); }
+      // Tasks that came before their framework get their records now.
+      if (!old) {
+        for (const [tid, t] of this.#tasks) {
+          if (t.frameworkId === id) entry.tasks.add(tid), rederive.add(tid);
+        }
+      }
+    }
+    for (const id of delta.removedAgents ?? []) {
+      const agent = this.#agents.get(id);
+      if (!agent) continue;
+      this.#remove(agent.records);
+      this.#agents.delete(id);
+      for (const tid of agent.tasks) rederive.add(tid);
+    }
+    for (const s of delta.agents ?? []) {
+      if (!s || typeof s !== "object") continue;
+      const id = str(s.id);
+      const old = this.#agents.get(id);
+      const records: string[] = [];
+      const addrs = agentRecords(d, s, this.#adder(records));
+      if (old) this.#remove(old.records);
+      const tasks = old?.tasks ?? new Set<string>();
+      this.#agents.set(id, { agent: { id: s.id, hostname: s.hostname, pid: s.pid }, addrs, records, tasks });
+      if (!old || !sameAddrs(old.addrs, addrs)) {
+        for (const tid of tasks) rederive.add(tid);
+        if (!old) {
+          for (const [tid, t] of this.#tasks) if (t.agentId === id) tasks.add(tid), rederive.add(tid);
+        }
+      }
+    }
+    for (const id of delta.removedTasks ?? []) {
+      this.#dropTask(id);
+      rederive.delete(id);
+    }
+    for (const t of delta.tasks ?? []) {
+      if (!t || typeof t !== "object") continue;
+      const id = str(t.id);
+      const old = this.#tasks.get(id);
+      const fid = str(t.framework_id) || old?.frameworkId || "";
+      if (old) this.#dropTask(id);
+      rederive.delete(id);
+      this.#putTask(d, slimTask(t), fid, id, (list) => this.#adder(list));
+      const fw = this.#frameworks.get(fid);
+      fw?.tasks.add(id);
+      if (fw) fw.view = undefined;
+    }
+    for (const id of rederive) {
+      const old = this.#tasks.get(id);
+      if (!old) continue;
+      this.#remove(old.records);
+      old.records = [];
+      const agent = this.#agents.get(old.agentId);
+      const fw = this.#frameworks.get(old.frameworkId);
+      if (fw) fw.view = undefined;
+      if (getsRecords(d, old.task) && agent?.addrs && fw) {
+        taskRecords(d, old.task, fw.label, agent.addrs, this.#adder(old.records));
+      }
+    }
+    const names = this.#touched;
+    this.#touched = new Set();
+    // Names whose values were removed and added again are not changed.
+    const changed = new Set<string>();
+    for (const name of names) {
+      for (const table of Object.values(this.#types)) {
+        if (!sameValues(table.getPublished(name), table.get(name))) {
+          changed.add(name);
+          break;
+        }
+      }
+    }
+    if (changed.size === 0) {
+      for (const t of Object.values(this.#types)) t.publish();
+      return undefined;
+    }
+    return { records: this.#published(), changes: { names: changed } };
+  }
+
+  /** Removes a task (every copy of it) and its records. */
+  #dropTask(id: string): void {
+    for (const key of this.#dups.get(id) ?? []) this.#dropKey(key);
+    this.#dups.delete(id);
+    this.#dropKey(id);
+  }
+
+  #dropKey(id: string): void {
+    const t = this.#tasks.get(id);
+    if (!t) return;
+    this.#remove(t.records);
+    this.#tasks.delete(id);
+    this.#agents.get(t.agentId)?.tasks.delete(id);
+    const fw = this.#frameworks.get(t.frameworkId);
+    fw?.tasks.delete(id);
+    if (fw) fw.view = undefined;
+  }
+
+  /** An emitter that applies each record to the tables and lists it in `list`. */
+  #adder(list: string[]): Emit {
+    return (type, name, value) => {
+      list.push(type, name, value);
+      this.#add(type, name, value);
+      return true;
+    };
+  }
+
+  #add(type: RRType, name: string, value: string): void {
+    const table = this.#types[type];
+    const cur = table.get(name);
+    if (cur !== undefined && cur.includes(value)) {
+      const key = `${type} ${name} ${value}`;
+      this.#extra.set(key, (this.#extra.get(key) ?? 0) + 1);
+      return;
+    }
+    this.#touched.add(name);
+    if (cur !== undefined && table.fresh.has(cur)) {
+      (cur as string[]).push(value);
+      return;
+    }
+    const next = cur === undefined ? [value] : [...cur, value];
+    table.fresh.add(next);
+    table.set(name, next);
+  }
+
+  /** Removes one copy of each record of a contribution. */
+  #remove(list: readonly string[]): void {
+    for (let i = 0; i < list.length; i += 3) {
+      const type = list[i] as RRType;
+      const name = list[i + 1];
+      const value = list[i + 2];
+      const key = `${type} ${name} ${value}`;
+      const more = this.#extra.get(key);
+      if (more !== undefined) {
+        if (more > 1) this.#extra.set(key, more - 1);
+        else this.#extra.delete(key);
+        continue;
+      }
+      const table = this.#types[type];
+      const cur = table.get(name);
+      if (cur === undefined) continue;
+      const at = cur.indexOf(value);
+      if (at < 0) continue;
+      this.#touched.add(name);
+      if (cur.length === 1) {
+        table.set(name, undefined);
+        continue;
+      }
+      if (table.fresh.has(cur)) {
+        (cur as string[]).splice(at, 1);
+        continue;
+      }
+      const next = [...cur.slice(0, at), ...cur.slice(at + 1)];
+      table.fresh.add(next);
+      table.set(name, next);
+    }
+  }
+
+  /** The record set as it is now (never changed afterwards). */
+  #published(): RecordSet {
+    const a = this.#types.A.publish();
+    const aaaa = this.#types.AAAA.publish();
+    const srv = this.#types.SRV.publish();
+    const contributions = {
+      before: [
+        ...[...this.#frameworks.values()].map((f) => f.records),
+        ...[...this.#agents.values()].map((s) => s.records),
+        this.#masterRecords,
+      ],
+      frameworks: [...this.#frameworks.values()].map((f) =>
+        f.view ??= {
+          name: str(f.framework.name),
+          tasks: [...f.tasks].map((id) => this.#tasks.get(id)).filter((t): t is TaskEntry =>
+            t !== undefined && t.records.length > 0
+          ).map((t) => ({ name: str(t.task.name), id: str(t.task.id), records: t.records })),
+        }
+      ),
+    };
+    let enumerated: EnumFramework[] | null | undefined;
+    return {
+      domain: this.#opts.options.domain,
+      a,
+      aaaa,
+      srv,
+      get frameworks() {
+        enumerated ??= enumerate(contributions.before, contributions.frameworks);
+        return enumerated;
+      },
+    };
+  }
+}
+
+/** Whether two value lists hold the same values (in any order; a list has no repeats). */
+function sameValues(x: readonly string[] | undefined, y: readonly string[] | undefined): boolean {
+  if (x === y) return true;
+  if (x === undefined || y === undefined || x.length !== y.length) return false;
+  if (x.length <= 16) return x.every((v) => y.includes(v));
+  const set = new Set(y);
+  return x.every((v) => set.has(v));
+}
+
+/** Whether two agents' addresses give their tasks the same records. */
+function sameAddrs(x: SlaveAddrs | undefined, y: SlaveAddrs | undefined): boolean {
+  if (x === undefined || y === undefined) return x === y;
+  return x.fallback === y.fallback && x.ips.length === y.ips.length &&
+    x.ips.every((ip, i) => ip.text === y.ips[i].text);
+}
+
+/**
+ * `/v1/enumerate` (SPEC §8.6) from contributions: per framework and task, the records the
+ * task added that nothing before it (the framework, agent and master records, earlier
+ * tasks) had.
+ */
+function enumerate(
+  before: readonly string[][],
+  frameworks: readonly FrameworkView[],
+): EnumFramework[] | null {
+  const seen = new Set<string>();
+  for (const list of before) {
+    for (let i = 0; i < list.length; i += 3) seen.add(`${list[i]} ${list[i + 1]} ${list[i + 2]}`);
+  }
+  const out: EnumFramework[] = [];
+  for (const f of frameworks) {
+    const tasks: EnumTask[] = [];
+    for (const t of f.tasks) {
+      let records: EnumRecord[] | null = null;
+      for (let i = 0; i < t.records.length; i += 3) {
+        const key = `${t.records[i]} ${t.records[i + 1]} ${t.records[i + 2]}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        (records ??= []).push({
+          name: t.records[i + 1],
+          host: t.records[i + 2],
+          rtype: t.records[i] as RRType,
+        });
+      }
+      tasks.push({ name: t.name, id: t.id, records });
+    }
+    out.push({ tasks, name: f.name });
+  }
+  return out.length > 0 ? out : null;
+}
+
+/** Adds to `out` every name whose values differ between `before` and `after`. */
+function diffNames(
+  before: ReadonlyMap<string, readonly string[]>,
+  after: ReadonlyMap<string, readonly string[]>,
+  out: Set<string>,
+): void {
+  for (const [name, values] of after) {
+    const old = before.get(name);
+    if (old === values) continue;
+    if (old === undefined || old.length !== values.length) {
+      out.add(name);
+      continue;
+    }
+    for (let i = 0; i < values.length; i++) {
+      if (old[i] !== values[i]) {
+        out.add(name);
+        break;
+      }
+    }
+  }
+  for (const name of before.keys()) if (!after.has(name)) out.add(name);
+}

@@ -1,0 +1,184 @@
+// The record store: a whole state gives exactly `generateRecords`' set; a snapshot followed by
+// random deltas gives the same records as a full build of the resulting state (fixtures and
+// generated clusters); a delta's `changes` name exactly the names whose records changed; and
+// published record sets never change afterwards.
+import assert from "node:assert/strict";
+import type { MesosState, MesosTask } from "../src/mesos/state_types.ts";
+import { generateRecords, type GeneratorOptions } from "../src/records/generate.ts";
+import type { RecordSet } from "../src/records/record_set.ts";
+import { RecordStore } from "../src/records/store.ts";
+import { generateDocument, Rng } from "../scripts/sim/cluster.ts";
+import { FIXTURE_FILES } from "./helpers/fixture_tables.ts";
+import { copy, deltaReady, randomChange } from "./helpers/random_deltas.ts";
+
+const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+const OPTIONS: GeneratorOptions = {
+  domain: "mesos",
+  enforceRFC952: false,
+  ipSources: ["netinfo", "mesos", "host"],
+  soaMname: "ns1.mesos.",
+};
+const NS = ["198.51.100.53"];
+
+function mastersOf(state: MesosState): string[] {
+  return [String(state.leader ?? "").split("@")[1] ?? ""];
+}
+
+function full(state: MesosState): RecordSet {
+  return generateRecords({
+    state,
+    masters: mastersOf(state),
+    options: OPTIONS,
+    nameServerIPs: NS,
+    resolved: new Map(),
+  });
+}
+
+/** Every record as a sorted list of `type name value`. */
+function triples(rs: RecordSet): string[] {
+  const out: string[] = [];
+  for (const [type, m] of [["A", rs.a], ["AAAA", rs.aaaa], ["SRV", rs.srv]] as const) {
+    for (const [name, values] of m) {
+      assert.ok(values.length > 0, `${type} ${name} has an empty value list`);
+      assert.equal(new Set(values).size, values.length, `${type} ${name} repeats a value`);
+      for (const v of values) out.push(`${type} ${name} ${v}`);
+    }
+  }
+  return out.sort();
+}
+
+/** Names per type, sorted. */
+function sizes(rs: RecordSet): number[] {
+  return [rs.a.size, rs.aaaa.size, rs.srv.size];
+}
+
+/** The distinct `framework/task id` pairs the enumerate tree lists, and all records it lists (sorted). */
+function enumerateSummary(rs: RecordSet): { tasks: string[]; records: string[] } {
+  const tasks: string[] = [];
+  const records = new Set<string>();
+  for (const f of rs.frameworks ?? []) {
+    for (const t of f.tasks) {
+      tasks.push(`${f.name}/${t.id}`);
+      for (const r of t.records ?? []) records.add(`${r.rtype} ${r.name} ${r.host}`);
+    }
+  }
+  return { tasks: [...new Set(tasks)].sort(), records: [...records].sort() };
+}
+
+function load(file: string): MesosState {
+  return JSON.parse(Deno.readTextFileSync(`${FIXTURES}/${file}`));
+}
+
+/** Runs `steps` random deltas over `state`, checking the store against a full build after each. */
+function checkSequence(name: string, state0: MesosState, seed: number, steps: number): void {
+  const state = deltaReady(state0);
+  const store = new RecordStore({ options: OPTIONS, nameServerIPs: NS });
+  const first = store.snapshot(state, mastersOf(state), new Map());
+  assert.deepEqual(triples(first.records), triples(full(state)), `${name}: snapshot`);
+  const rng = new Rng(seed);
+  let published = first.records;
+  let publishedTriples = triples(published);
+  for (let i = 1; i <= steps; i++) {
+    const delta = randomChange(state, rng, i);
+    const up = store.delta(copy(delta));
+    const want = full(state);
+    const wantTriples = triples(want);
+    if (!up) {
+      assert.deepEqual(
+        publishedTriples,
+        wantTriples,
+        `${name} step ${i}: no change reported, but records differ`,
+      );
+      continue;
+    }
+    assert.deepEqual(
+      triples(up.records),
+      wantTriples,
+      `${name} step ${i}: ${JSON.stringify(delta).slice(0, 300)}`,
+    );
+    assert.deepEqual(sizes(up.records), sizes(want), `${name} step ${i}: sizes`);
+    // `changes` names exactly the names whose records differ from the previous set.
+    const before = new Map<string, string[]>();
+    for (const t of publishedTriples) {
+      const n = t.split(" ")[1];
+      before.set(n, [...(before.get(n) ?? []), t]);
+    }
+    const after = new Map<string, string[]>();
+    for (const t of wantTriples) {
+      const n = t.split(" ")[1];
+      after.set(n, [...(after.get(n) ?? []), t]);
+    }
+    const differ = new Set<string>();
+    for (const n of new Set([...before.keys(), ...after.keys()])) {
+      if (JSON.stringify(before.get(n)) !== JSON.stringify(after.get(n))) differ.add(n);
+    }
+    assert.deepEqual([...up.changes!.names].sort(), [...differ].sort(), `${name} step ${i}: changes`);
+    // The previous set is unchanged by this delta.
+    assert.deepEqual(triples(published), publishedTriples, `${name} step ${i}: previous set changed`);
+    // Enumerate lists the same tasks and records as a full build (order aside).
+    const e = enumerateSummary(up.records);
+    const ew = enumerateSummary(want);
+    assert.deepEqual(e.records, ew.records, `${name} step ${i}: enumerate records`);
+    assert.deepEqual(e.tasks, ew.tasks, `${name} step ${i}: enumerate tasks`);
+    published = up.records;
+    publishedTriples = wantTriples;
+  }
+}
+
+for (const file of FIXTURE_FILES) {
+  Deno.test(`record store: ${file} as a snapshot is generateRecords' set, enumerate included`, () => {
+    const state = load(file);
+    const store = new RecordStore({ options: OPTIONS, nameServerIPs: NS });
+    const got = store.snapshot(state, mastersOf(state), new Map()).records;
+    const want = full(state);
+    assert.deepEqual(triples(got), triples(want));
+    assert.deepEqual(got.frameworks, want.frameworks);
+  });
+
+  Deno.test(`record store: ${file}, snapshot + 60 random deltas = full rebuild at every step`, () => {
+    checkSequence(file, load(file), 7, 60);
+  });
+}
+
+Deno.test("record store: generated clusters, snapshot + random deltas = full rebuild at every step", () => {
+  for (const seed of [1, 2, 3]) {
+    const state = generateDocument({ frameworks: 4, agents: 12, tasks: 150, seed });
+    state.leader = "master@10.0.0.1:5050";
+    checkSequence(`cluster seed ${seed}`, state, seed * 13, 80);
+  }
+});
+
+Deno.test("record store: killing one task changes exactly its names; a second snapshot reports the diff", () => {
+  const state = generateDocument({ frameworks: 2, agents: 3, tasks: 30, seed: 5 });
+  state.leader = "master@10.0.0.1:5050";
+  const store = new RecordStore({ options: OPTIONS, nameServerIPs: NS });
+  const first = store.snapshot(state, mastersOf(state), new Map());
+  assert.equal(first.changes, undefined);
+  // A task alone in its app: every name it has is its own.
+  const fw = state.frameworks![0];
+  const task: MesosTask = {
+    id: "solo.1234",
+    name: "solo",
+    framework_id: fw.id,
+    slave_id: state.slaves![0].id,
+    state: "TASK_RUNNING",
+    resources: { ports: "[31999-31999]" },
+    statuses: [{ state: "TASK_RUNNING", timestamp: 1 }],
+  };
+  const added = store.delta({ tasks: [task] })!;
+  const own = [...added.changes!.names].sort();
+  const fname = fw.name === "marathon" ? "marathon" : String(fw.name).toLowerCase();
+  assert.ok(own.includes(`solo.${fname}.mesos.`), own.join(" "));
+  assert.ok(own.includes(`_solo._tcp.${fname}.slave.mesos.`), own.join(" "));
+  assert.ok(own.every((n) => n.includes("solo")), own.join(" "));
+  const killed = store.delta({ tasks: [{ ...task, state: "TASK_KILLED" }] })!;
+  assert.deepEqual([...killed.changes!.names].sort(), own);
+  for (const n of own) assert.equal(killed.records.a.get(n) ?? killed.records.srv.get(n), undefined);
+  assert.ok(added.records.a.get(`solo.${fname}.mesos.`), "the earlier set still has the task");
+  // Nothing changes: no update.
+  assert.equal(store.delta({ removedTasks: ["no-such-task"] }), undefined);
+  // A whole state again: `changes` is the difference from the last records.
+  (fw.tasks ??= []).push(task);
+  const again = store.snapshot(state, mastersOf(state), new Map());
+  assert.deepEqual([...again.changes!.names].sort(), own);
+});
