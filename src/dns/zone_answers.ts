@@ -604,8 +604,8 @@ export function* zoneBuild(snapshot: Snapshot, config: Config): Generator<void, 
  * `previous` unchanged, and a new top layer rebuilt from `snapshot` for those names, the
  * names of the previous top layer, and the apex (its SOA carries the new serial). A name
  * without records any more becomes a tombstone, or an empty non-terminal when names exist
- * below it. SRV answers of unchanged names keep the additional addresses they were built
- * with (a target's addresses change with its SRV records under the naming rules, SPEC §6).
+ * below it. `changed` must name the SRV names whose targets' addresses changed too (their
+ * answers carry them as additional records; the record store's `changes` do).
  * Cost: in proportion to the top layer's names, not the zone's.
  */
 export function updateZoneAnswers(

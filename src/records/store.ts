@@ -283,6 +283,8 @@ export class RecordStore {
   #hasRecords = false;
   /** Names touched by the change being applied. */
   #touched = new Set<string>();
+  /** The record lists removed or added by the change being applied. */
+  #lists: (readonly string[])[] = [];
 
   constructor(opts: RecordStoreOptions) {
     this.#opts = opts;
@@ -400,6 +402,7 @@ export class RecordStore {
     diffNames(previous.a, rs.a, names);
     diffNames(previous.aaaa, rs.aaaa, names);
     diffNames(previous.srv, rs.srv, names);
+    if (names.size > 0) addSrvDependents(names, rs.srv);
     return { records: rs, changes: { names } };
   }
 
@@ -432,6 +435,7 @@ export class RecordStore {
     if (resolved) { for (const [k, v] of resolved) this.#resolved.set(k, v); }
     const d = new Derivation(this.#opts.options, this.#resolved);
     this.#touched = new Set();
+    this.#lists = [];
     const rederive = new Set<string>();
 
     for (const id of delta.removedFrameworks ?? []) {
@@ -527,6 +531,22 @@ export class RecordStore {
         }
       }
     }
+    // SRV answers carry their targets' addresses: a target's change changes them too (a
+    // task's, agent's or master's SRV records and their targets are derived together).
+    const lists = this.#lists;
+    this.#lists = [];
+    if (changed.size > 0) {
+      addSrvDependents(
+        changed,
+        function* () {
+          for (const list of lists) {
+            for (let i = 0; i < list.length; i += 3) {
+              if (list[i] === "SRV") yield [list[i + 1], [list[i + 2]]] as const;
+            }
+          }
+        }(),
+      );
+    }
     if (changed.size === 0) {
       for (const t of Object.values(this.#types)) t.publish();
       return undefined;
@@ -554,6 +574,7 @@ export class RecordStore {
 
   /** An emitter that applies each record to the tables and lists it in `list`. */
   #adder(list: string[]): Emit {
+    this.#lists.push(list);
     return (type, name, value) => {
       list.push(type, name, value);
       this.#add(type, name, value);
@@ -581,6 +602,7 @@ export class RecordStore {
 
   /** Removes one copy of each record of a contribution. */
   #remove(list: readonly string[]): void {
+    this.#lists.push(list);
     for (let i = 0; i < list.length; i += 3) {
       const type = list[i] as RRType;
       const name = list[i + 1];
@@ -695,6 +717,28 @@ function enumerate(
     out.push({ tasks, name: f.name });
   }
   return out.length > 0 ? out : null;
+}
+
+/**
+ * Adds to `changed` the SRV names (of `srv`: name and values) with a value whose target is
+ * in `changed`: their answers carry the target's addresses as additional records.
+ */
+function addSrvDependents(
+  changed: Set<string>,
+  srv: Iterable<readonly [string, readonly string[]]>,
+): void {
+  const more: string[] = [];
+  for (const [name, values] of srv) {
+    if (changed.has(name)) continue;
+    for (const v of values) {
+      const colon = v.lastIndexOf(":");
+      if (colon > 0 && changed.has(v.slice(0, colon))) {
+        more.push(name);
+        break;
+      }
+    }
+  }
+  for (const name of more) changed.add(name);
 }
 
 /** Adds to `out` every name whose values differ between `before` and `after`. */
