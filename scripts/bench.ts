@@ -10,6 +10,13 @@
  *                   [--engines portable,ffi] [--warmup 2] [--refresh 600] [--queries 100000]
  *                   [--agents N] [--frameworks 5] [--seed 1] [--compare 200]
  *                   [--deno-flags=--allow-ffi]
+ *                   [--scenarios qps,scale] [--original PATH] [--scale-tasks 10000,50000,100000]
+ *                   [--scale-load 10] [--scale-clients 4] [--scale-refresh 1]
+ *
+ * Scenarios (default: all): `qps` (below, this file) and `scale` (scripts/bench/scale.ts:
+ * time to first answer and peak RSS at each `--scale-tasks` size, then `--scale-load`
+ * seconds of dnsperf while updates land at the largest; with `--original`, the Go
+ * original in the same run).
  *
  * `--engines` lists values for mesos-dns's `--DNSUDPEngine` flag; each is run in turn,
  * and one that does not start (e.g. a build without the flag) is skipped with a note.
@@ -30,6 +37,7 @@ import { type MesosDnsServer, StartFailed, startMesosDns } from "./bench/mesos_d
 import { freeDnsPort } from "./bench/ports.ts";
 import { clockTicksPerSecond, sampleProcess } from "./bench/proc.ts";
 import { buildQueryFile, type EnumerateDoc } from "./bench/query_file.ts";
+import { runScale } from "./bench/scale.ts";
 import {
   combineRuns,
   type Point,
@@ -39,9 +47,10 @@ import {
   targetLines,
 } from "./bench/report.ts";
 
-const USAGE = "usage: bench.ts [--tasks N] [--duration S] [--clients 1,4,16] [--rate Q] [--engines a,b] " +
-  "[--warmup S] [--refresh S] [--queries N] [--agents N] [--frameworks N] [--seed N] [--compare N] " +
-  "[--deno-flags FLAGS] [--rate-runs N]";
+const USAGE = "usage: bench.ts [--scenarios qps,scale] [--original PATH] [--tasks N] [--duration S] " +
+  "[--clients 1,4,16] [--rate Q] [--engines a,b] [--warmup S] [--refresh S] [--queries N] [--agents N] " +
+  "[--frameworks N] [--seed N] [--compare N] [--deno-flags FLAGS] [--rate-runs N] " +
+  "[--scale-tasks 10000,50000,100000] [--scale-load S] [--scale-clients N] [--scale-refresh S]";
 
 interface BenchOptions {
   tasks: number;
@@ -59,7 +68,18 @@ interface BenchOptions {
   queries: number;
   compare: number;
   denoFlags: string[];
+  /** Which scenarios run (`SCENARIOS`), in their order there. */
+  scenarios: string[];
+  /** The built Go original, for the scenarios that compare with it. */
+  original?: string;
+  scaleTasks: number[];
+  scaleLoad: number;
+  scaleClients: number;
+  scaleRefresh: number;
 }
+
+/** The scenarios, each in its own module under scripts/bench/ (`qps` is this file's). */
+const SCENARIOS = ["qps", "scale"];
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -86,6 +106,12 @@ function parseOptions(argv: string[]): BenchOptions {
         queries: { type: "string", default: "100000" },
         compare: { type: "string", default: "200" },
         "deno-flags": { type: "string", default: "" },
+        scenarios: { type: "string", default: SCENARIOS.join(",") },
+        original: { type: "string" },
+        "scale-tasks": { type: "string", default: "10000,50000,100000" },
+        "scale-load": { type: "string", default: "10" },
+        "scale-clients": { type: "string", default: "4" },
+        "scale-refresh": { type: "string", default: "1" },
       },
     }).values;
   } catch (e) {
@@ -104,6 +130,10 @@ function parseOptions(argv: string[]): BenchOptions {
   const tasks = int("tasks", v.tasks, 1);
   const clients = v.clients.split(",").map((c) => int("clients", c.trim(), 1));
   const engines = v.engines.split(",").map((e) => e.trim()).filter((e) => e);
+  const scenarios = v.scenarios.split(",").map((e) => e.trim()).filter((e) => e);
+  for (const sc of scenarios) {
+    if (!SCENARIOS.includes(sc)) fail(`unknown scenario ${sc} (known: ${SCENARIOS})`);
+  }
   return {
     tasks,
     agents: v.agents !== undefined ? int("agents", v.agents, 1) : Math.max(3, Math.round(tasks / 50)),
@@ -119,6 +149,12 @@ function parseOptions(argv: string[]): BenchOptions {
     queries: int("queries", v.queries, 100),
     compare: int("compare", v.compare, 0),
     denoFlags: v["deno-flags"].split(/\s+/).filter((f) => f),
+    scenarios,
+    original: v.original,
+    scaleTasks: v["scale-tasks"].split(",").map((t) => int("scale-tasks", t.trim(), 1)),
+    scaleLoad: num("scale-load", v["scale-load"], 0),
+    scaleClients: int("scale-clients", v["scale-clients"], 1),
+    scaleRefresh: int("scale-refresh", v["scale-refresh"], 1),
   };
 }
 
@@ -249,6 +285,40 @@ async function measure(
 async function main(): Promise<void> {
   const o = parseOptions(Deno.args);
   const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  if (o.scenarios.includes("qps")) await runQps(o, root);
+  if (o.scenarios.includes("scale")) {
+    const tmp = await Deno.makeTempDir({ prefix: "mesos-dns-bench-", dir: tmpDir() });
+    try {
+      console.log(
+        await runScale({
+          root,
+          sizes: o.scaleTasks,
+          original: o.original,
+          loadSeconds: o.scaleLoad,
+          clients: o.scaleClients,
+          refreshSeconds: o.scaleRefresh,
+          seed: o.seed,
+          tmp,
+          progress,
+        }),
+      );
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+/** `/dev/shm` where it exists (dnsperf output on a disk stalls dnsperf itself). */
+function tmpDir(): string | undefined {
+  try {
+    return Deno.statSync("/dev/shm").isDirectory ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `qps` scenario: queries per second and latency against Knot (the report above). */
+async function runQps(o: BenchOptions, root: string): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "mesos-dns-bench-" });
   const notes: string[] = [];
   if (o.denoFlags.length > 0) {

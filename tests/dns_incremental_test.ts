@@ -193,9 +193,15 @@ Deno.test("TCP keeps answering while a large zone is built again", async () => {
       };
     };
     assert.equal((await ask()).data, "10.1.0.7");
+    // What building the new zone in one piece costs on this machine now (the pause TCP
+    // had before slicing).
+    const next = bigRecords(40000, 2);
+    const t1 = performance.now();
+    buildZoneAnswers({ records: next, serial: 1, loadedAt: new Date() }, testConfig());
+    const onePieceMs = performance.now() - t1;
     // A whole new state (no `changes`): built again in slices.
     const t0 = performance.now();
-    const snap: Snapshot = holder.publish(bigRecords(40000, 2));
+    const snap: Snapshot = holder.publish(next);
     let worst = 0;
     let during = 0;
     while (dns.servedSnapshot() !== snap) {
@@ -208,13 +214,17 @@ Deno.test("TCP keeps answering while a large zone is built again", async () => {
     }
     const buildMs = performance.now() - t0;
     assert.equal((await ask()).data, "10.2.0.7");
-    // Slices are 10 ms of wall time (REBUILD_SLICE_MS). On a 2-core machine running other
-    // work the process is off the CPU for tens of milliseconds at a time (measured: gaps of
-    // 50-150 ms between 10 ms slices at load 10), hence 250 ms; and the build must take long
-    // enough that building it in one piece would have broken the bound.
+    // Slices are 10 ms of wall time (REBUILD_SLICE_MS); a query waits for the slice under way,
+    // plus whatever else the process does (a garbage collection) or the time it is off the CPU
+    // on a busy machine. The bound is relative to the one-piece build measured just before, so
+    // that it holds on a loaded 2-core machine too: a third of it (at least 100 ms).
+    const bound = Math.max(100, onePieceMs / 3);
+    console.log(
+      `one-piece build ${onePieceMs.toFixed(0)} ms; sliced build ${buildMs.toFixed(0)} ms, ` +
+        `${during} TCP queries answered meanwhile, the slowest in ${worst.toFixed(0)} ms`,
+    );
     assert.ok(during >= 3, `only ${during} queries answered during a ${buildMs.toFixed(0)} ms build`);
-    assert.ok(worst < 250, `a TCP query waited ${worst.toFixed(0)} ms during the build`);
-    assert.ok(buildMs > 2 * worst, `build ${buildMs.toFixed(0)} ms vs worst wait ${worst.toFixed(0)} ms`);
+    assert.ok(worst < bound, `a TCP query waited ${worst.toFixed(0)} ms (bound ${bound.toFixed(0)} ms)`);
   } finally {
     client.close();
     await dns.close();

@@ -36,6 +36,8 @@ export interface DnsperfSummary {
 
 export interface DnsperfResult extends DnsperfSummary {
   p99LatencyMs: number;
+  /** The slowest answered query's latency. */
+  maxLatencyMs: number;
   /** How many per-query latencies the percentile was computed from. */
   samples: number;
   /** The command line, for the report. */
@@ -122,6 +124,8 @@ export async function runDnsperf(o: DnsperfOptions): Promise<DnsperfResult> {
   return {
     ...summary,
     p99LatencyMs: percentile(latencies, 99) * 1000,
+    // `percentile` sorted them.
+    maxLatencyMs: latencies.length > 0 ? latencies[latencies.length - 1] * 1000 : NaN,
     samples: latencies.length,
     command: `dnsperf ${args.join(" ")}`,
   };

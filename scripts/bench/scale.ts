@@ -1,0 +1,393 @@
+/**
+ * The `scale` bench scenario (owns: time to first answer and peak RSS at growing cluster
+ * sizes, and query load while state updates land, for mesos-dns and, with `--original`,
+ * the Go original in the same run).
+ *
+ * For each size a generated cluster (scripts/sim/cluster.ts; agents = tasks / 20) is
+ * serialised once and served ready-made by a minimal master on a free port, so the state
+ * costs the servers, not the simulator. Each server is started alone (mesos-dns with the
+ * `start` task's flags, the original with `refreshSeconds: 1`) and timed from the moment
+ * its first `/master/state` request arrives to the first answer for a task name (a UDP
+ * query every 10 ms); its peak RSS (`VmHWM`) is read then. At the largest size, each server
+ * in turn then gets dnsperf load while the master alternates every second between the state
+ * and one with 1% of the tasks killed (so every reload changes records), both polling every
+ * `refreshSeconds` second: queries per second and the maximum and p99 latency.
+ */
+import type { MesosState, MesosTask } from "../../src/mesos/state_types.ts";
+import { generateRecords } from "../../src/records/generate.ts";
+import { generateDocument } from "../sim/cluster.ts";
+import { runDnsperf } from "./dnsperf.ts";
+import { startTaskPermissions } from "./mesos_dns.ts";
+import { freeDnsPort } from "./ports.ts";
+import { buildQueryFile, type EnumerateDoc } from "./query_file.ts";
+
+export interface ScaleOptions {
+  /** Project root (deno.json, main.ts). */
+  root: string;
+  /** Task counts, e.g. [10000, 50000, 100000]. */
+  sizes: number[];
+  /** The built Go original, or undefined to measure mesos-dns alone. */
+  original?: string;
+  /** Seconds of dnsperf load at the largest size (0: skip the load part). */
+  loadSeconds: number;
+  /** dnsperf clients during the load part. */
+  clients: number;
+  /** Seconds between state reloads during the load part. */
+  refreshSeconds: number;
+  seed: number;
+  /** Directory for dnsperf output and the original's config file. */
+  tmp: string;
+  progress: (line: string) => void;
+}
+
+interface Master {
+  readonly address: string;
+  /** When the first `/master/state` request arrived (performance.now()), or undefined. */
+  firstRequest(): number | undefined;
+  resetFirst(): void;
+  /** Alternate between the bodies every `ms` (0: serve the first only). */
+  alternate(ms: number): void;
+  close(): Promise<void>;
+}
+
+/** A master serving pre-serialised states (the first, or alternating between them). */
+function serveStates(bodies: Uint8Array[], port: number): Master {
+  let first: number | undefined;
+  let current = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path !== "/master/state" && path !== "/master/state.json" && path !== "/state.json") {
+      return new Response("not found", { status: 404 });
+    }
+    first ??= performance.now();
+    return new Response(bodies[current] as Uint8Array<ArrayBuffer>, {
+      headers: { "content-type": "application/json" },
+    });
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    firstRequest: () => first,
+    resetFirst: () => {
+      first = undefined;
+    },
+    alternate: (ms) => {
+      clearInterval(timer);
+      current = 0;
+      if (ms > 0) timer = setInterval(() => current = (current + 1) % bodies.length, ms);
+    },
+    close: async () => {
+      clearInterval(timer);
+      await server.shutdown();
+    },
+  };
+}
+
+/** A UDP A query for `name` (id 0x5ca1), answered with at least one A record? */
+function probe(name: string): Uint8Array {
+  const labels = name.replace(/\.$/, "").split(".");
+  const q = [0x5c, 0xa1, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+  for (const l of labels) q.push(l.length, ...new TextEncoder().encode(l));
+  q.push(0, 0, 1, 0, 1);
+  return new Uint8Array(q);
+}
+
+/** Asks `port` for `name` every 10 ms until an answer with records comes; resolves with the time. */
+async function firstAnswer(
+  port: number,
+  name: string,
+  deadline: number,
+  alive: () => boolean,
+): Promise<number> {
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const query = probe(name);
+  let answeredAt: number | undefined;
+  const receiving = (async () => {
+    while (answeredAt === undefined) {
+      const [b] = await sock.receive();
+      // NOERROR with ANCOUNT > 0.
+      if (b.length > 12 && (b[3] & 0x0f) === 0 && ((b[6] << 8) | b[7]) > 0) answeredAt = performance.now();
+    }
+  })().catch(() => {});
+  try {
+    while (answeredAt === undefined) {
+      if (performance.now() > deadline || !alive()) throw new Error(`no answer for ${name} in time`);
+      await sock.send(query, { transport: "udp", hostname: "127.0.0.1", port });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return answeredAt;
+  } finally {
+    sock.close();
+    await receiving;
+  }
+}
+
+function peakRssMB(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kb = Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
+    return kb / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Running {
+  pid: number;
+  port: number;
+  alive: () => boolean;
+  stop: () => Promise<void>;
+  output: () => string;
+}
+
+function spawn(cmd: string, args: string[], cwd: string, port: number): Running {
+  const child = new Deno.Command(cmd, { args, cwd, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  let text = "";
+  let done = false;
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s.pipeThrough(new TextDecoderStream())) text = (text + chunk).slice(-10_000);
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const status = child.status.then((s) => {
+    done = true;
+    return s;
+  });
+  return {
+    pid: child.pid,
+    port,
+    alive: () => !done,
+    output: () => text,
+    stop: async () => {
+      if (!done) child.kill("SIGTERM");
+      await status;
+      await pumps;
+    },
+  };
+}
+
+/** mesos-dns as the `start` task runs it. */
+async function startOurs(o: ScaleOptions, master: string, refresh: number): Promise<Running> {
+  const perms = startTaskPermissions(await Deno.readTextFile(`${o.root}/deno.json`));
+  const port = freeDnsPort();
+  const http = freeDnsPort();
+  return spawn(
+    Deno.execPath(),
+    [
+      "run",
+      ...perms,
+      "main.ts",
+      `--masters=${master}`,
+      `--port=${port}`,
+      "--listener=127.0.0.1",
+      `--httpport=${http}`,
+      "--httplistener=127.0.0.1",
+      `--refreshSeconds=${refresh}`,
+      "--externalon=false",
+    ],
+    o.root,
+    port,
+  );
+}
+
+/** The Go original with a config file of its keys. */
+async function startOriginal(o: ScaleOptions, master: string, refresh: number): Promise<Running> {
+  const port = freeDnsPort();
+  const http = freeDnsPort();
+  const config = `${o.tmp}/original-${port}.json`;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      masters: [master],
+      refreshSeconds: refresh,
+      port,
+      httpport: http,
+      listener: "127.0.0.1",
+      externalon: false,
+      resolvers: ["127.0.0.1"],
+      domain: "mesos",
+    }),
+  );
+  return spawn(o.original!, ["-config", config], o.tmp, port);
+}
+
+/** The state with leader fields pointing at `master`, and one with 1% of its running tasks killed. */
+function states(
+  tasks: number,
+  seed: number,
+  master: string,
+): { docs: MesosState[]; probe: string; enumerate: EnumerateDoc } {
+  const doc = generateDocument({ frameworks: 5, agents: Math.max(1, Math.round(tasks / 20)), tasks, seed });
+  doc.leader = `master@${master}`;
+  doc.pid = doc.leader;
+  const rs = generateRecords({
+    state: doc,
+    masters: [master],
+    options: {
+      domain: "mesos",
+      enforceRFC952: false,
+      ipSources: ["netinfo", "mesos", "host"],
+      soaMname: "ns1.mesos.",
+    },
+    nameServerIPs: [],
+    resolved: new Map(),
+  });
+  const enumerate = { frameworks: rs.frameworks } as unknown as EnumerateDoc;
+  let probeName = "";
+  for (const f of rs.frameworks ?? []) {
+    for (const t of f.tasks) {
+      const r = t.records?.find((r) => r.rtype === "A" && /^[a-z0-9.-]+$/.test(r.name));
+      if (r) {
+        probeName = r.name;
+        break;
+      }
+    }
+    if (probeName) break;
+  }
+  const changed = structuredClone(doc);
+  let n = 0;
+  for (const f of changed.frameworks ?? []) {
+    for (const t of (f.tasks ?? []) as MesosTask[]) {
+      if (t.state === "TASK_RUNNING" && n++ % 100 === 50) t.state = "TASK_KILLED";
+    }
+  }
+  return { docs: [doc, changed], probe: probeName, enumerate };
+}
+
+interface BuildResult {
+  server: string;
+  tasks: number;
+  stateMB: number;
+  seconds: number;
+  rssMB: number;
+}
+
+interface LoadResult {
+  server: string;
+  qps: number;
+  maxMs: number;
+  p99Ms: number;
+  lost: number;
+  reloads: string;
+}
+
+/** Runs the scenario; returns the markdown report. */
+export async function runScale(o: ScaleOptions): Promise<string> {
+  const builds: BuildResult[] = [];
+  const loads: LoadResult[] = [];
+  const servers: Array<[string, (m: string, r: number) => Promise<Running>]> = [
+    ["mesos-dns", (m, r) => startOurs(o, m, r)],
+  ];
+  if (o.original) servers.push(["Go original", (m, r) => startOriginal(o, m, r)]);
+  const largest = Math.max(...o.sizes);
+  for (const tasks of o.sizes) {
+    o.progress(`scale: generating a cluster of ${tasks} tasks`);
+    const masterPort = freeDnsPort();
+    const address = `127.0.0.1:${masterPort}`;
+    const { docs, probe, enumerate } = states(tasks, o.seed, address);
+    const bodies = docs.map((d) => new TextEncoder().encode(JSON.stringify(d)) as Uint8Array<ArrayBuffer>);
+    const master = serveStates(bodies, masterPort);
+    try {
+      for (const [name, start] of servers) {
+        master.resetFirst();
+        master.alternate(0);
+        // mesos-dns reloads at start; the original only after its first refresh period.
+        const refresh = name === "mesos-dns" ? 600 : 1;
+        o.progress(`scale: ${name} loading ${tasks} tasks (${(bodies[0].length / 1e6).toFixed(0)} MB state)`);
+        const s = await start(address, refresh);
+        try {
+          const answered = await firstAnswer(s.port, probe, performance.now() + 300_000, s.alive);
+          const fetched = master.firstRequest() ?? NaN;
+          builds.push({
+            server: name,
+            tasks,
+            stateMB: bodies[0].length / 1e6,
+            seconds: (answered - fetched) / 1000,
+            rssMB: peakRssMB(s.pid),
+          });
+        } catch (e) {
+          o.progress(`scale: ${name} failed: ${e}\n${s.output().slice(-2000)}`);
+        } finally {
+          await s.stop();
+        }
+      }
+      if (tasks === largest && o.loadSeconds > 0) {
+        const queries = buildQueryFile(enumerate, { total: 100_000, seed: o.seed });
+        const file = `${o.tmp}/scale-queries.txt`;
+        await Deno.writeTextFile(file, queries.lines.join("\n") + "\n");
+        for (const [name, start] of servers) {
+          master.alternate(0);
+          master.resetFirst();
+          const s = await start(address, o.refreshSeconds);
+          try {
+            await firstAnswer(s.port, probe, performance.now() + 300_000, s.alive);
+            master.alternate(1000);
+            o.progress(`scale: ${name} under dnsperf for ${o.loadSeconds} s while the state changes`);
+            const r = await runDnsperf({
+              port: s.port,
+              queryFile: file,
+              seconds: o.loadSeconds,
+              clients: o.clients,
+              outFile: `${o.tmp}/scale-dnsperf.out`,
+            });
+            loads.push({
+              server: name,
+              qps: r.qps,
+              maxMs: r.maxLatencyMs,
+              p99Ms: r.p99LatencyMs,
+              lost: r.lost,
+              reloads: `every ${o.refreshSeconds} s`,
+            });
+          } catch (e) {
+            o.progress(`scale: ${name} load failed: ${e}\n${s.output().slice(-2000)}`);
+          } finally {
+            master.alternate(0);
+            await s.stop();
+          }
+        }
+      }
+    } finally {
+      await master.close();
+    }
+  }
+  return report(builds, loads, o);
+}
+
+function report(builds: BuildResult[], loads: LoadResult[], o: ScaleOptions): string {
+  const lines = [
+    "## Scale: time to first answer and peak RSS",
+    "",
+    "From the first `/master/state` request to the first answer for a task name; peak RSS (VmHWM) then. " +
+    `Generated clusters (agents = tasks / 20, seed ${o.seed}); mesos-dns with the start task's flags` +
+    (o.original ? ", the Go original (refreshSeconds 1) in the same run." : "."),
+    "",
+    "| tasks | state | server | first answer | peak RSS |",
+    "| ----: | ----: | ------ | -----------: | -------: |",
+  ];
+  for (const b of builds) {
+    lines.push(
+      `| ${b.tasks.toLocaleString("en-US")} | ${b.stateMB.toFixed(0)} MB | ${b.server} | ${
+        b.seconds.toFixed(2)
+      } s | ${b.rssMB.toFixed(0)} MB |`,
+    );
+  }
+  if (loads.length > 0) {
+    lines.push(
+      "",
+      `### Under load at ${Math.max(...o.sizes).toLocaleString("en-US")} tasks while updates land`,
+      "",
+      `dnsperf, ${o.clients} clients, ${o.loadSeconds} s; the master alternates every second between the state ` +
+        "and one with 1% of the tasks killed; each server reloads every " + `${o.refreshSeconds} s.`,
+      "",
+      "| server | q/s | max latency | p99 | lost |",
+      "| ------ | --: | ----------: | --: | ---: |",
+    );
+    for (const l of loads) {
+      lines.push(
+        `| ${l.server} | ${Math.round(l.qps).toLocaleString("en-US")} | ${l.maxMs.toFixed(1)} ms | ${
+          l.p99Ms.toFixed(2)
+        } ms | ${l.lost} |`,
+      );
+    }
+  }
+  return lines.join("\n") + "\n";
+}
