@@ -49,12 +49,15 @@ Deno.test({
         "--queries=2000",
         "--compare=50",
         "--engines=portable,ffi",
+        "--scenarios=qps,scale",
+        "--scale-tasks=200",
+        "--scale-load=0.5",
       ],
       cwd: ROOT,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(120_000),
     }).output();
     const report = new TextDecoder().decode(out.stdout);
     const log = new TextDecoder().decode(out.stderr);
@@ -91,6 +94,19 @@ Deno.test({
     assert.match(report, /RSS under 200 MB: (met|MISSED)/);
     assert.match(report, /p99 latency at 1000 q\/s under 1 ms: (met|MISSED)/);
     assert.match(report, /mesos-dns and Knot agree on rcode and data/, "both servers serve the same records");
+
+    // The scale scenario: time to the first answer and peak RSS, then load while updates land.
+    const scale = report.split("\n").filter((l) => l.startsWith("| 200 |")).map((l) =>
+      l.split("|").slice(1, -1).map((c) => c.trim())
+    );
+    assert.equal(scale.length, 1, report);
+    const [, , server, first, peak] = scale[0];
+    assert.equal(server, "mesos-dns");
+    assert.ok(Number.parseFloat(first) > 0 && Number.parseFloat(first) < 60, `first answer ${first}`);
+    assert.ok(Number.parseFloat(peak) > 10, `peak RSS ${peak}`);
+    const load = rows(report, "mesos-dns").filter((r) => r.length === 5);
+    assert.equal(load.length, 1, report);
+    assert.ok(Number(load[0][1].replaceAll(",", "")) > 0, `load q/s ${load[0][1]}`);
   },
 });
 

@@ -19,6 +19,7 @@ import { generateDocument } from "../sim/cluster.ts";
 import { runDnsperf } from "./dnsperf.ts";
 import { startTaskPermissions } from "./mesos_dns.ts";
 import { freeDnsPort } from "./ports.ts";
+import { clockTicksPerSecond, sampleProcess } from "./proc.ts";
 import { buildQueryFile, type EnumerateDoc } from "./query_file.ts";
 
 export interface ScaleOptions {
@@ -122,14 +123,9 @@ async function firstAnswer(
   }
 }
 
-function peakRssMB(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kb = Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
-    return kb / 1024;
-  } catch {
-    return NaN;
-  }
+/** Peak RSS (VmHWM) of `pid` in MB (read through `cat`: Deno reads other processes' /proc only with -A). */
+async function peakRssMB(pid: number): Promise<number> {
+  return (await sampleProcess(pid, clockTicksPerSecond())).hwm / 1048576;
 }
 
 interface Running {
@@ -302,7 +298,7 @@ export async function runScale(o: ScaleOptions): Promise<string> {
             tasks,
             stateMB: bodies[0].length / 1e6,
             seconds: (answered - fetched) / 1000,
-            rssMB: peakRssMB(s.pid),
+            rssMB: await peakRssMB(s.pid),
           });
         } catch (e) {
           o.progress(`scale: ${name} failed: ${e}\n${s.output().slice(-2000)}`);
