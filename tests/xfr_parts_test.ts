@@ -1,7 +1,8 @@
 /**
  * The parts of zone transfer on their own: the IXFR journal's bounds and chaining, the
  * record-set difference, RFC 1982 serial comparison, the message writer's size limit, and
- * the NOTIFY sender's rate limit, coalescing and retries against a real UDP socket.
+ * the NOTIFY sender's rate limit, coalescing and retries against a real UDP socket, and the
+ * serial continuing above a secondary's at start.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -12,6 +13,8 @@ import { diffRecordSets, serialGreater, ZoneJournal, type ZoneRecord } from "../
 import type { RecordSet } from "../src/records/record_set.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { parseCommandLine } from "../src/config/mod.ts";
+import { startApp } from "../src/app.ts";
+import { startSimulator } from "../scripts/sim/master_server.ts";
 import { AddressMatcher } from "../src/net/cidr.ts";
 
 function rs(a: Record<string, string[]>, srv: Record<string, string[]> = {}): RecordSet {
@@ -237,4 +240,71 @@ Deno.test("AXFRAllow and NotifySecondaries: normalised, and a bad entry names th
   );
   assert.ok(!m.matches("11.0.0.1") && !m.matches("192.0.2.8") && !m.matches("fe80::1"));
   assert.ok(new AddressMatcher([]).empty && !new AddressMatcher([]).matches("127.0.0.1"));
+});
+
+Deno.test("at start, serials continue above a secondary's that is ahead of the clock (RFC 1982)", async () => {
+  const ahead = Math.floor(Date.now() / 1000) + 500_000; // an earlier run published many times a second
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const seen: string[] = [];
+  const loop = (async () => {
+    while (true) {
+      let msg: Uint8Array, from: Deno.Addr;
+      try {
+        [msg, from] = await sock.receive();
+      } catch {
+        return;
+      }
+      const p = dnsPacket.decode(Buffer.from(msg));
+      const notify = ((msg[2] >> 3) & 0x0f) === 4;
+      seen.push(notify ? "NOTIFY" : `${p.questions![0].type} ${p.questions![0].name}`);
+      const reply = dnsPacket.encode({
+        id: p.id,
+        type: "response",
+        flags: dnsPacket.AUTHORITATIVE_ANSWER,
+        questions: p.questions,
+        answers: notify ? [] : [{
+          type: "SOA",
+          name: "mesos",
+          ttl: 60,
+          data: {
+            mname: "ns1.mesos",
+            rname: "root.ns1.mesos",
+            serial: ahead,
+            refresh: 60,
+            retry: 600,
+            expire: 86400,
+            minimum: 60,
+          },
+        }],
+      });
+      if (notify) reply[2] = (reply[2] & 0x87) | (4 << 3); // the reply keeps the NOTIFY opcode
+      await sock.send(reply, from);
+    }
+  })();
+  const sim = await startSimulator({ generate: { frameworks: 1, agents: 1, tasks: 3, seed: 1 } });
+  const outcome = await parseCommandLine([
+    `--masters=${sim.masters[0]}`,
+    "--listener=127.0.0.1",
+    "--port=0",
+    "--httpon=false",
+    "--externalon=false",
+    `--notify-secondaries=127.0.0.1:${(sock.addr as Deno.NetAddr).port}`,
+  ]);
+  assert.equal(outcome.kind, "run");
+  if (outcome.kind !== "run") return;
+  const app = await startApp(outcome.config, {
+    resolveHosts: (h) => Promise.resolve(new Map(h.map((x) => [x, []]))),
+    interfaceIPs: () => [],
+  });
+  try {
+    await waitFor(() => app.holder.current() !== undefined);
+    assert.equal(seen[0], "SOA mesos", "the secondary's serial was asked first");
+    assert.equal(app.holder.current()!.serial, ahead + 1);
+    await waitFor(() => app.dns!.notifyStats!.acked >= 1, { message: "NOTIFY never acknowledged" });
+  } finally {
+    await app.close();
+    await sim.close();
+    sock.close();
+    await loop;
+  }
 });

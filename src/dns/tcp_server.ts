@@ -92,6 +92,21 @@ class Connection {
   }
 }
 
+/**
+ * Sends a zone transfer's messages in order, waiting while the client has not read what
+ * was written (back-pressure) and yielding to the event loop every few messages.
+ */
+async function sendTransfer(c: Connection, messages: Iterable<Uint8Array>): Promise<void> {
+  let n = 0;
+  for (const m of messages) {
+    if (c.closed) return;
+    c.send(m);
+    if (c.unwritten > MAX_UNWRITTEN_BYTES) await c.flushed();
+    else if (++n % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    c.resetIdle();
+  }
+}
+
 /** Serves DNS over TCP on an already bound listener. */
 export function serveTcp(
   listener: Deno.TcpListener,
@@ -153,7 +168,9 @@ export function serveTcp(
           if (transfer && ZoneTransfer.isTransferRequest(frame)) {
             const messages = transfer.answer(frame, remote);
             if (messages) {
-              for (const m of messages) c.send(m);
+              // Nothing else on this connection meanwhile: the transfer's messages go out in a
+              // row, made as the client takes them, with other work let in between.
+              await sendTransfer(c, messages);
               acc.copyWithin(0, 2 + len, have);
               have -= 2 + len;
               continue;

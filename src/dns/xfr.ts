@@ -57,6 +57,15 @@ export interface ZoneTransferOptions {
   messageLimit?: number;
 }
 
+/** The messages of `records`, each yielded as soon as it is complete. */
+function* messages(w: XfrMessageWriter, records: Iterable<XfrRecord>): Generator<Uint8Array> {
+  for (const r of records) {
+    w.add(r);
+    yield* w.take();
+  }
+  yield* w.finish();
+}
+
 /** Answers AXFR and IXFR for the domain and keeps the IXFR journal. */
 export class ZoneTransfer {
   readonly stats: XfrStats = { axfr: 0, ixfrIncremental: 0, ixfrFull: 0, ixfrCurrent: 0, refused: 0 };
@@ -158,11 +167,13 @@ export class ZoneTransfer {
   /**
    * Answers a transfer request (see `isTransferRequest`) from `remote` (an IP address):
    * the messages to send in order, or null when the name is outside the domain (the
-   * caller handles it as any other query).
+   * caller handles it as any other query). The messages of a transfer are made as they
+   * are iterated (from the snapshot current at the call), so the caller can send each
+   * and let other work run in between.
    */
-  answer(req: Uint8Array, remote: string): Uint8Array[] | null {
+  answer(req: Uint8Array, remote: string): Iterable<Uint8Array> | null {
     const qlen = questionLength(req);
-    const question = req.subarray(HEADER_LEN, HEADER_LEN + qlen);
+    const question = req.slice(HEADER_LEN, HEADER_LEN + qlen);
     const id = readU16(req, 0);
     const rd = (req[2] & FLAG_RD) !== 0;
     let packet;
@@ -209,14 +220,6 @@ export class ZoneTransfer {
       const steps = this.#journal.since(clientSerial);
       if (steps && steps.at(-1)!.to === snap.serial) {
         this.stats.ixfrIncremental++;
-        w.add(current);
-        for (const step of steps) {
-          w.add(this.#soa(step.from));
-          for (const r of step.removed) w.add(r);
-          w.add(this.#soa(step.to));
-          for (const r of step.added) w.add(r);
-        }
-        w.add(current);
         log.info("IXFR of {zone} to {remote}: serial {from} → {to} in {n} steps", {
           zone: name,
           remote,
@@ -224,25 +227,42 @@ export class ZoneTransfer {
           to: snap.serial,
           n: steps.length,
         });
-        return w.finish();
+        const soa = (s: number) => this.#soa(s);
+        return messages(
+          w,
+          function* () {
+            yield current;
+            for (const step of steps) {
+              yield soa(step.from);
+              yield* step.removed;
+              yield soa(step.to);
+              yield* step.added;
+            }
+            yield current;
+          }(),
+        );
       }
       this.stats.ixfrFull++;
     } else {
       this.stats.axfr++;
     }
-    w.add(current);
-    w.add({ name: this.#domain, type: "NS", value: this.#cfg.SOAMname });
-    for (const r of zoneRecords(snap.records, this.#domain)) w.add(r);
-    w.add(current);
-    const out = w.finish();
-    log.info("{kind} of {zone} (serial {serial}) to {remote}: {n} messages", {
+    log.info("{kind} of {zone} (serial {serial}) to {remote}", {
       kind: kind === "IXFR" ? "IXFR (full zone)" : "AXFR",
       zone: name,
       serial: snap.serial,
       remote,
-      n: out.length,
     });
-    return out;
+    const domain = this.#domain;
+    const ns: XfrRecord = { name: domain, type: "NS", value: this.#cfg.SOAMname };
+    return messages(
+      w,
+      function* () {
+        yield current;
+        yield ns;
+        yield* zoneRecords(snap.records, domain);
+        yield current;
+      }(),
+    );
   }
 
   #error(id: number, rd: boolean, question: Uint8Array, rcode: number): Uint8Array {

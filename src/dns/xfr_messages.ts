@@ -201,7 +201,12 @@ export class XfrMessageWriter {
     this.#count++;
   }
 
-  /** The messages written (the last one included). */
+  /** The messages completed so far (not the one being filled), handed over once. */
+  take(): Uint8Array[] {
+    return this.#messages.splice(0);
+  }
+
+  /** The messages written and not taken yet (the last one included). */
   finish(): Uint8Array[] {
     this.#flush();
     return this.#messages;

@@ -76,6 +76,14 @@ function servedValues(rs: RecordSet, type: RRType, fqdn: string): Set<string> {
   return out;
 }
 
+/** The same list, or lists with the same values in the same order. */
+function sameValues(x: readonly string[] | undefined, y: readonly string[] | undefined): boolean {
+  if (x === y) return true;
+  if (!x || !y || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 /**
  * The records removed and added between two record sets. `names` (FQDNs with trailing
  * dot) limits the comparison to the names known to have changed; without it every name
@@ -93,11 +101,11 @@ export function diffRecordSets(
     const b = mapOf(before, type);
     const a = mapOf(after, type);
     const compare = (fqdn: string) => {
-      const name = servedOwner(fqdn, domain);
-      if (name === undefined) return;
       const old = b.get(fqdn);
       const now = a.get(fqdn);
-      if (old === now) return; // the same list: unchanged
+      if (sameValues(old, now)) return; // a full rebuild makes equal lists in the same order
+      const name = servedOwner(fqdn, domain);
+      if (name === undefined) return;
       const oldSet = servedValues(before, type, fqdn);
       const newSet = servedValues(after, type, fqdn);
       for (const v of oldSet) if (!newSet.has(v)) removed.push({ name, type, value: v });
