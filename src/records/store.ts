@@ -357,10 +357,12 @@ export class RecordStore {
     const ns = this.#opts.nameServerIPs;
     const nsIPs = typeof ns === "function" ? ns() : ns;
     masterAndNameServerRecords(d, str(state?.leader), masters, nsIPs, collect(this.#masterRecords));
-    const out: EnumFramework[] = [];
+    // `/v1/enumerate` is worked out when asked for, from the contributions (no object per
+    // record held meanwhile): per framework in state order, its tasks that got records.
+    const views: FrameworkView[] = [];
     frameworks.forEach((f, i) => {
-      const ef: EnumFramework = { tasks: [], name: f && typeof f === "object" ? str(f.name) : "" };
-      out.push(ef);
+      const view: FrameworkView = { name: f && typeof f === "object" ? str(f.name) : "", tasks: [] };
+      views.push(view);
       if (!f || typeof f !== "object") return;
       const fw = this.#frameworks.get(ids[i])!;
       for (const task of arr(f.tasks)) {
@@ -377,22 +379,25 @@ export class RecordStore {
           this.#dups.set(id, dups);
         }
         this.#putTask(d, slim, ids[i], key, (list) => {
-          const enumTask: EnumTask = { name: str(task.name), id: str(task.id), records: null };
-          ef.tasks.push(enumTask);
-          const emit = collect(list);
-          return (type, name, value) => {
-            if (!emit(type, name, value)) return false;
-            const rec = { name, host: value, rtype: type };
-            if (enumTask.records) enumTask.records.push(rec);
-            else enumTask.records = [rec];
-            return true;
-          };
+          view.tasks.push({ name: str(task.name), id, records: list });
+          return collect(list);
         });
         fw.tasks.add(key);
       }
     });
     this.#extra = extra;
-    const rs = b.build(out.length > 0 ? out : null);
+    const before = this.#beforeTasks();
+    let enumerated: EnumFramework[] | null | undefined;
+    const rs: RecordSet = {
+      domain: this.#opts.options.domain,
+      a: b.a,
+      aaaa: b.aaaa,
+      srv: b.srv,
+      get frameworks() {
+        enumerated ??= enumerate(before, views);
+        return enumerated;
+      },
+    };
     this.#types.A.reset(b.a);
     this.#types.AAAA.reset(b.aaaa);
     this.#types.SRV.reset(b.srv);
@@ -634,17 +639,22 @@ export class RecordStore {
     }
   }
 
+  /** The record lists of everything derived before the tasks (frameworks, agents, masters). */
+  #beforeTasks(): (readonly string[])[] {
+    return [
+      ...[...this.#frameworks.values()].map((f) => f.records),
+      ...[...this.#agents.values()].map((s) => s.records),
+      this.#masterRecords,
+    ];
+  }
+
   /** The record set as it is now (never changed afterwards). */
   #published(): RecordSet {
     const a = this.#types.A.publish();
     const aaaa = this.#types.AAAA.publish();
     const srv = this.#types.SRV.publish();
     const contributions = {
-      before: [
-        ...[...this.#frameworks.values()].map((f) => f.records),
-        ...[...this.#agents.values()].map((s) => s.records),
-        this.#masterRecords,
-      ],
+      before: this.#beforeTasks(),
       frameworks: [...this.#frameworks.values()].map((f) =>
         f.view ??= {
           name: str(f.framework.name),
@@ -690,7 +700,7 @@ function sameAddrs(x: SlaveAddrs | undefined, y: SlaveAddrs | undefined): boolea
  * tasks) had.
  */
 function enumerate(
-  before: readonly string[][],
+  before: readonly (readonly string[])[],
   frameworks: readonly FrameworkView[],
 ): EnumFramework[] | null {
   const seen = new Set<string>();
