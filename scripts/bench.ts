@@ -12,11 +12,17 @@
  *                   [--deno-flags=--allow-ffi]
  *                   [--scenarios qps,scale] [--original PATH] [--scale-tasks 10000,50000,100000]
  *                   [--scale-load 10] [--scale-clients 4] [--scale-refresh 1]
+ *                   [--forward-duration 8] [--forward-clients 4] [--unique-names 2000000]
+ *                   [--burst-rounds 20] [--burst-size 500]
  *
  * Scenarios (default: all): `qps` (below, this file) and `scale` (scripts/bench/scale.ts:
  * time to first answer and peak RSS at each `--scale-tasks` size, then `--scale-load`
  * seconds of dnsperf while updates land at the largest; with `--original`, the Go
- * original in the same run).
+ * original in the same run), `forward` (names outside the domain forwarded to a Knot
+ * upstream, 1,000 names asked again and again, then names never asked before; with
+ * `--original`, the Go original forwarding to the same Knot; scripts/bench/forward.ts)
+ * and `burst` (one client's burst, then another client's query; plain, EDNS and
+ * malformed bursts; scripts/bench/burst.ts).
  *
  * `--engines` lists values for mesos-dns's `--DNSUDPEngine` flag; each is run in turn,
  * and one that does not start (e.g. a build without the flag) is skipped with a note.
@@ -38,19 +44,23 @@ import { freeDnsPort } from "./bench/ports.ts";
 import { clockTicksPerSecond, sampleProcess } from "./bench/proc.ts";
 import { buildQueryFile, type EnumerateDoc } from "./bench/query_file.ts";
 import { runScale } from "./bench/scale.ts";
+import { burstReport, runBurstScenario } from "./bench/burst.ts";
+import { forwardReport, runForwardScenario, startForwardSetup } from "./bench/forward.ts";
 import {
   combineRuns,
   type Point,
   ratioTable,
   rcodeLines,
   resultsTable,
+  tailLines,
   targetLines,
 } from "./bench/report.ts";
 
 const USAGE = "usage: bench.ts [--scenarios qps,scale] [--original PATH] [--tasks N] [--duration S] " +
   "[--clients 1,4,16] [--rate Q] [--engines a,b] [--warmup S] [--refresh S] [--queries N] [--agents N] " +
   "[--frameworks N] [--seed N] [--compare N] [--deno-flags FLAGS] [--rate-runs N] " +
-  "[--scale-tasks 10000,50000,100000] [--scale-load S] [--scale-clients N] [--scale-refresh S]";
+  "[--scale-tasks 10000,50000,100000] [--scale-load S] [--scale-clients N] [--scale-refresh S] " +
+  "[--forward-duration S] [--forward-clients N] [--unique-names N] [--burst-rounds N] [--burst-size N]";
 
 interface BenchOptions {
   tasks: number;
@@ -76,10 +86,15 @@ interface BenchOptions {
   scaleLoad: number;
   scaleClients: number;
   scaleRefresh: number;
+  forwardDuration: number;
+  forwardClients: number;
+  uniqueNames: number;
+  burstRounds: number;
+  burstSize: number;
 }
 
 /** The scenarios, each in its own module under scripts/bench/ (`qps` is this file's). */
-const SCENARIOS = ["qps", "scale"];
+const SCENARIOS = ["qps", "scale", "forward", "burst"];
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -112,6 +127,11 @@ function parseOptions(argv: string[]): BenchOptions {
         "scale-load": { type: "string", default: "10" },
         "scale-clients": { type: "string", default: "4" },
         "scale-refresh": { type: "string", default: "1" },
+        "forward-duration": { type: "string", default: "8" },
+        "forward-clients": { type: "string", default: "4" },
+        "unique-names": { type: "string", default: "2000000" },
+        "burst-rounds": { type: "string", default: "20" },
+        "burst-size": { type: "string", default: "500" },
       },
     }).values;
   } catch (e) {
@@ -155,6 +175,11 @@ function parseOptions(argv: string[]): BenchOptions {
     scaleLoad: num("scale-load", v["scale-load"], 0),
     scaleClients: int("scale-clients", v["scale-clients"], 1),
     scaleRefresh: int("scale-refresh", v["scale-refresh"], 1),
+    forwardDuration: num("forward-duration", v["forward-duration"], 0.1),
+    forwardClients: int("forward-clients", v["forward-clients"], 1),
+    uniqueNames: int("unique-names", v["unique-names"], 1000),
+    burstRounds: int("burst-rounds", v["burst-rounds"], 1),
+    burstSize: int("burst-size", v["burst-size"], 1),
   };
 }
 
@@ -257,6 +282,7 @@ async function measure(
           qps: r.qps,
           avgMs: r.avgLatencyMs,
           p99Ms: r.p99LatencyMs,
+          p999Ms: r.p999LatencyMs,
           sent: r.sent,
           lost: r.lost,
           cpuMicrosPerQuery: (after.cpuMicros - before.cpuMicros) / Math.max(1, r.completed),
@@ -306,6 +332,65 @@ async function main(): Promise<void> {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   }
+  if (o.scenarios.includes("forward") || o.scenarios.includes("burst")) {
+    const tmp = await Deno.makeTempDir({ prefix: "mesos-dns-bench-", dir: tmpDir() });
+    // A small cluster: mesos-dns and the original need a state to serve; the names asked are outside it.
+    const sim = await startSimulator({
+      generate: { tasks: 50, agents: 3, frameworks: 2, seed: o.seed },
+      masters: 1,
+    });
+    try {
+      console.log((await forwardAndBurst(o, root, sim.masters, tmp)).join("\n"));
+    } finally {
+      await sim.close();
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+/**
+ * The `forward` and `burst` scenarios: one Knot upstream, mesos-dns and (with
+ * `--original`) the Go original forwarding to it, measured in turn; their report sections.
+ */
+async function forwardAndBurst(
+  o: BenchOptions,
+  root: string,
+  masters: readonly string[],
+  tmp: string,
+): Promise<string[]> {
+  const opts = {
+    root,
+    masters,
+    tmp,
+    outFile: `${tmp}/forward.out`,
+    duration: o.forwardDuration,
+    clients: o.forwardClients,
+    original: o.original,
+    denoFlags: o.denoFlags,
+    uniqueNames: o.uniqueNames,
+    progress,
+  };
+  const setup = await startForwardSetup(opts);
+  const lines: string[] = [];
+  try {
+    if (o.scenarios.includes("forward")) {
+      lines.push("", ...forwardReport(await runForwardScenario(setup, opts), opts));
+    }
+    if (o.scenarios.includes("burst")) {
+      const targets = [
+        { label: "mesos-dns", port: setup.ours.port, name: "leader.mesos." },
+        ...(setup.original
+          ? [{ label: "original (Go)", port: setup.original.port, name: "leader.mesos." }]
+          : []),
+        { label: "knot", port: setup.knot.port, name: "probe.fwd.test." },
+      ];
+      const points = await runBurstScenario(targets, { rounds: o.burstRounds, size: o.burstSize, progress });
+      lines.push("", ...burstReport(points, o.burstSize));
+    }
+  } finally {
+    await setup.stop();
+  }
+  return lines;
 }
 
 /** `/dev/shm` where it exists (dnsperf output on a disk stalls dnsperf itself). */
@@ -446,6 +531,9 @@ async function runQps(o: BenchOptions, root: string): Promise<void> {
     "",
     "Response codes:",
     ...rcodeLines(points),
+    "",
+    "Tail at the fixed rate:",
+    ...tailLines(points),
     ...(notes.length ? ["", "Notes:", ...notes.map((n) => `- ${n}`)] : []),
     "",
   ];

@@ -49,9 +49,13 @@ Deno.test({
         "--queries=2000",
         "--compare=50",
         "--engines=portable,ffi",
-        "--scenarios=qps,scale",
+        "--scenarios=qps,scale,forward,burst",
         "--scale-tasks=200",
         "--scale-load=0.5",
+        "--forward-duration=0.5",
+        "--unique-names=20000",
+        "--burst-rounds=2",
+        "--burst-size=100",
       ],
       cwd: ROOT,
       stdin: "null",
@@ -107,6 +111,19 @@ Deno.test({
     const load = rows(report, "mesos-dns").filter((r) => r.length === 5);
     assert.equal(load.length, 1, report);
     assert.ok(Number(load[0][1].replaceAll(",", "")) > 0, `load q/s ${load[0][1]}`);
+    // forward: Knot directly and mesos-dns forwarding to it, repeated and new names, all answered.
+    const fwd = report.split("\n").filter((l) => /^\| (repeated|unique) \|/.test(l))
+      .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+    assert.equal(fwd.length, 4, report);
+    for (const [names, server, qps, , , , lost, , rcodes] of fwd) {
+      assert.ok(Number(qps.replaceAll(",", "")) > 0, `${names} ${server}: ${qps} q/s`);
+      assert.equal(lost, "0", `${names} ${server}: lost ${lost}`);
+      assert.match(rcodes, /^NOERROR \d+$/, `${names} ${server}: every forwarded name answered`);
+    }
+    // burst: a row per server with answered/rounds for plain, EDNS and malformed bursts.
+    const burst = rows(report, "mesos-dns").filter((r) => r.length === 4);
+    assert.equal(burst.length, 1, report);
+    for (const cell of burst[0].slice(1)) assert.match(cell, /^[0-2]\/2$/);
   },
 });
 

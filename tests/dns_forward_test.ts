@@ -27,8 +27,10 @@ async function withServerOn(
   const server = await startDnsServer({
     hostname: "127.0.0.1",
     port: 0,
-    // These tests are about forwarding itself: no cache in front of it.
+    // These tests are about the main thread's forwarding: no cache in front of it, and the
+    // UDP workers hand every outside name over (their own forwarding: dns_worker_forward_test.ts).
     config: testConfig({ DNSUDPEngine: engine, ForwardCacheSize: 0, ...config }),
+    forwardInWorker: false,
     holder,
   });
   try {
@@ -283,6 +285,7 @@ for (const engine of UDP_ENGINES) {
         config: testConfig({ DNSUDPEngine: engine, Resolvers: [up.addr] }),
         holder,
         forwarder: { udpSockets: 1, udpExchangesPerSocket: 5 },
+        forwardInWorker: false,
       });
       try {
         for (let i = 0; i < 20; i++) {

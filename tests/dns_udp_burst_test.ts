@@ -154,6 +154,7 @@ Deno.test({
             };
             await udpExchange(s.port, buildQuery("outside.example.net.", "A"));
             assert.equal(upstreamQueries, 1);
+            await waitFor(() => s.cacheStats()!.entries === 1, { message: "the reply is cached" });
             const before = s.udpStats()!.perWorker;
             const cached = await ask("outside.example.net.");
             assert.deepEqual(new Set(cached), new Set(["192.0.2.7"]));

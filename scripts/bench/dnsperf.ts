@@ -38,6 +38,8 @@ export interface DnsperfResult extends DnsperfSummary {
   p99LatencyMs: number;
   /** The slowest answered query's latency. */
   maxLatencyMs: number;
+  /** The 99.9th percentile (nearest rank), like p99. */
+  p999LatencyMs: number;
   /** How many per-query latencies the percentile was computed from. */
   samples: number;
   /** The command line, for the report. */
@@ -126,6 +128,7 @@ export async function runDnsperf(o: DnsperfOptions): Promise<DnsperfResult> {
     p99LatencyMs: percentile(latencies, 99) * 1000,
     // `percentile` sorted them.
     maxLatencyMs: latencies.length > 0 ? latencies[latencies.length - 1] * 1000 : NaN,
+    p999LatencyMs: percentile(latencies, 99.9) * 1000,
     samples: latencies.length,
     command: `dnsperf ${args.join(" ")}`,
   };

@@ -27,6 +27,10 @@ export interface MesosDnsOptions {
   engine?: string;
   /** `deno run` flags added to the start task's (e.g. a permission it lacks yet). */
   extraDenoFlags?: readonly string[];
+  /** Upstream resolvers `ip:port`: forwarding on, to them (default: forwarding off). */
+  resolvers?: readonly string[];
+  /** More mesos-dns flags (e.g. `--DNSUDPWorkers=1`). */
+  extraFlags?: readonly string[];
 }
 
 /** A running mesos-dns. */
@@ -65,8 +69,11 @@ export async function startMesosDns(o: MesosDnsOptions): Promise<MesosDnsServer>
     `--httpport=${o.httpPort}`,
     "--httplistener=127.0.0.1",
     `--refreshSeconds=${o.refreshSeconds}`,
-    // Every bench query is in the domain; nothing may be sent to the Internet.
-    "--externalon=false",
+    // Nothing may be sent to the Internet: forwarding only to the bench's own upstream.
+    ...(o.resolvers?.length
+      ? ["--externalon=true", `--resolvers=${o.resolvers.join(",")}`]
+      : ["--externalon=false"]),
+    ...(o.extraFlags ?? []),
     ...(o.engine ? [`--DNSUDPEngine=${o.engine}`] : []),
   ];
   const child = new Deno.Command(Deno.execPath(), {

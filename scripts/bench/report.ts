@@ -15,6 +15,8 @@ export interface Point {
   qps: number;
   avgMs: number;
   p99Ms: number;
+  /** The 99.9th percentile latency, ms (combined runs: the median of the runs'). */
+  p999Ms?: number;
   sent: number;
   lost: number;
   cpuMicrosPerQuery: number;
@@ -23,6 +25,31 @@ export interface Point {
   rcodes: Record<string, number>;
   /** For a point combined from repeated runs: each run's p99, ms, in run order. */
   p99RunsMs?: number[];
+  /** The same for p99.9. */
+  p999RunsMs?: number[];
+}
+
+/**
+ * The tail at the fixed rate: each server's p99.9 (median of the runs, each run's in
+ * brackets), and whether mesos-dns's is no higher than the reference's (issue #13).
+ */
+export function tailLines(points: readonly Point[]): string[] {
+  const rated = points.filter((p) => p.rate && p.p999Ms !== undefined);
+  if (rated.length === 0) return [];
+  const ref = rated.find((p) => p.reference);
+  const lines = rated.map((p) =>
+    `- ${p.server}: p99.9 ${p.p999Ms!.toFixed(3)} ms (${
+      (p.p999RunsMs ?? []).map((v) => v.toFixed(3)).join(", ")
+    }) at ${p.rate} q/s`
+  );
+  for (const p of rated.filter((p) => !p.reference)) {
+    if (!ref) continue;
+    const ok = p.p999Ms! <= ref.p999Ms!;
+    lines.push(
+      `- target (issue #13) ${p.server} p99.9 no higher than ${ref.server}'s: ${ok ? "met" : "NOT met"}`,
+    );
+  }
+  return lines;
 }
 
 /** The median of `values` (mean of the middle two for an even count); NaN when empty. */
@@ -52,12 +79,14 @@ export function combineRuns(runs: readonly Point[]): Point {
     qps: mean((p) => p.qps),
     avgMs: mean((p) => p.avgMs),
     p99Ms: median(runs.map((p) => p.p99Ms)),
+    p999Ms: median(runs.map((p) => p.p999Ms ?? NaN)),
     sent: runs.reduce((n, p) => n + p.sent, 0),
     lost: runs.reduce((n, p) => n + p.lost, 0),
     cpuMicrosPerQuery: cpu / Math.max(1, completed),
     peakRssMB: Math.max(...runs.map((p) => p.peakRssMB)),
     rcodes,
     p99RunsMs: runs.map((p) => p.p99Ms),
+    p999RunsMs: runs.map((p) => p.p999Ms ?? NaN),
   };
 }
 

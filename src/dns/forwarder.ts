@@ -88,7 +88,11 @@ export class Forwarder {
   readonly #maxInFlight: number;
   readonly #open = new Set<Closable>();
   readonly #udp: UpstreamUdp;
-  #inFlight = 0;
+  /**
+   * Queries in flight, shared with the UDP workers that forward themselves (they count
+   * theirs here too), so `maxInFlight` bounds them all together.
+   */
+  readonly inFlightCounter = new Int32Array(new SharedArrayBuffer(4));
   #closed = false;
   readonly #stats = new Map<Upstream, UpstreamStats>();
 
@@ -111,6 +115,21 @@ export class Forwarder {
         .sort((x, y) => y.zone.length - x.zone.length)
       : [];
     this.#timeoutMs = (config.Timeout > 0 ? config.Timeout : 5) * 1000;
+  }
+
+  /**
+   * When every name outside the domain goes to the same resolvers (`ExternalOn`, some
+   * `Resolvers`, no `ZoneResolvers`): those resolvers and the timeout per attempt, for
+   * the UDP workers that forward on their own. Undefined otherwise.
+   */
+  get simplePlan(): { upstreams: readonly Upstream[]; timeoutMs: number } | undefined {
+    if (!this.#enabled || this.#zones.length > 0 || this.#default.length === 0) return undefined;
+    return { upstreams: this.#default, timeoutMs: this.#timeoutMs };
+  }
+
+  /** The first of the default resolvers (where a UDP worker sent its attempt). */
+  get firstUpstream(): Upstream | undefined {
+    return this.#default[0];
   }
 
   /** The `ZoneResolvers` zones (lower-cased, no trailing dot), longest first; none when `ExternalOn` is false. */
@@ -152,7 +171,7 @@ export class Forwarder {
     if (this.saturated) return undefined;
     const question = questionOf(req);
     if (!question) return undefined;
-    this.#inFlight++;
+    Atomics.add(this.inFlightCounter, 0, 1);
     try {
       for (const up of upstreams) {
         if (this.#closed) return undefined;
@@ -188,7 +207,7 @@ export class Forwarder {
       }
       return undefined;
     } finally {
-      this.#inFlight--;
+      Atomics.sub(this.inFlightCounter, 0, 1);
     }
   }
 
@@ -207,12 +226,35 @@ export class Forwarder {
 
   /** Queries in flight now (for tests and metrics). */
   get inFlight(): number {
-    return this.#inFlight;
+    return Atomics.load(this.inFlightCounter, 0);
+  }
+
+  /** The bound on queries in flight. */
+  get maxInFlight(): number {
+    return this.#maxInFlight;
+  }
+
+  /**
+   * One exchange over TCP with `up` (the retry of a truncated UDP reply a UDP worker got):
+   * the reply with the request's ID, or undefined when it fails.
+   */
+  async tcpExchange(req: Uint8Array, up: Upstream): Promise<Uint8Array | undefined> {
+    const question = questionOf(req);
+    if (!question || this.#closed) return undefined;
+    try {
+      const reply = await this.#tcp(req, question, up);
+      reply[0] = req[0];
+      reply[1] = req[1];
+      return reply;
+    } catch (e) {
+      log.debug("TCP retry to {host} failed: {e}", { host: up.hostname, e: String(e) });
+      return undefined;
+    }
   }
 
   /** True when a new query would exceed the in-flight bound (or we are closed): it gets no upstream. */
   get saturated(): boolean {
-    return this.#closed || this.#inFlight >= this.#maxInFlight;
+    return this.#closed || Atomics.load(this.inFlightCounter, 0) >= this.#maxInFlight;
   }
 
   /** Shared upstream UDP sockets open now (for tests and metrics). */

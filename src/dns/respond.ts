@@ -29,6 +29,7 @@ import {
   HEADER_LEN,
   MAX_TCP_MESSAGE,
   MAX_UDP_PAYLOAD,
+  nameToWire,
   OPT_LEN,
   RCODE_BADVERS,
   RCODE_NOERROR,
@@ -57,6 +58,7 @@ import {
 } from "../metrics/dns_counters.ts";
 import { ResponseRateLimit, RRL_DROP, RRL_SLIP, slipReply } from "./rate_limit.ts";
 import { buildPtrAnswers, type PtrAnswers } from "./ptr_answers.ts";
+import type { WorkerForwarding } from "./udp_ffi_protocol.ts";
 import { inDomain, updateZoneAnswers, type ZoneAnswers, zoneBuild } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
@@ -202,6 +204,8 @@ export class Responder {
    */
   #plainZone!: boolean;
   readonly #cache: ForwardCache | undefined;
+  /** Resolvers to leave out of the next forward (a UDP worker asked them already). */
+  #skipUpstreams = 0;
   readonly #counters: DnsCounterRegion | undefined;
   /** `ForwardAllow`; undefined when it holds everyone. */
   #forwardAllow: AddressSet | undefined;
@@ -376,6 +380,25 @@ export class Responder {
     return this.#setTC;
   }
 
+  /**
+   * What a UDP worker needs to forward outside names itself: when every such name goes
+   * to the same resolvers (`Forwarder.simplePlan`), those and the domain's apex.
+   */
+  get workerForwarding(): WorkerForwarding | undefined {
+    const plan = this.#forwarder.simplePlan;
+    const apex = nameToWire(this.#domain);
+    // With a rate limit, forwarded replies are limited on this thread: the workers hand them over.
+    if (!plan || !apex || this.#rateLimit) return undefined;
+    return {
+      ptr: this.#cfg.PTROn,
+      upstreams: plan.upstreams.map((u) => ({ hostname: u.hostname, port: u.port })),
+      timeoutMs: plan.timeoutMs,
+      apex,
+      inFlight: this.#forwarder.inFlightCounter,
+      maxInFlight: this.#forwarder.maxInFlight,
+    };
+  }
+
   /** The cache of forwarded answers, if there is one. */
   get cache(): ForwardCache | undefined {
     return this.#cache;
@@ -460,6 +483,24 @@ export class Responder {
       return this.#finish(out, r, proto, client, source);
     }
     return this.#whenForwarded(r, proto, client);
+  }
+
+  /**
+   * `respondInto` for a UDP request a worker forwarded to the first `skipUpstreams`
+   * resolvers in vain (no reply in time): forwarding goes on with the next ones.
+   */
+  respondAfterWorker(
+    req: Uint8Array,
+    out: Uint8Array,
+    client: Uint8Array,
+    skipUpstreams: number,
+  ): RespondIntoResult {
+    this.#skipUpstreams = skipUpstreams;
+    try {
+      return this.respondInto(req, "udp", out, req.length, client);
+    } finally {
+      this.#skipUpstreams = 0;
+    }
   }
 
   /**
@@ -591,12 +632,16 @@ export class Responder {
         const n = ptr.write(name, req, q, limit, this.#setTC, out);
         if (n > 0) return n;
       }
-      const ups = this.#forwarder.upstreamsFor(name);
-      if (!ups) return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
+      const all = this.#forwarder.upstreamsFor(name);
+      if (!all) return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
       // Not an open resolver: only `ForwardAllow` clients have outside names forwarded.
       if (client && this.#forwardAllow && !this.#forwardAllow.hasSockaddr(client)) {
         return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_REFUSED, q);
       }
+      // A UDP worker already tried the first ones (and they did not answer in time).
+      const skip = this.#skipUpstreams;
+      const ups = skip > 0 ? all.slice(skip) : all;
+      if (ups.length === 0) return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q);
       // Over the in-flight bound: SERVFAIL now, without copying or waiting.
       if (this.#forwarder.saturated) {
         return writeHeaderReply(out, req, q.id, q.flags2, q.flags3, RCODE_SERVFAIL, q);
@@ -652,6 +697,29 @@ export class Responder {
     const cut = body.length + optLen > limit ? truncateMessage(body, limit - optLen, this.#setTC) : body;
     out.set(cut);
     return finishReply(out, cut.length, req, q);
+  }
+
+  /**
+   * The reply to a request whose UDP attempt (by a UDP worker, to the first resolver)
+   * came back truncated, or larger than the client takes: retried over TCP with that
+   * resolver; the TCP reply if it fits the client's UDP limit, else `udpReply` (cut to the
+   * limit), with the request's ID. Null when the request cannot be read.
+   */
+  async retryTruncated(req: Uint8Array, udpReply: Uint8Array): Promise<Uint8Array | null> {
+    const r = parseQuery(req);
+    if (r.kind !== "query") return null;
+    const q = r.query;
+    const limit = replyLimit(false, q.edns);
+    const up = this.#forwarder.firstUpstream;
+    const full = up ? await this.#forwarder.tcpExchange(req, up) : undefined;
+    if (this.#closed) return null;
+    if (full) this.#cache?.store(req, q, full);
+    let out = full && full.length <= limit ? full : udpReply.slice();
+    out[0] = req[0];
+    out[1] = req[1];
+    if (out.length > limit) out = truncateMessage(out, limit, this.#setTC);
+    if (!this.#setTC) out[2] &= ~FLAG_TC;
+    return out;
   }
 
   async #forward(

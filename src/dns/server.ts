@@ -36,6 +36,8 @@ export interface DnsServerOptions {
   udpEngine?: DnsUdpEngine;
   /** Where queries are counted (default: new slots); the app keeps one for the process's life. */
   counters?: DnsCounterSlots;
+  /** False: the UDP workers hand every outside name to the main thread (default: they forward it). */
+  forwardInWorker?: boolean;
   /** Forwarding limits (queries in flight, shared upstream sockets); defaults as in `ForwarderOptions`. */
   forwarder?: ForwarderOptions;
 }
@@ -108,6 +110,7 @@ function serveUdpWith(
   responder: Responder,
   config: Config,
   counters: DnsCounterSlots,
+  forwardInWorker: boolean,
 ): { service: UdpService; engine: "ffi" | "portable" } {
   const receiveBuffer = config.UDPReceiveBuffer ?? 0;
   if (choice !== "portable") {
@@ -118,6 +121,7 @@ function serveUdpWith(
         receiveBuffer,
         cache: responder.cache,
         counters,
+        forwardInWorker,
       });
       log.info("UDP fast path: {workers} worker thread(s); receive buffer {got} (asked {asked} bytes)", {
         workers,
@@ -174,7 +178,14 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   let udpService: UdpService;
   let engine: "ffi" | "portable";
   try {
-    ({ service: udpService, engine } = serveUdpWith(choice, udp, responder, opts.config, counters));
+    ({ service: udpService, engine } = serveUdpWith(
+      choice,
+      udp,
+      responder,
+      opts.config,
+      counters,
+      opts.forwardInWorker !== false,
+    ));
   } catch (e) {
     responder.close();
     await forwarder.close();

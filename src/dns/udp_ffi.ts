@@ -39,6 +39,7 @@ import {
   sockaddrFor,
 } from "./libc.ts";
 import type { ForwardCache } from "./forward_cache.ts";
+import { parseQuery } from "./query.ts";
 import { MIN_REPLY_BUFFER, type Responder } from "./respond.ts";
 import { CONTROL, type ToMain, unpackHandOffs, type WorkerInit } from "./udp_ffi_protocol.ts";
 import { serveUdp, type UdpService } from "./udp_server.ts";
@@ -88,6 +89,12 @@ export interface FfiUdpOptions {
   workerModule?: URL;
   /** Where the workers count the queries they answer: worker n writes region n (0 is the main thread's). */
   counters?: DnsCounterSlots;
+  /**
+   * Whether the workers forward outside names themselves (default true; when every such
+   * name goes to the same resolvers): the first attempt, to the first resolver, with no
+   * hand-off to the main thread. False: the main thread forwards every one.
+   */
+  forwardInWorker?: boolean;
 }
 
 /** Counters of the fast path, summed over its workers (tests, metrics). */
@@ -190,6 +197,8 @@ class FfiUdpServer implements FfiUdpService {
   readonly #pending = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
   readonly #receiveBuffer: number | undefined;
+  readonly #forwardInWorker: boolean;
+  readonly #cache: ForwardCache | undefined;
   /** Where handed-over requests are answered. */
   readonly #scratch = new Uint8Array(MIN_REPLY_BUFFER.udp);
   readonly #one = new BigUint64Array([1n]);
@@ -215,6 +224,8 @@ class FfiUdpServer implements FfiUdpService {
     this.#responder = responder;
     this.#libc = libc;
     this.#receiveBuffer = receiveBuffer;
+    this.#forwardInWorker = opts.forwardInWorker !== false;
+    this.#cache = opts.cache;
     const module = (opts.workerModule ?? new URL("./udp_ffi_worker.ts", import.meta.url)).href;
     fds.forEach((fd, i) => {
       const control = new Int32Array(new SharedArrayBuffer(CONTROL.size * 4));
@@ -238,6 +249,7 @@ class FfiUdpServer implements FfiUdpService {
         generation: this.#generation,
         cache: opts.cache?.parts,
         thread: i + 1,
+        forward: this.#forwardInWorker ? responder.workerForwarding : undefined,
         plain: responder.plainPath,
         setTC: responder.setTruncateBit,
         batch: Math.max(1, opts.batch ?? 32),
@@ -261,6 +273,7 @@ class FfiUdpServer implements FfiUdpService {
           generation,
           plain: responder.plainPath,
           setTC: responder.setTruncateBit,
+          forward: this.#forwardInWorker ? responder.workerForwarding : undefined,
         });
         this.#signal(slot);
       }
@@ -293,6 +306,38 @@ class FfiUdpServer implements FfiUdpService {
         unpackHandOffs(msg.data, (req, addr) => this.#answer(slot.fd, req, addr));
         Atomics.sub(slot.control, CONTROL.handedOver, msg.count);
         return;
+      case "timeouts":
+        // The worker asked the first upstream in vain: on with the next ones.
+        unpackHandOffs(msg.data, (req, addr) => this.#answer(slot.fd, req, addr, 1));
+        Atomics.sub(slot.control, CONTROL.handedOver, msg.count);
+        return;
+      case "truncated": {
+        // The worker's UDP attempt came back truncated or too large: retry over TCP here.
+        let req: Uint8Array | undefined;
+        let addr: Uint8Array | undefined;
+        unpackHandOffs(msg.data, (bytes, from) => {
+          if (!req) {
+            req = bytes.slice();
+            addr = from.slice();
+            return;
+          }
+          if (!this.#closed) this.#later(slot.fd, this.#responder.retryTruncated(req, bytes.slice()), addr!);
+          req = undefined;
+        });
+        return;
+      }
+      case "stores": {
+        let req: Uint8Array | undefined;
+        unpackHandOffs(msg.data, (bytes) => {
+          if (!req) {
+            req = bytes;
+            return;
+          }
+          this.#store(req, bytes);
+          req = undefined;
+        });
+        return;
+      }
       case "send":
         unpackHandOffs(msg.data, (reply, addr) => this.#later(slot.fd, Promise.resolve(reply), addr));
         return;
@@ -309,10 +354,21 @@ class FfiUdpServer implements FfiUdpService {
     }
   }
 
-  /** Answers a request a worker handed over, on this thread's responder, from that worker's socket. */
-  #answer(fd: number, req: Uint8Array, addr: Uint8Array): void {
+  /** Caches a reply a worker relayed. */
+  #store(req: Uint8Array, reply: Uint8Array): void {
+    const r = parseQuery(req);
+    if (this.#cache && r.kind === "query") this.#cache.store(req, r.query, reply);
+  }
+
+  /**
+   * Answers a request a worker handed over, on this thread's responder, from that
+   * worker's socket; `skipUpstreams`: resolvers the worker already tried.
+   */
+  #answer(fd: number, req: Uint8Array, addr: Uint8Array, skipUpstreams = 0): void {
     if (this.#closed) return;
-    const reply = this.#responder.respondInto(req, "udp", this.#scratch, req.length, addr);
+    const reply = skipUpstreams > 0
+      ? this.#responder.respondAfterWorker(req, this.#scratch, addr, skipUpstreams)
+      : this.#responder.respondInto(req, "udp", this.#scratch, req.length, addr);
     if (typeof reply !== "number") this.#later(fd, reply, addr);
     else if (reply > 0 && !this.#sendNow(fd, this.#scratch, reply, addr)) {
       this.#later(fd, Promise.resolve(this.#scratch.slice(0, reply)), addr);

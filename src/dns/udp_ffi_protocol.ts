@@ -4,6 +4,15 @@
  */
 import type { FlatZoneParts } from "./flat_zone.ts";
 import type { ForwardCacheParts } from "./forward_cache.ts";
+import type { WorkerForwardPlan } from "./worker_forwarder.ts";
+
+/** Forwarding done by the workers themselves: the plan, and the domain whose names are never forwarded. */
+export interface WorkerForwarding extends WorkerForwardPlan {
+  /** The domain's apex in wire form, lower-cased. */
+  apex: Uint8Array;
+  /** `PTROn`: PTR questions go to the main thread (it answers the reverse names it knows). */
+  ptr: boolean;
+}
 
 /** Int32 slots of the shared control block. */
 export const CONTROL = {
@@ -40,6 +49,8 @@ export interface WorkerInit {
   cache: ForwardCacheParts | undefined;
   /** This worker's number (1, 2, ...): its row of cache counters. */
   thread: number;
+  /** Forward outside names from the worker (first attempt); undefined: hand them over. */
+  forward: WorkerForwarding | undefined;
   /** Whether in-zone queries may be answered in the worker (false: hand everything over). */
   plain: boolean;
   setTC: boolean;
@@ -59,7 +70,14 @@ export interface WorkerInit {
 /** A new zone, with the responder's settings at that time (they change on a configuration reload). */
 export type ToWorker =
   | WorkerInit
-  | { kind: "zone"; zone: FlatZoneParts | undefined; generation: number; plain: boolean; setTC: boolean };
+  | {
+    kind: "zone";
+    zone: FlatZoneParts | undefined;
+    generation: number;
+    plain: boolean;
+    setTC: boolean;
+    forward: WorkerForwarding | undefined;
+  };
 
 export type ToMain =
   | { kind: "started" }
@@ -70,6 +88,12 @@ export type ToMain =
   | { kind: "requests"; count: number; data: Uint8Array }
   /** Replies the socket would not take at once, packed the same way. */
   | { kind: "send"; count: number; data: Uint8Array }
+  /** Requests whose first upstream did not answer in time: the main thread tries the next ones. */
+  | { kind: "timeouts"; count: number; data: Uint8Array }
+  /** Requests (with the client's address) and the truncated or oversized UDP reply they got, in pairs. */
+  | { kind: "truncated"; count: number; data: Uint8Array }
+  /** Requests and the upstream replies the worker relayed, in pairs, for the main thread's cache. */
+  | { kind: "stores"; count: number; data: Uint8Array }
   | { kind: "failed"; error: string }
   | { kind: "closed" };
 

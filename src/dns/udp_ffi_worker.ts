@@ -30,8 +30,10 @@ import {
 } from "./libc.ts";
 import { MmsgBuffers } from "./mmsg_buffers.ts";
 import { PlainQuery, scanPlainQuery } from "./query.ts";
-import { answerPlain, replyLimit } from "./zone_reply.ts";
-import { HEADER_LEN } from "./wire.ts";
+import { answerPlain, replyLimit, underApex } from "./zone_reply.ts";
+import { HEADER_LEN, OPT_LEN, TYPE_PTR, writeOpt } from "./wire.ts";
+import { type ForwardSink, WorkerForwarder } from "./worker_forwarder.ts";
+import { cacheNow } from "./forward_cache.ts";
 import { CONTROL, HandOffs, type ToMain, type ToWorker, type WorkerInit } from "./udp_ffi_protocol.ts";
 import { DnsCounterRegion, PROTO_UDP, SOURCE_FORWARD, SOURCE_ZONE } from "../metrics/dns_counters.ts";
 import { AddressSet } from "../net/cidr.ts";
@@ -45,10 +47,30 @@ function post(msg: ToMain): void {
 }
 
 /** Posts what `h` packed as one transferred buffer, and empties it. */
-function postPacked(kind: "requests" | "send", h: HandOffs): void {
+function postPacked(kind: "requests" | "send" | "timeouts" | "truncated" | "stores", h: HandOffs): void {
   const count = h.count;
   const data = h.take();
   self.postMessage({ kind, count, data } satisfies ToMain, [data.buffer]);
+}
+
+/**
+ * SERVFAIL for the request `req` (question read into `q`) into `out`: header, question
+ * as asked, and an OPT when the request had one (as the main thread's error replies).
+ */
+function writeServfail(req: Uint8Array, q: PlainQuery, out: Uint8Array): number {
+  for (let i = 0; i < q.qEnd; i++) out[i] = req[i];
+  out[2] = 0x80 | (req[2] & 0x78) | (req[2] & 0x01);
+  out[3] = (req[3] & 0x10) | 2;
+  out[6] =
+    out[7] =
+    out[8] =
+    out[9] =
+    out[10] =
+      0;
+  out[11] = q.edns ? 1 : 0;
+  if (!q.edns) return q.qEnd;
+  writeOpt(out, q.qEnd, 0, q.edns.dnssecOk);
+  return q.qEnd + OPT_LEN;
 }
 
 /** Lets the event loop run once (delivers messages posted to this worker). */
@@ -58,6 +80,8 @@ function turn(): Promise<void> {
 
 /** The running init message; a zone message updates its `plain` and `setTC` (a configuration reload). */
 let settings: WorkerInit | undefined;
+/** Forwards outside names from this worker (its first attempt), when the plan allows. */
+let forwarder: WorkerForwarder | undefined;
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
@@ -67,6 +91,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     if (settings) {
       settings.plain = msg.plain;
       settings.setTC = msg.setTC;
+      settings.forward = msg.forward;
+      forwarder?.setPlan(msg.forward);
     }
     releaseOldZones();
   } else if (msg.kind === "init") {
@@ -104,12 +130,17 @@ async function run(init: WorkerInit): Promise<void> {
   const b = new MmsgBuffers(libc, init.batch);
   const control = init.control;
   const errno = new Deno.UnsafePointerView(libc.symbols.__errno_location()!);
-  const pfds = new Uint8Array(2 * POLLFD_SIZE);
+  const pfds = new Uint8Array(4 * POLLFD_SIZE);
   const pdv = new DataView(pfds.buffer);
   pdv.setInt32(0, init.fd, true);
   pdv.setInt16(4, POLLIN, true);
   pdv.setInt32(POLLFD_SIZE, init.eventFd, true);
   pdv.setInt16(POLLFD_SIZE + 4, POLLIN, true);
+  pdv.setInt16(2 * POLLFD_SIZE + 4, POLLIN, true);
+  pdv.setInt16(3 * POLLFD_SIZE + 4, POLLIN, true);
+  const fwd = new WorkerForwarder(libc);
+  forwarder = fwd;
+  fwd.setPlan(init.forward);
   const counter = new Uint8Array(8);
   const q = new PlainQuery();
   const cache = init.cache ? new ForwardCache(init.cache, init.thread) : undefined;
@@ -118,6 +149,48 @@ async function run(init: WorkerInit): Promise<void> {
   // Requests for the main thread, and replies it must send, posted once per wake-up.
   const requests = new HandOffs();
   const sends = new HandOffs();
+  const timeouts = new HandOffs();
+  const truncated = new HandOffs();
+  const stores = new HandOffs();
+  const none = new Uint8Array(0);
+  let lastExpire = 0;
+  /** Replies relayed here from the worker's own upstream queries in this wake-up. */
+  let relayed = 0;
+  const sink: ForwardSink = {
+    reply(data, len, reqs, reqAt, reqLen, addrAt, addrLen) {
+      // The upstream's reply as it is, with the client's ID, to the client.
+      const out = b.sSlots[queued];
+      for (let k = 2; k < len; k++) out[k] = data[k];
+      out[0] = reqs[reqAt];
+      out[1] = reqs[reqAt + 1];
+      if (!settings!.setTC) out[2] &= ~0x02;
+      const at = b.sName + queued * SOCKADDR_STORAGE_SIZE;
+      for (let k = 0; k < addrLen; k++) u8[at + k] = fwd.addrs[addrAt + k];
+      dv.setUint32(b.sIov + queued * IOVEC_SIZE + 8, len, true);
+      dv.setUint32(b.sMsg + queued * MMSGHDR_SIZE + MSG_NAMELEN, addrLen, true);
+      if (cache) {
+        stores.add(reqs.subarray(reqAt, reqAt + reqLen), reqLen, none);
+        stores.add(out, len, none);
+      }
+      relayed++;
+      if (++queued === b.batch) flush();
+    },
+    timedOut(reqs, reqAt, reqLen, addrAt, addrLen) {
+      timeouts.add(
+        reqs.subarray(reqAt, reqAt + reqLen),
+        reqLen,
+        fwd.addrs.subarray(addrAt, addrAt + addrLen),
+      );
+    },
+    truncated(data, len, reqs, reqAt, reqLen, addrAt, addrLen) {
+      truncated.add(
+        reqs.subarray(reqAt, reqAt + reqLen),
+        reqLen,
+        fwd.addrs.subarray(addrAt, addrAt + addrLen),
+      );
+      truncated.add(data, len, none);
+    },
+  };
   let failures = 0;
   // This worker's query counters (its own region: plain increments, summed on scrape).
   const counters = init.counters ? new DnsCounterRegion(init.counters, init.counterRegion) : undefined;
@@ -183,6 +256,29 @@ async function run(init: WorkerInit): Promise<void> {
               reply = cache.answer(req, q, q.hash, replyLimit(false, q.edns), b.sSlots[queued]);
               cached = reply >= 0;
             }
+            const plan = settings!.forward;
+            if (
+              reply < 0 && plan && fwd.enabled && (!allow || allow.hasSockaddr(u8, name)) &&
+              !(plan.ptr && q.qtype === TYPE_PTR) && !underApex(plan.apex, req, q.qnameEnd)
+            ) {
+              // A name outside the domain: the worker asks the first upstream itself.
+              const sent = fwd.forward(
+                req,
+                len,
+                q.qEnd,
+                replyLimit(false, q.edns),
+                u8,
+                name,
+                nameLen,
+                cacheNow(),
+              );
+              if (sent > 0) {
+                cache?.countMiss();
+                continue;
+              }
+              // Too many queries in flight in the process: SERVFAIL now, as the main thread would.
+              if (sent < 0) reply = writeServfail(req, q, b.sSlots[queued]);
+            }
           } catch {
             // A fault here must not stop the loop: the main thread answers this one.
             reply = -1;
@@ -223,7 +319,9 @@ async function run(init: WorkerInit): Promise<void> {
   try {
     post({ kind: "started" });
     while (Atomics.load(control, CONTROL.closing) === 0) {
-      const r = libc.symbols.poll(pfds, 2n, -1);
+      pdv.setInt32(2 * POLLFD_SIZE, fwd.fds[0], true);
+      pdv.setInt32(3 * POLLFD_SIZE, fwd.fds[1], true);
+      const r = libc.symbols.poll(pfds, 4n, fwd.pending > 0 ? 20 : -1);
       if (r < 0) {
         if (errno.getInt32() !== EINTR && ++failures > 3) await new Promise((res) => setTimeout(res, 10));
         continue;
@@ -237,28 +335,47 @@ async function run(init: WorkerInit): Promise<void> {
         }
         if (Atomics.load(control, CONTROL.closing) !== 0) break;
       }
+      clock[0] = performance.now();
+      second = Math.floor(clock[0] / 1000);
+      answered = 0;
+      fromCache = 0;
+      relayed = 0;
       if (pdv.getInt16(6, true) !== 0) {
         Atomics.add(control, CONTROL.wakes, 1);
-        clock[0] = performance.now();
-        second = Math.floor(clock[0] / 1000);
-        answered = 0;
-        fromCache = 0;
         drain();
-        flush();
-        if (counters && answered > 0) {
-          // Time per wake-up: from the first datagram read to the last reply sent (an upper
-          // bound for each of its replies), so the clock is read twice per wake-up, not per query.
-          counters.source(SOURCE_ZONE, answered - fromCache);
-          if (fromCache > 0) counters.source(SOURCE_FORWARD, fromCache);
-          counters.latency(PROTO_UDP, Math.round((performance.now() - clock[0]) * 1000), answered);
-        }
-        if (requests.count > 0) {
-          Atomics.add(control, CONTROL.handedOver, requests.count);
-          postPacked("requests", requests);
+      }
+      for (let s = 0; s < 2; s++) {
+        if (fwd.fds[s] >= 0 && pdv.getInt16((2 + s) * POLLFD_SIZE + 6, true) !== 0) fwd.receive(s, sink);
+      }
+      if (fwd.pending > 0) {
+        const now = cacheNow();
+        if (now - lastExpire >= 10) {
+          lastExpire = now;
+          fwd.expire(now, sink);
         }
       }
+      flush();
+      if (counters && answered + relayed > 0) {
+        // Time per wake-up: from the first datagram read to the last reply sent (an upper
+        // bound for each of its replies), so the clock is read twice per wake-up, not per query.
+        counters.source(SOURCE_ZONE, answered - fromCache);
+        if (fromCache + relayed > 0) counters.source(SOURCE_FORWARD, fromCache + relayed);
+        counters.latency(PROTO_UDP, Math.round((performance.now() - clock[0]) * 1000), answered);
+      }
+      if (requests.count > 0) {
+        Atomics.add(control, CONTROL.handedOver, requests.count);
+        postPacked("requests", requests);
+      }
+      if (timeouts.count > 0) {
+        Atomics.add(control, CONTROL.handedOver, timeouts.count);
+        postPacked("timeouts", timeouts);
+      }
+      if (truncated.count > 0) postPacked("truncated", truncated);
+      if (stores.count > 0) postPacked("stores", stores);
     }
   } finally {
+    fwd.close();
+    forwarder = undefined;
     b.free();
     libc.close();
     post({ kind: "closed" });

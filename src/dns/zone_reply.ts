@@ -130,9 +130,16 @@ export function writeNegative(
 
 /** Whether the question name of `req` is the zone's apex or below it (letter case ignored). */
 function inZone(zone: FlatZone, req: Uint8Array, q: PlainQuery): boolean {
+  return underApex(zone.apexWire, req, q.qnameEnd);
+}
+
+/**
+ * Whether the question name of `req` (ending at `qnameEnd`) is `apex` (lower-cased wire
+ * form) or below it, letters in any case.
+ */
+export function underApex(apex: Uint8Array, req: Uint8Array, qnameEnd: number): boolean {
   // The name ends with the apex labels, and they start at a label boundary.
-  const apex = zone.apexWire;
-  const apexAt = q.qnameEnd - apex.length;
+  const apexAt = qnameEnd - apex.length;
   if (apexAt < HEADER_LEN) return false;
   for (let i = 0; i < apex.length; i++) if (lowerAscii(req[apexAt + i]) !== apex[i]) return false;
   let pos = HEADER_LEN;
