@@ -13,6 +13,7 @@ import type { Config } from "../src/config/types.ts";
 import { buildQuery, decode, udpExchange } from "./helpers/dns_client.ts";
 import { sampleRecords } from "./helpers/dns_fixture.ts";
 import { testConfig } from "./helpers/test_config.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const ignore = ffiUdpUnavailable() !== undefined;
 
@@ -73,6 +74,11 @@ async function withServer(config: Partial<Config>, fn: (port: number) => Promise
     config: testConfig({ DNSUDPEngine: "ffi", DNSUDPWorkers: 1, ForwardCacheSize: 0, ...config }),
   });
   try {
+    // The worker answers once it has started (`deno test` type-checks its module first).
+    await waitFor(async () => {
+      const r = await udpExchange(s.port, buildQuery("leader.mesos.", "A"), 500).catch(() => undefined);
+      return r !== undefined;
+    }, { timeoutMs: 20000, message: "the UDP worker answers" });
     await fn(s.port);
   } finally {
     await s.close();

@@ -93,6 +93,8 @@ export class Forwarder {
    * theirs here too), so `maxInFlight` bounds them all together.
    */
   readonly inFlightCounter = new Int32Array(new SharedArrayBuffer(4));
+  /** [requests, failures] the UDP workers sent to the first resolver themselves. */
+  readonly workerCounts = new Float64Array(new SharedArrayBuffer(16));
   #closed = false;
   readonly #stats = new Map<Upstream, UpstreamStats>();
 
@@ -219,6 +221,14 @@ export class Forwarder {
       const sum = out.get(key) ?? { requests: 0, failures: 0 };
       sum.requests += s.requests;
       sum.failures += s.failures;
+      out.set(key, sum);
+    }
+    const first = this.#default[0];
+    if (first && this.workerCounts[0] > 0) {
+      const key = upstreamLabel(first);
+      const sum = out.get(key) ?? { requests: 0, failures: 0 };
+      sum.requests += this.workerCounts[0];
+      sum.failures += this.workerCounts[1];
       out.set(key, sum);
     }
     return out;

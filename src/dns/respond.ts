@@ -395,6 +395,7 @@ export class Responder {
       timeoutMs: plan.timeoutMs,
       apex,
       inFlight: this.#forwarder.inFlightCounter,
+      counts: this.#forwarder.workerCounts,
       maxInFlight: this.#forwarder.maxInFlight,
     };
   }

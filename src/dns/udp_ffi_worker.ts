@@ -157,7 +157,7 @@ async function run(init: WorkerInit): Promise<void> {
   /** Replies relayed here from the worker's own upstream queries in this wake-up. */
   let relayed = 0;
   const sink: ForwardSink = {
-    reply(data, len, reqs, reqAt, reqLen, addrAt, addrLen) {
+    reply(data, len, reqs, reqAt, reqLen, addrAt, addrLen, qtype, sentAt) {
       // The upstream's reply as it is, with the client's ID, to the client.
       const out = b.sSlots[queued];
       for (let k = 2; k < len; k++) out[k] = data[k];
@@ -173,6 +173,11 @@ async function run(init: WorkerInit): Promise<void> {
         stores.add(out, len, none);
       }
       relayed++;
+      if (counters) {
+        counters.query(PROTO_UDP, qtype, out[3] & 0x0f);
+        // From the query's arrival (its send upstream) to now, on the cache's clock.
+        counters.latency(PROTO_UDP, Math.round((cacheNow() - sentAt) * 1000));
+      }
       if (++queued === b.batch) flush();
     },
     timedOut(reqs, reqAt, reqLen, addrAt, addrLen) {

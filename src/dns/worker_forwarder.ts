@@ -34,6 +34,8 @@ export interface WorkerForwardPlan {
   inFlight: Int32Array;
   /** The bound on them: beyond it a query gets SERVFAIL at once. */
   maxInFlight: number;
+  /** [requests, failures] to the first resolver from the workers (shared, for metrics). */
+  counts: Float64Array;
 }
 
 /** Queries in flight at most per worker; more are handed to the main thread. */
@@ -65,6 +67,8 @@ export interface ForwardSink {
     reqLen: number,
     addrAt: number,
     addrLen: number,
+    qtype: number,
+    sentAt: number,
   ): void;
   /**
    * The first upstream did not answer in time: the main thread takes the query and goes
@@ -113,6 +117,7 @@ export class WorkerForwarder {
   #family = 0;
   #timeoutMs = 5000;
   #inFlightShared: Int32Array | undefined;
+  #counts: Float64Array | undefined;
   #maxInFlight = 0;
   /** Queries in flight now. */
   pending = 0;
@@ -138,6 +143,7 @@ export class WorkerForwarder {
     this.#timeoutMs = plan!.timeoutMs;
     this.#inFlightShared = plan!.inFlight;
     this.#maxInFlight = plan!.maxInFlight;
+    this.#counts = plan!.counts;
     return true;
   }
 
@@ -233,6 +239,7 @@ export class WorkerForwarder {
     this.#inFlight[s]++;
     this.pending++;
     Atomics.add(shared, 0, 1);
+    if (this.#counts) this.#counts[0]++;
     return 1;
   }
 
@@ -301,7 +308,10 @@ export class WorkerForwarder {
         if ((data[2] & 0x02) !== 0 || len > this.#meta[m + F_LIMIT]) {
           sink.truncated(data, len, this.reqs, reqAt, reqLen, addrAt, addrLen);
         } else {
-          sink.reply(data, len, this.reqs, reqAt, reqLen, addrAt, addrLen);
+          const qEnd = this.#meta[m + F_QEND];
+          const qtype = (this.reqs[reqAt + qEnd - 4] << 8) | this.reqs[reqAt + qEnd - 3];
+          const sentAt = this.#deadline[slot] - this.#timeoutMs;
+          sink.reply(data, len, this.reqs, reqAt, reqLen, addrAt, addrLen, qtype, sentAt);
         }
         this.#release(slot);
       }
@@ -318,6 +328,7 @@ export class WorkerForwarder {
       if (this.#byId[(s << 16) | this.#meta[m + F_ID]] !== slot + 1) continue;
       if (this.#deadline[slot] > now) continue;
       const reqLen = this.#meta[m + F_REQ_LEN];
+      if (this.#counts) this.#counts[1]++;
       sink.timedOut(
         this.reqs,
         slot * MAX_REQUEST,
