@@ -15,7 +15,8 @@
  *   (slow loris): RSS grows by about 12 KB per connection, not by a 64 KB buffer each.
  */
 import assert from "node:assert/strict";
-import { buildQuery, header, queryUdp } from "./helpers/dns_client.ts";
+import { buildQuery, header, queryUdp, udpExchange } from "./helpers/dns_client.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { withEvalChild } from "./helpers/eval_child.ts";
 import { procMemory } from "./helpers/proc_memory.ts";
 import { engineTest, UDP_ENGINES } from "./helpers/udp_engines.ts";
@@ -106,6 +107,11 @@ async function withServerProcess(o: ChildOptions, fn: (s: ServerProcess) => Prom
       return { ...proc, ...v8, native: proc.rss - v8.heapTotal, fds };
     };
     const { port, udpEngine } = await line();
+    // Serving already (a UDP worker starts after its module is loaded, seconds on a busy machine).
+    await waitFor(async () => {
+      const r = await udpExchange(port, buildQuery("leader.mesos.", "A"), 500).catch(() => undefined);
+      return r !== undefined;
+    }, { timeoutMs: 20000, message: "the server answers" });
     await fn({ port, udpEngine, memory });
   });
 }
