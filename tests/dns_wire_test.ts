@@ -261,7 +261,7 @@ Deno.test("truncateMessage: whole records only, OPT kept, TC set", () => {
   assert.equal(noTc[2] & 0x02, 0);
 });
 
-Deno.test("precomputing answers for 10,000 tasks takes well under a second", () => {
+Deno.test("precomputing answers for 10,000 tasks: every name indexed, SRV answers with their glue", () => {
   const b = new RecordSetBuilder("mesos");
   for (let t = 0; t < 10000; t++) {
     const app = `app${t % 1000}`;
@@ -277,15 +277,12 @@ Deno.test("precomputing answers for 10,000 tasks takes well under a second", () 
     b.add("SRV", `_${app}._udp.marathon.slave.mesos.`, `${uniq}.marathon.slave.mesos.:${31000 + (t % 1000)}`);
   }
   const snap = new SnapshotHolder().publish(b.build(null));
-  const t0 = performance.now();
   const zone = buildZoneAnswers(snap, testConfig());
-  const ms = performance.now() - t0;
   assert.ok(zone.flat.size > 25000);
   const flat = zone.flat;
   const srv = decode(flat.render(flat.answer(flat.findName("_app7._tcp.marathon.mesos"), 33), 0));
   assert.equal(srv.answers?.length, 10);
   assert.equal(srv.additionals?.length, 10);
-  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
 });
 
 Deno.test("ipv4Number agrees with parseIP on every octet form", () => {

@@ -797,7 +797,7 @@ Deno.test("odd input never throws: bad pids, nulls, wrong types", () => {
   assert.deepEqual(hostsToResolve(weird, ["", "h.example:1"]), ["h.example"]);
 });
 
-Deno.test("performance: 10,000 tasks generate quickly and linearly", () => {
+Deno.test("10,000 tasks on 200 agents: every task enumerated, shared names hold every instance", () => {
   const slaves: MesosSlave[] = [];
   for (let i = 0; i < 200; i++) {
     slaves.push({ id: `agent-S${i}`, pid: `slave(1)@10.1.${i >> 8}.${i & 255}:5051` });
@@ -808,12 +808,9 @@ Deno.test("performance: 10,000 tasks generate quickly and linearly", () => {
       resources: { ports: `[${20000 + (i % 1000)}-${20001 + (i % 1000)}]` },
     }));
   }
-  const t0 = performance.now();
   const rs = gen(state([{ name: "marathon", pid: "s@10.0.0.1:1", tasks }], slaves));
-  const ms = performance.now() - t0;
   assert.equal(rs.frameworks![0].tasks.length, 10_000);
   assert.equal(rs.a.get("app-0.marathon.mesos.")!.length, 2); // tasks 0, 500, … run on agents 0 and 100
-  assert.ok(ms < 3000, `took ${ms} ms`);
 });
 
 Deno.test("logging: one line per kind of problem per generate call", async () => {
