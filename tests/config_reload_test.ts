@@ -73,7 +73,10 @@ Deno.test("SIGHUP: new ttl in place, a broken file keeps the old config, a new p
     }, { timeoutMs: 10_000, intervalMs: 1, message: "the new TTL never reached the answers" });
     assert.equal(unanswered, 0, "no query went unanswered during the reload");
     assert.ok(seen.every((t) => t === 60 || t === 7), `only the old and the new TTL: ${seen}`);
-    assert.match(proc.output(), /configuration reloaded: TTL applied/);
+    await waitFor(() => /configuration reloaded: TTL applied/.test(proc.output()), {
+      timeoutMs: 10_000,
+      message: "no 'configuration reloaded: TTL applied' log line",
+    });
     assert.equal(loads(), loadsBefore, "a TTL change does not reload the state");
     const soa = await dig(proc.dnsPort, "+noall", "+answer", "mesos.", "SOA");
     assert.match(soa, /\s7\s+IN\s+SOA\s.*\s7$/m, `SOA TTL and MINIMUM follow ttl: ${soa}`);
