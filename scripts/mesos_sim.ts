@@ -27,6 +27,8 @@
  *   --iam-uid U --iam-public-key F   the same for an existing account (PEM public key)
  *   --zk zk://H:P[,H:P]/PATH elect the leader through ZooKeeper: every master registers its
  *                            znode as Mesos does; --leader only picks who registers first
+ *   --heartbeat-seconds S    HEARTBEAT interval of the operator API event streams (default 15)
+ *   --no-operator-api        masters without the v1 operator API (/api/v1 answers 404)
  *
  * When ready it prints one line on stdout, for example
  *   {"masters":["127.0.0.1:5050","127.0.0.1:40211"],"leader":0,"control":"http://127.0.0.1:40212/__sim"}
@@ -46,7 +48,8 @@ const USAGE =
   "usage: mesos_sim.ts [--file PATH [--rewrite-leader] | --frameworks F --agents A --tasks N --seed S] " +
   "[--masters K] [--port P] [--leader I|none] [--non-leader view|redirect] [--hosts ports|loopbacks] " +
   "[--control-port P] [--slow-ms MS] [--tls-cert FILE --tls-key FILE | --tls] [--principal P --secret S] " +
-  "[--iam | --iam-uid U --iam-public-key FILE] [--zk zk://host:port/path]";
+  "[--iam | --iam-uid U --iam-public-key FILE] [--zk zk://host:port/path] [--heartbeat-seconds S] " +
+  "[--no-operator-api]";
 
 function fail(message: string): never {
   console.error(`mesos_sim: ${message}\n${USAGE}`);
@@ -91,6 +94,8 @@ try {
       "iam-uid": { type: "string" },
       "iam-public-key": { type: "string" },
       zk: { type: "string" },
+      "heartbeat-seconds": { type: "string" },
+      "no-operator-api": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -126,7 +131,13 @@ const opts: SimulatorOptions = {
   controlPort: int("control-port", v["control-port"], 0),
   slowMs: int("slow-ms", v["slow-ms"], 10_000),
   log,
+  operatorApi: !v["no-operator-api"],
 };
+if (v["heartbeat-seconds"] !== undefined) {
+  const hb = Number(v["heartbeat-seconds"]);
+  if (!(hb > 0)) fail(`--heartbeat-seconds must be a number > 0, got ${v["heartbeat-seconds"]}`);
+  opts.heartbeatSeconds = hb;
+}
 if (v.file !== undefined) {
   opts.file = v.file;
   opts.rewriteLeader = v["rewrite-leader"];

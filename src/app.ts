@@ -1,14 +1,16 @@
 /**
  * The running service (owns: wiring the parts together in the order of the data flow —
- * leader source → state fetch → record generation → published snapshot → DNS and HTTP —
- * and shutting all of it down). Nothing here does protocol work itself.
+ * leader source → state source (poll, or the operator-API event stream) → record generation
+ * → published snapshot → DNS and HTTP — and shutting all of it down). Nothing here does
+ * protocol work itself.
  */
 import type { Config } from "./config/types.ts";
 import { type ConfigKey, ConfigReloader, type LoadedConfig, type ReloadOutcome } from "./config/reload.ts";
 import { logger } from "./log.ts";
 import { type AuthorizationProvider, createStateFetcher, type StateFetcher } from "./mesos/fetch_state.ts";
 import { createIamAuthorization } from "./mesos/iam_auth.ts";
-import { type LeaderSource, StaticLeaderSource } from "./mesos/leader.ts";
+import { EventStream, type StreamStats } from "./mesos/event_stream.ts";
+import { type LeaderSource, StaticLeaderSource, TeeLeaderSource } from "./mesos/leader.ts";
 import { resolveHosts } from "./mesos/resolve_hosts.ts";
 import { type ReleaseStage, StatePoller } from "./mesos/state_poller.ts";
 import type { MesosState } from "./mesos/state_types.ts";
@@ -58,7 +60,87 @@ export interface App {
   readonly freshness: StateFreshness;
   /** The `/metrics` families; parts started later add theirs here. */
   readonly metrics: MetricsRegistry;
+  /** The operator-API event stream (null with `StateSource` = `poll`). */
+  readonly stream: EventStream | null;
+  /** Where the records come from now, and the stream's counters. */
+  stateSource(): StreamStats;
   close(): Promise<void>;
+}
+
+/** The event stream's metric families beside `mesos_dns_stream_reconnects_total` (no samples without a stream). */
+function streamMetrics(reg: MetricsRegistry, stats: () => StreamStats | undefined): void {
+  const family = (name: string, help: string, type: "counter" | "gauge", read: (s: StreamStats) => number) =>
+    reg.add({
+      name,
+      help,
+      type,
+      samples: () => {
+        const s = stats();
+        return s ? [{ value: read(s) }] : [];
+      },
+    });
+  family(
+    "mesos_dns_stream_connected",
+    "1 while subscribed to the leading master's operator-API event stream.",
+    "gauge",
+    (s) => s.connected ? 1 : 0,
+  );
+  family(
+    "mesos_dns_stream_snapshots_total",
+    "SUBSCRIBED snapshots received (the first and one per resubscription).",
+    "counter",
+    (s) => s.snapshots,
+  );
+  family(
+    "mesos_dns_stream_events_total",
+    "Stream events that changed the cluster.",
+    "counter",
+    (s) => s.events,
+  );
+  family(
+    "mesos_dns_stream_fallbacks_total",
+    "Times StateSource auto fell back to polling (a master without the operator API).",
+    "counter",
+    (s) => s.fallbacks,
+  );
+}
+
+/** The status page's line on where the state comes from (`StateSource` and what runs now). */
+function describeStateSource(s: StreamStats, c: Config): { kind: string; detail: string } {
+  const leader = c.Zk ? `leader from ZooKeeper ${c.Zk}` : "leader from the masters list";
+  const poll = `the leader's /master/state every ${c.RefreshSeconds} s`;
+  const counts = `${s.snapshots} snapshot(s), ${s.events} events, ${s.reconnects} reconnect(s)`;
+  if (s.mode === "poll") return { kind: "poll", detail: `${poll}, ${leader}` };
+  if (s.connected) {
+    return {
+      kind: "stream",
+      detail: `operator API event stream of ${s.leader} (StateSource ${s.mode}; ${counts}), ${leader}`,
+    };
+  }
+  const why = s.lastError ? ` (${s.lastError})` : "";
+  return s.mode === "auto"
+    ? {
+      kind: "poll",
+      detail: `${poll} while no event stream is open${why}; StateSource auto, ${counts}, ${leader}`,
+    }
+    : { kind: "stream", detail: `not subscribed yet${why}; StateSource stream, ${counts}, ${leader}` };
+}
+
+/** The state-source counters when only polling runs. */
+function pollOnlyStats(): StreamStats {
+  return {
+    mode: "poll",
+    source: "poll",
+    connected: false,
+    leader: null,
+    snapshots: 0,
+    events: 0,
+    heartbeats: 0,
+    reconnects: 0,
+    fallbacks: 0,
+    lastEventAt: null,
+    lastError: null,
+  };
 }
 
 export interface AppOptions {
@@ -263,11 +345,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       startedAt,
       leader: masters[0] || null,
       masters,
-      stateSource: {
-        kind: "poll",
-        detail: `the leader's /master/state every ${c.RefreshSeconds} s` +
-          (c.Zk ? `, leader from ZooKeeper ${c.Zk}` : ", leader from the masters list"),
-      },
+      stateSource: describeStateSource(stream?.stats() ?? pollOnlyStats(), c),
       ready: ready(),
       lastFrom: stats?.lastFrom ?? null,
       stateReloads: { successes: stats?.successes ?? 0, failures: stats?.failures ?? 0 },
@@ -285,7 +363,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   let fetcher: StateFetcher | undefined;
   let poller: StatePoller | undefined;
   let leaderSource: LeaderSource | undefined;
+  let stream: EventStream | null = null;
   const closeAll = async () => {
+    await stream?.close();
     await poller?.close();
     await fetcher?.close();
     await dns?.close();
@@ -299,7 +379,15 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   const startDns = (c: Config) =>
     startDnsServer({ hostname: c.Listener, port: c.Port, config: c, holder, counters: dnsCounters })
       .catch((e) => Promise.reject(listenError("DNS", c.Listener, c.Port, e)));
-  const metrics = serviceMetrics({ holder, poller: () => poller!.stats(), freshness, ready, dns: () => dns });
+  const metrics = serviceMetrics({
+    holder,
+    poller: () => poller!.stats(),
+    freshness,
+    ready,
+    dns: () => dns,
+    stream: () => stream?.stats(),
+  });
+  streamMetrics(metrics, () => stream?.stats());
   metrics.counter(
     "mesos_dns_config_reloads_total",
     "Configuration reloads asked for (SIGHUP), applied or not.",
@@ -325,8 +413,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     if (config.DnsOn) dns = await startDns(config);
     fetcher = await newFetcher(config);
     leaderSource = leaderSourceFor(config, onFatal);
+    const mode = config.StateSource ?? "auto";
     poller = new StatePoller({
-      leaderSource,
+      leaderSource: mode === "poll"
+        ? leaderSource
+        : new TeeLeaderSource(leaderSource, (masters) => stream?.setMasters(masters)),
       fetch: (masters, signal) => fetcher!.fetch(masters, signal),
       build: recordBuilder(() => store, opts.resolveHosts),
       holder,
@@ -346,7 +437,52 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
           serial: snap.serial,
         });
       },
+      onPush: (snap, from) => {
+        const r = snap.records;
+        log.debug("event stream from {from}: {a} A, {aaaa} AAAA, {srv} SRV names (serial {serial})", {
+          from,
+          a: r.a.size,
+          aaaa: r.aaaa.size,
+          srv: r.srv.size,
+          serial: snap.serial,
+        });
+      },
     });
+    if (mode !== "poll") {
+      const pl = poller;
+      // The stream feeds the records while it is live; `auto` polls whenever it is not (a
+      // master without the operator API, or between a broken stream and its resubscription).
+      pl.pause(true);
+      stream = new EventStream({
+        mode,
+        // Getters: a configuration reload replaces the fetcher (TLS, credentials, timeout).
+        get https() {
+          return fetcher!.https;
+        },
+        get tls() {
+          return fetcher!.tls;
+        },
+        authorization: (signal) => fetcher!.authorization(signal),
+        get connectTimeoutMs() {
+          return current().StateTimeoutSeconds * 1000;
+        },
+        // Each event or heartbeat says the records match the master (`/ready`, state age).
+        onActivity: () => freshness.touch(),
+        onSnapshot: (state, from) => void pl.push(state, from),
+        onDelta: (_delta, state, from) => void pl.push(state, from),
+        onLive: (live) => pl.pause(live || mode === "stream"),
+        onDown: () => {
+          if (mode !== "auto") return;
+          pl.pause(false);
+          // Nothing served yet: poll now rather than at the next refresh.
+          if (!holder.current() && !pl.stats().reloading) pl.reloadNow().catch(() => {});
+        },
+        onNoApi: () => {
+          pl.pause(false);
+          pl.reloadNow().catch(() => {});
+        },
+      });
+    }
     if (config.HttpOn) http = await startHttp(config);
     poller.start();
   } catch (err) {
@@ -425,7 +561,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     apply: async (next) => {
       // Detection timeouts apply at start-up only: a reload never makes the process exit.
       leaderSource = leaderSourceFor({ ...next, ZkDetectionTimeout: 0 }, onFatal);
-      await p.setLeaderSource(leaderSource);
+      await p.setLeaderSource(
+        stream ? new TeeLeaderSource(leaderSource, (masters) => stream?.setMasters(masters)) : leaderSource,
+      );
     },
   });
   reloader.hook({
@@ -479,6 +617,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     statusSections,
     freshness,
     metrics,
+    stream,
+    stateSource: () => stream ? stream.stats() : pollOnlyStats(),
     close: closeAll,
   };
 }

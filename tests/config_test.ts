@@ -120,6 +120,7 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     ForwardAllow: ["0.0.0.0/0", "::/0"],
     RateLimit: 0,
     RateLimitSlip: 2,
+    StateSource: "auto",
   };
   assert.deepEqual(defaultConfig(), expected);
   const order =
@@ -129,7 +130,7 @@ Deno.test("defaultConfig() holds every key's SPEC §2.2 default, in /v1/config o
     "SetTruncateBit EnumerationOn MesosHTTPSOn CACertFile CertFile KeyFile MesosCredentials IAMConfigFile " +
     "MesosAuthentication RecordsDropWarnPercent DNSUDPEngine AXFRAllow NotifySecondaries PTROn HealthAware " +
     "DNSUDPWorkers UDPReceiveBuffer ForwardCacheSize ReadyMaxAgeSeconds ForwardAllow RateLimit " +
-    "RateLimitSlip";
+    "RateLimitSlip StateSource";
   assert.deepEqual(Object.keys(defaultConfig()), order.split(" "));
   // A fresh object each time.
   defaultConfig().IPSources.push("docker");

@@ -60,6 +60,9 @@ for (const file of files) {
       "--httplistener=127.0.0.1",
       "--httpport=0",
       "--externalon=false",
+      // The hand tables are what /master/state gives (frameworks' scheduler pids included,
+      // which the operator API does not carry).
+      "--state-source=poll",
     ]);
     assert.equal(outcome.kind, "run");
     if (outcome.kind !== "run") return;

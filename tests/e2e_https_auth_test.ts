@@ -248,6 +248,8 @@ Deno.test("e2e: every bad response kind keeps the last records; each failure log
       HTTPListener: "127.0.0.1",
       HttpPort: 0,
       ExternalOn: false,
+      // Faults of /master/state are what this test is about.
+      StateSource: "poll",
     }),
     { interfaceIPs: () => ["127.0.0.1"], maxStateBodyBytes: cap },
   );

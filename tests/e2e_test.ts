@@ -85,7 +85,8 @@ Deno.test("e2e: original config.json + flags, records follow the cluster and sur
   const ports = taskPorts(state0, launched);
   const fwName = fw.name!.toLowerCase();
 
-  // Flags override the file: free ports, a 1 s refresh.
+  // Flags override the file: free ports, a 1 s refresh, polling (as the original; the
+  // event stream has its own tests in event_stream_test.ts).
   const proc = await startMesosDns(
     [
       `-config=${dir}/config.json`,
@@ -93,6 +94,7 @@ Deno.test("e2e: original config.json + flags, records follow the cluster and sur
       "--httpport=0",
       "--httplistener=127.0.0.1",
       "--refreshSeconds=1",
+      "--state-source=poll",
     ],
   );
   try {

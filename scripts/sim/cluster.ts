@@ -11,6 +11,9 @@
  * 10% of tasks that are not running. Everything is deterministic for a given seed.
  * Agent and framework hosts are IP literals only, so nothing consuming the state resolves
  * names; those addresses are data and are never contacted.
+ *
+ * Every change is also told to `onEvent` listeners as the operator API events a master
+ * would send for it (operator_events.ts), so the simulated masters can stream them.
  */
 import type {
   MesosFramework,
@@ -19,6 +22,15 @@ import type {
   MesosTask,
   MesosTaskStatus,
 } from "../../src/mesos/state_types.ts";
+import {
+  agentAdded,
+  agentRemoved,
+  frameworkAdded,
+  frameworkRemoved,
+  launchEvents,
+  taskAdded,
+  taskUpdated,
+} from "./operator_events.ts";
 
 /** Sizes and seed of a generated cluster. */
 export interface GenerateOptions {
@@ -310,6 +322,8 @@ export class SimCluster {
   #overlayNext = 2;
   #bridgeNext = 2;
   #version = 0;
+  #listeners: Array<(events: Record<string, unknown>[]) => void> = [];
+  #agentNext = 0;
 
   private constructor(doc: MesosState, seed: number) {
     this.#doc = doc;
@@ -332,6 +346,18 @@ export class SimCluster {
   /** A cluster holding an existing state document (e.g. a fixture); the object is copied. */
   static fromDocument(doc: MesosState, seed = 1): SimCluster {
     return new SimCluster(structuredClone(doc), seed);
+  }
+
+  /** Calls `fn` with the operator API events of every change; returns an unsubscribe function. */
+  onEvent(fn: (events: Record<string, unknown>[]) => void): () => void {
+    this.#listeners.push(fn);
+    return () => {
+      this.#listeners = this.#listeners.filter((f) => f !== fn);
+    };
+  }
+
+  #emit(events: Record<string, unknown>[]): void {
+    for (const fn of this.#listeners) fn(events);
   }
 
   /** The live document (do not modify it directly; use the operations). */
@@ -396,6 +422,7 @@ export class SimCluster {
       if (!Array.isArray(fw.completed_tasks)) fw.completed_tasks = [];
       fw.completed_tasks.push(task);
       this.#version++;
+      this.#emit([taskUpdated(task, task.statuses.at(-1)!)]);
       return true;
     }
     return false;
@@ -440,6 +467,7 @@ export class SimCluster {
       fw.tasks.push(task);
     }
     this.#version++;
+    this.#emit(launchEvents(task));
     return task.id!;
   }
 
@@ -486,7 +514,101 @@ export class SimCluster {
     task.state = "TASK_RUNNING";
     task.statuses = [...(task.statuses ?? []), status];
     this.#version++;
+    this.#emit([taskAdded(task)]);
     return to.id ?? "";
+  }
+
+  /** Adds an agent (a new IP in the cluster's agent range); returns its id. */
+  addAgent(): string {
+    const agents = this.agents();
+    const base = agents[0]?.id?.replace(/-S\d+$/, "") ?? "sim";
+    const n = agents.length + 1000 + this.#agentNext++;
+    const ip = `10.250.${(n >> 8) & 255}.${n & 255}`;
+    const agent = {
+      id: `${base}-S${n}`,
+      pid: `slave(1)@${ip}:5051`,
+      hostname: ip,
+      port: 5051,
+      active: true,
+      version: "1.7.2",
+    } as MesosSlave;
+    if (!Array.isArray(this.#doc.slaves)) this.#doc.slaves = [];
+    this.#doc.slaves.push(agent);
+    this.#version++;
+    this.#emit([agentAdded(agent as MesosSlave & Record<string, unknown>)]);
+    return agent.id!;
+  }
+
+  /**
+   * Removes an agent as a master does when it is gone: its live tasks become TASK_GONE
+   * (completed), then the agent leaves the state. Returns false for an unknown agent.
+   */
+  removeAgent(id: string): boolean {
+    const agents = this.agents();
+    const i = agents.findIndex((a) => a.id === id);
+    if (i < 0) return false;
+    const events: Record<string, unknown>[] = [];
+    for (const fw of this.#frameworks()) {
+      const keep: MesosTask[] = [];
+      for (const t of fw.tasks ?? []) {
+        if (t.slave_id !== id) {
+          keep.push(t);
+          continue;
+        }
+        t.state = "TASK_GONE";
+        const status: MesosTaskStatus = { state: "TASK_GONE", timestamp: this.#tick() };
+        t.statuses = [...(t.statuses ?? []), status];
+        if (!Array.isArray(fw.completed_tasks)) fw.completed_tasks = [];
+        fw.completed_tasks.push(t);
+        events.push(taskUpdated(t, status));
+      }
+      fw.tasks = keep;
+    }
+    agents.splice(i, 1);
+    this.#version++;
+    events.push(agentRemoved(id));
+    this.#emit(events);
+    return true;
+  }
+
+  /** Adds a framework without tasks; returns its id. */
+  addFramework(name: string): string {
+    const fws = this.#frameworks();
+    const base = fws[0]?.id?.replace(/-\d+$/, "") ?? "sim";
+    const id = `${base}-${String(fws.length + 100).padStart(4, "0")}`;
+    const ip = pidHost(this.agents()[0]?.pid) || "10.250.0.1";
+    const fw: DocFramework = {
+      id,
+      name,
+      hostname: ip,
+      user: "root",
+      active: true,
+      connected: true,
+      tasks: [],
+      completed_tasks: [],
+    };
+    if (!Array.isArray(this.#doc.frameworks)) this.#doc.frameworks = [];
+    this.#doc.frameworks.push(fw);
+    this.#version++;
+    this.#emit([frameworkAdded(fw)]);
+    return id;
+  }
+
+  /**
+   * Removes a framework (torn down): it moves to `completed_frameworks` and its tasks go with
+   * it. Returns false for an unknown framework (id or name).
+   */
+  removeFramework(idOrName: string): boolean {
+    const fws = this.#frameworks();
+    const i = fws.findIndex((f) => f.id === idOrName || f.name === idOrName);
+    if (i < 0) return false;
+    const [fw] = fws.splice(i, 1);
+    const doc = this.#doc as Record<string, unknown>;
+    if (!Array.isArray(doc.completed_frameworks)) doc.completed_frameworks = [];
+    (doc.completed_frameworks as unknown[]).push(fw);
+    this.#version++;
+    this.#emit([frameworkRemoved(fw)]);
+    return true;
   }
 
   #liveTask(id: string): DocTask | undefined {

@@ -4,7 +4,11 @@
  * `/master/redirect` — the faults a master can be told to show, and the `/__sim` control API).
  *
  * Paths served as a real master does: `/master/state`, `/master/state.json`, `/state`,
- * `/state.json`, `/master/redirect`, `/redirect`. The control API (JSON answers) is served on
+ * `/state.json`, `/master/redirect`, `/redirect`, and the v1 operator API `POST /api/v1`
+ * (`SUBSCRIBE`: a RecordIO stream of SUBSCRIBED with `get_state`, HEARTBEAT every
+ * `heartbeatSeconds`, and the events of every change; `GET_STATE`). A non-leader answers
+ * 307 to the leader; a master that stops leading ends its streams (as Mesos masters exit);
+ * `operatorApi: false` makes a master of before the API (404). The control API (JSON answers) is served on
  * every master port under `/__sim` and, optionally, on a dedicated control port that stays up
  * while masters are stopped:
  *
@@ -19,6 +23,11 @@
  *   POST /__sim/start?master=N       listen again on the same address
  *   POST /__sim/fault?kind=K[&master=N][&delay_ms=D]   K = a FaultKind or `none`; master defaults
  *                                    to the current leader
+ *   POST /__sim/agent?action=add|remove[&id=ID]         an agent joins or goes (its tasks: TASK_GONE)
+ *   POST /__sim/framework?action=add|remove&name=N|id=ID
+ *   POST /__sim/stream?mode=normal|down|silent   event streams: as usual; `down` ends them and
+ *                                    answers 503 to SUBSCRIBE; `silent` keeps them open, sends
+ *                                    nothing (no heartbeats, events lost)
  *
  * Optional, as a secured DC/OS cluster: HTTPS (`tls`), HTTP basic authentication or IAM tokens
  * on the master endpoints (`auth`, see master_auth.ts; the IAM login endpoint
@@ -31,6 +40,10 @@ import type { MesosState } from "../../src/mesos/state_types.ts";
 import { type GenerateOptions, type LaunchOptions, type NetworkMode, SimCluster } from "./cluster.ts";
 import { IAM_LOGIN_PATH, MasterAuth, type SimAuthOptions } from "./master_auth.ts";
 import { ZkElection } from "./zk_election.ts";
+import { subscribedEvent } from "./operator_events.ts";
+
+/** What the masters' event streams do (`/__sim/stream`). */
+export type StreamMode = "normal" | "down" | "silent";
 
 /**
  * How a master can misbehave:
@@ -108,6 +121,10 @@ export interface SimulatorOptions {
   zkSessionTimeoutMs?: number;
   /** Receives one line per control action (the CLI prints them on stderr). */
   log?: (line: string) => void;
+  /** Serve the v1 operator API on `/api/v1` (default true; false: 404, as Mesos < 1.0). */
+  operatorApi?: boolean;
+  /** HEARTBEAT interval of the event streams, seconds (default 15, as Mesos). */
+  heartbeatSeconds?: number;
 }
 
 /** One request a master received (for tests that check what clients send). */
@@ -158,7 +175,19 @@ export interface Simulator {
   isUp(i: number): boolean;
   setFault(i: number, kind: FaultKind | null, opts?: { delayMs?: number }): void;
   fault(i: number): FaultKind | null;
+  /** Event streams open now (SUBSCRIBE answered and not ended). */
+  readonly streams: number;
+  /** SUBSCRIBE requests answered with a stream so far. */
+  readonly subscriptions: number;
+  setStreamMode(mode: StreamMode): void;
   close(): Promise<void>;
+}
+
+/** One open event stream. */
+interface Subscriber {
+  master: number;
+  send(text: string): void;
+  end(): void;
 }
 
 const STATE_PATHS = new Set(["/master/state", "/master/state.json", "/state", "/state.json"]);
@@ -217,6 +246,11 @@ class SimulatorImpl implements Simulator {
   /** Stops started from a request on the master being stopped: awaited by close(). */
   readonly #pending = new Set<Promise<unknown>>();
   #closed = false;
+  readonly #operatorApi: boolean;
+  readonly #heartbeatSeconds: number;
+  readonly #subscribers = new Set<Subscriber>();
+  #streamMode: StreamMode = "normal";
+  subscriptions = 0;
 
   constructor(opts: SimulatorOptions) {
     let doc: MesosState | undefined = opts.document;
@@ -244,6 +278,15 @@ class SimulatorImpl implements Simulator {
     this.zk = opts.zk ?? null;
     this.#zkSessionTimeoutMs = opts.zkSessionTimeoutMs;
     this.#log = opts.log ?? (() => {});
+    this.#operatorApi = opts.operatorApi ?? true;
+    this.#heartbeatSeconds = opts.heartbeatSeconds ?? 15;
+    this.cluster.onEvent((events) => {
+      if (this.#streamMode !== "normal") return;
+      for (const sub of this.#subscribers) {
+        if (sub.master !== this.#leader) continue;
+        for (const ev of events) sub.send(JSON.stringify(ev));
+      }
+    });
     for (let i = 0; i < count; i++) {
       this.#slots.push({
         hostname: opts.hosts === "loopbacks" ? `127.0.0.${i + 1}` : "127.0.0.1",
@@ -295,6 +338,7 @@ class SimulatorImpl implements Simulator {
   }
 
   #applyLeader(i: number | null, why = ""): void {
+    if (i !== this.#leader) this.#endStreams((s) => s.master !== i);
     this.#leader = i;
     this.#log(`${why}${i === null ? "no leader now" : `leader is now master ${i} (${this.masters[i]})`}`);
   }
@@ -357,6 +401,7 @@ class SimulatorImpl implements Simulator {
   async stopMaster(i: number): Promise<void> {
     const slot = this.#slots[this.#index(i)];
     await this.#election?.leave(i);
+    this.#endStreams((s) => s.master === i);
     if (!slot.server) return;
     const server = slot.server;
     slot.server = null;
@@ -394,8 +439,97 @@ class SimulatorImpl implements Simulator {
     return this.#slots[this.#index(i)].fault;
   }
 
+  get streams(): number {
+    return this.#subscribers.size;
+  }
+
+  setStreamMode(mode: StreamMode): void {
+    this.#streamMode = mode;
+    if (mode === "down") this.#endStreams(() => true);
+    this.#log(`event streams: ${mode}`);
+  }
+
+  #endStreams(which: (s: Subscriber) => boolean): void {
+    for (const s of [...this.#subscribers]) if (which(s)) s.end();
+  }
+
+  /** `POST /api/v1` on master `i`. */
+  async #operatorRequest(req: Request, i: number): Promise<Response> {
+    if (!this.#operatorApi) return new Response("Not Found", { status: 404 });
+    if (req.method !== "POST") {
+      return new Response("Expecting 'POST'", { status: 405, headers: { allow: "POST" } });
+    }
+    const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    if (type !== "application/json") {
+      return new Response(`Expecting 'Content-Type' of application/json`, { status: 415 });
+    }
+    let call: { type?: string };
+    try {
+      call = await req.json();
+    } catch {
+      return new Response("Failed to parse body into Call", { status: 400 });
+    }
+    const refused = this.auth?.check(req);
+    if (refused) return refused;
+    const leader = this.#leader;
+    if (i !== leader) {
+      if (leader === null) return new Response("No leader elected", { status: 503 });
+      const l = this.#slots[leader];
+      return new Response(null, { status: 307, headers: { location: `//${l.hostname}:${l.port}/api/v1` } });
+    }
+    if (call.type === "GET_STATE") {
+      const ev = subscribedEvent(this.cluster.document(), this.#heartbeatSeconds);
+      return json({ type: "GET_STATE", get_state: (ev.subscribed as { get_state: unknown }).get_state });
+    }
+    if (call.type !== "SUBSCRIBE") return new Response(`Unsupported call ${call.type}`, { status: 400 });
+    if (this.#streamMode === "down") return new Response("Service Unavailable", { status: 503 });
+    return this.#subscribe(i);
+  }
+
+  #subscribe(i: number): Response {
+    const enc = new TextEncoder();
+    let ctrl!: ReadableStreamDefaultController<Uint8Array>;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let ended = false;
+    const sub: Subscriber = {
+      master: i,
+      send: (text) => {
+        if (ended) return;
+        try {
+          ctrl.enqueue(enc.encode(`${enc.encode(text).length}
+${text}`));
+        } catch {
+          sub.end();
+        }
+      },
+      end: () => {
+        if (ended) return;
+        ended = true;
+        clearInterval(timer);
+        this.#subscribers.delete(sub);
+        try {
+          ctrl.close();
+        } catch { /* cancelled */ }
+      },
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        ctrl = c;
+      },
+      cancel: () => sub.end(),
+    });
+    this.#subscribers.add(sub);
+    this.subscriptions++;
+    sub.send(JSON.stringify(subscribedEvent(this.cluster.document(), this.#heartbeatSeconds)));
+    timer = setInterval(() => {
+      if (this.#streamMode === "normal") sub.send('{"type":"HEARTBEAT"}');
+    }, this.#heartbeatSeconds * 1000);
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#endStreams(() => true);
     await Promise.allSettled([...this.#pending]);
     await this.#election?.close();
     this.#election = null;
@@ -507,6 +641,7 @@ class SimulatorImpl implements Simulator {
     if (path === "/__sim" || path.startsWith("/__sim/")) return this.#controlRequest(req, i);
     if (path === IAM_LOGIN_PATH) return await this.#login(req);
     this.#record(req, i, path);
+    if (path === "/api/v1") return await this.#operatorRequest(req, i);
     const isState = STATE_PATHS.has(path);
     if (!isState && !REDIRECT_PATHS.has(path)) return new Response("Not Found", { status: 404 });
     const refused = this.auth?.check(req);
@@ -633,6 +768,32 @@ class SimulatorImpl implements Simulator {
           }
           return json({ ok: true, master: m, up: action === "start" });
         }
+        case "agent": {
+          const what = required(q, "action");
+          if (what === "add") return json({ ok: true, agent: this.cluster.addAgent() });
+          const id = required(q, "id");
+          return this.cluster.removeAgent(id)
+            ? json({ ok: true, removed: id })
+            : json({ error: `no agent ${id}` }, 404);
+        }
+        case "framework": {
+          const what = required(q, "action");
+          if (what === "add") {
+            return json({ ok: true, framework: this.cluster.addFramework(required(q, "name")) });
+          }
+          const id = q.get("id") ?? required(q, "name");
+          return this.cluster.removeFramework(id)
+            ? json({ ok: true, removed: id })
+            : json({ error: `no framework ${id}` }, 404);
+        }
+        case "stream": {
+          const mode = required(q, "mode");
+          if (mode !== "normal" && mode !== "down" && mode !== "silent") {
+            return json({ error: "mode must be normal, down or silent" }, 400);
+          }
+          this.setStreamMode(mode);
+          return json({ ok: true, mode });
+        }
         case "fault": {
           const kind = required(q, "kind");
           const m = masterParam(q, this.#leader);
@@ -664,6 +825,9 @@ class SimulatorImpl implements Simulator {
       zk: this.zk,
       auth: this.auth ? { logins: this.auth.logins, refused: this.auth.refused } : null,
       nonLeader: this.#nonLeader,
+      operatorApi: this.#operatorApi,
+      streams: this.#subscribers.size,
+      streamMode: this.#streamMode,
       version: this.cluster.version,
       tasks: {
         total: tasks.length,

@@ -267,6 +267,12 @@ export const KEYS: readonly KeySpec[] = [
     kind: "int",
     doc: "every n-th rate-limited response is sent truncated so real clients retry over TCP (0: drop all)",
   },
+  {
+    name: "StateSource",
+    flag: "state-source",
+    kind: "string",
+    doc: "where the state comes from: auto (the operator API event stream, else polling), stream or poll",
+  },
 ];
 
 /**
@@ -327,6 +333,7 @@ export function defaultConfig(): Config {
     ForwardAllow: ["0.0.0.0/0", "::/0"],
     RateLimit: 0,
     RateLimitSlip: 2,
+    StateSource: "auto",
   };
 }
 

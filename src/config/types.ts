@@ -15,6 +15,9 @@ export type MesosAuthentication = "" | "basic" | "iam";
 /** How UDP DNS is served: `auto` (the FFI fast path where it can run), `ffi`, `portable`. */
 export type DnsUdpEngine = "auto" | "ffi" | "portable";
 
+/** Where the state comes from: `poll` (`/master/state`), `stream` (operator API), `auto` (stream, else poll). */
+export type StateSource = "poll" | "stream" | "auto";
+
 export interface Config {
   RefreshSeconds: number;
   Port: number;
@@ -89,4 +92,6 @@ export interface Config {
   RateLimit: number;
   /** Addition: every RateLimitSlip-th rate-limited response is sent truncated (TC), the rest dropped. */
   RateLimitSlip: number;
+  /** Addition: where the state comes from: the operator-API event stream, polling, or auto. */
+  StateSource: StateSource;
 }

@@ -528,6 +528,9 @@ export async function validateConfig(input: Config, env: ValidationEnv): Promise
   });
   c.NotifySecondaries = normaliseResolvers("NotifySecondaries", c.NotifySecondaries);
   c.ForwardAllow = normaliseAllowList("ForwardAllow", c.ForwardAllow);
+  if (!["auto", "stream", "poll"].includes(c.StateSource)) {
+    throw keyError("StateSource", show(c.StateSource), '"auto", "stream" or "poll"');
+  }
   if (c.StateTimeoutSeconds <= 0) {
     throw keyError(
       "StateTimeoutSeconds",

@@ -21,6 +21,7 @@
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";
 import { joinHostPort, splitHostPortLoose } from "../net/host_port.ts";
+import { fetchFor, type Http1TlsOptions } from "../net/http1_client.ts";
 import type { MesosState } from "./state_types.ts";
 
 const log = logger("mesos");
@@ -100,6 +101,8 @@ export interface StateFetcherOptions {
   maxBodyBytes?: number;
   /** Redirect hops followed per request (default 10, as Go's client). */
   maxRedirects?: number;
+  /** The TLS settings of `client`, for connections made without it (the event stream). */
+  tls?: Http1TlsOptions;
 }
 
 /** A state document and the `host:port` that served it. */
@@ -124,9 +127,15 @@ export class StateFetcher {
   readonly #fetch: typeof fetch;
   readonly #maxBody: number;
   readonly #maxRedirects: number;
+  /** TLS settings (CAs, client certificate) for our own HTTP/1.1 connections. */
+  readonly tls: Http1TlsOptions;
+  /** True when masters are asked over HTTPS (`MesosHTTPSOn`). */
+  readonly https: boolean;
 
   constructor(opts: StateFetcherOptions = {}) {
     this.#https = opts.https ?? false;
+    this.https = this.#https;
+    this.tls = opts.tls ?? {};
     this.#timeoutMs = opts.timeoutMs ?? 300_000;
     this.#auth = opts.authorization;
     this.#owned = opts.ownedClient;
@@ -220,6 +229,16 @@ export class StateFetcher {
     });
     trusted.add(hostKey(target.host, target.port));
     return await this.#get(target.host, target.port, trusted, signal);
+  }
+
+  /**
+   * The Authorization header value for one request to a master (basic, or a fresh IAM token),
+   * or undefined without authentication: the event stream authenticates as the state fetch.
+   */
+  authorization(signal: AbortSignal): Promise<string | undefined> {
+    return this.#auth
+      ? this.#auth({ signal, client: this.#client, fetch: this.#fetch })
+      : Promise.resolve(undefined);
   }
 
   /** Releases the HTTP client this fetcher owns, if any. */
@@ -422,7 +441,10 @@ export async function createStateFetcher(
     timeoutMs: config.StateTimeoutSeconds * 1000,
     authorization,
     ownedClient: client,
-    fetchFn: extra.fetchFn,
+    // Deno's fetch refuses some ports (6000, 6665-6669, ...) that Go's client reaches: those go
+    // through our own HTTP/1.1 client with the same TLS settings.
+    fetchFn: extra.fetchFn ?? fetchFor(fetch, { caCerts, ...keyPair }),
+    tls: { caCerts, ...keyPair },
     maxBodyBytes: extra.maxBodyBytes,
   });
 }

@@ -16,6 +16,25 @@ export interface LeaderSource {
   close(): Promise<void>;
 }
 
+/**
+ * A source that hands each list to `also` as well, before its listener (the event stream
+ * and the poller both follow the leader).
+ */
+export class TeeLeaderSource implements LeaderSource {
+  constructor(private readonly inner: LeaderSource, private readonly also: MastersListener) {}
+
+  start(listener: MastersListener): void {
+    this.inner.start((masters) => {
+      this.also(masters);
+      listener(masters);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 /** Static mode (SPEC §3.1): the configured `masters`, first one presumed leader, never changes. */
 export class StaticLeaderSource implements LeaderSource {
   constructor(private readonly masters: readonly string[]) {}

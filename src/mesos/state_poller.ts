@@ -13,6 +13,12 @@
  * leader that still recovers just after a ZooKeeper change), instead of only at the next
  * tick; and a new state that would drop more than `dropWarnPercent` % of the records at once
  * is published with a loud warning (it may be a real change, or a master's partial view).
+ *
+ * A pushing state source (the operator-API event stream) hands over whole states with
+ * `push`; they are built and published in the same serialised loop, newest wins when several
+ * wait. While `pause(true)` is in force (the stream is live), timed and masters-list reloads
+ * do not fetch; a fetch that was under way when a state was pushed is not published (it may
+ * be older than the pushed one).
  */
 import type { Logger } from "@logtape/logtape";
 import { logger } from "../log.ts";
@@ -35,8 +41,10 @@ export interface StatePollerOptions {
   refreshSeconds: number;
   /** Called after each failed reload (after it is counted and logged). */
   onError?: (err: Error) => void;
-  /** Called after each published snapshot. */
+  /** Called after each published snapshot of a fetched state. */
   onSuccess?: (snapshot: Snapshot, from: string) => void;
+  /** Called after each published snapshot of a pushed state (`push`). */
+  onPush?: (snapshot: Snapshot, from: string) => void;
   /**
    * Called where a reload is about to need, or has just dropped, a lot of memory (issue #6),
    * so that the app can collect garbage there: `starting`, before the state is fetched (every
@@ -140,6 +148,12 @@ export class StatePoller {
   #loop: Promise<void> | null = null;
   /** A reload was asked for and has not started yet. */
   #wanted = false;
+  /** Fetching reloads are suspended (a pushing source is live). */
+  #paused = false;
+  /** A pushed state waiting to be published (the newest one). */
+  #pushed: { state: () => MesosState; from: string } | null = null;
+  /** Increases with every push, so a fetch that started before one is not published. */
+  #epoch = 0;
   readonly #stats: PollerStats = {
     successes: 0,
     failures: 0,
@@ -216,6 +230,37 @@ export class StatePoller {
     if (this.#started && !this.#closed) source.start((masters) => this.#onMasters(masters));
   }
 
+  /**
+   * Suspends (true) or resumes (false) the fetching reloads: timed ticks and masters lists
+   * then only record the list. Pushed states are published either way.
+   */
+  pause(paused: boolean): void {
+    this.#paused = paused;
+    if (paused) this.#epoch++;
+  }
+
+  /** True while fetching reloads are suspended. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Publishes a state from a pushing source: `state()` is called when the build starts, so
+   * states pushed while a build runs are built once, as the newest. Resolves when it has
+   * been published (or has failed; see `stats()`). Never rejects.
+   */
+  push(state: () => MesosState, from: string): Promise<void> {
+    if (this.#closed) return this.#loop ?? Promise.resolve();
+    this.#epoch++;
+    this.#pushed = { state, from };
+    if (!this.#loop) {
+      this.#loop = this.#drain().finally(() => {
+        this.#loop = null;
+      });
+    }
+    return this.#loop;
+  }
+
   /** The latest masters list from the leader source (empty before the first one). */
   masters(): readonly string[] {
     return this.#masters ?? [];
@@ -246,6 +291,7 @@ export class StatePoller {
       this.#log.debug("no masters list yet; skipping timed reload");
       return;
     }
+    if (this.#paused) return;
     if (this.#loop) {
       this.#log.debug("reload still running; dropping this tick");
       return;
@@ -267,8 +313,15 @@ export class StatePoller {
   async #drain(): Promise<void> {
     // Runs after the caller has stored the loop promise, so `finally` above clears the right one.
     await Promise.resolve();
-    while (this.#wanted && !this.#closed) {
+    while ((this.#wanted || this.#pushed) && !this.#closed) {
+      if (this.#pushed) {
+        const pushed = this.#pushed;
+        this.#pushed = null;
+        await this.#publishPushed(pushed.state, pushed.from);
+        continue;
+      }
       this.#wanted = false;
+      if (this.#paused) continue;
       await this.#reloadOnce();
     }
   }
@@ -335,6 +388,39 @@ export class StatePoller {
       : { records: built, from };
   }
 
+  /** Builds and publishes a pushed state (no fetch, no extra collections: pushes are frequent). */
+  async #publishPushed(state: () => MesosState, from: string): Promise<void> {
+    const started = this.#now();
+    const masters = this.#masters ?? [];
+    this.#stats.reloading = true;
+    try {
+      const { records, changes } = await this.#opts.build(state(), masters);
+      if (this.#closed) return;
+      const before = this.#publishedCount();
+      const snapshot = this.#opts.holder.publish(records, new Date(this.#now()), undefined, changes);
+      this.#checkDrop(before, countRecords(records), from);
+      this.#stats.successes++;
+      this.#stats.consecutiveFailures = 0;
+      this.#stats.lastSuccessAt = snapshot.loadedAt;
+      this.#stats.lastFrom = from;
+      this.#callback(() => this.#opts.onPush?.(snapshot, from));
+    } catch (err) {
+      if (this.#closed) return;
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#stats.failures++;
+      this.#stats.consecutiveFailures++;
+      this.#stats.lastError = `record generation failed: ${error.message}`;
+      this.#stats.lastErrorAt = new Date(this.#now());
+      this.#log.error("record generation from the event stream failed, keeping previous records: {error}", {
+        error: error.message,
+      });
+      this.#callback(() => this.#opts.onError?.(error));
+    } finally {
+      this.#stats.reloading = false;
+      this.#stats.lastDurationMs = this.#now() - started;
+    }
+  }
+
   async #reloadOnce(): Promise<void> {
     const masters = this.#masters ?? [];
     const started = this.#now();
@@ -344,13 +430,18 @@ export class StatePoller {
     const stage = { name: "state fetch" };
     this.#releaseMemory("starting");
     let published = false;
+    const epoch = this.#epoch;
     try {
       const built = await this.#fetchAndBuild(masters, stage);
       if (!built || this.#closed) return;
+      if (epoch !== this.#epoch) {
+        this.#log.debug("fetched state not published: a newer state was pushed meanwhile");
+        return;
+      }
       // Queries that came in while the records were built are answered before the publish,
       // whose collection and DNS answers take the thread for a while again.
       await nextTurn();
-      if (this.#closed) return;
+      if (this.#closed || epoch !== this.#epoch) return;
       const { records, changes, from } = built;
       // Counted before the publish, so the previous records need not outlive it (issue #6).
       const before = this.#publishedCount();
