@@ -261,6 +261,7 @@ export function expandPorts(ports: string | undefined): number[] {
   if (!m) return [];
   const out: number[] = [];
   for (const item of m[1].split(",")) {
+    if (item.trim() === "") continue;
     const [lo, hi] = item.trim().split("-").map((s) => Number(s.trim()));
     if (!Number.isInteger(lo)) continue;
     const top = Number.isInteger(hi) ? hi : lo;

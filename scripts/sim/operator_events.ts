@@ -120,8 +120,9 @@ export function opGetState(doc: MesosState): Json {
   const frameworks: Json[] = [];
   for (const fw of (doc.frameworks ?? []) as Array<MesosFramework & Json>) {
     frameworks.push(opFramework(fw));
-    // A hand-written document may leave out the ids the nesting implies; a master never does.
-    const own = (t: MesosTask) => ({ ...t, framework_id: t.framework_id ?? fw.id }) as MesosTask & Json;
+    // A task belongs to the framework it is listed under (a hand-written document may leave
+    // out or misspell its framework_id; a master never does).
+    const own = (t: MesosTask) => ({ ...t, framework_id: fw.id ?? t.framework_id }) as MesosTask & Json;
     for (const t of fw.tasks ?? []) tasks.push(opTask(own(t)));
     for (const t of (fw.completed_tasks ?? []) as MesosTask[]) completed.push(opTask(own(t)));
   }

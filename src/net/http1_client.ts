@@ -221,6 +221,11 @@ export async function http1Request(req: Http1Request): Promise<Http1Response> {
       if (!Number.isSafeInteger(n) || n < 0) throw new Http1ProtocolError(`bad Content-Length ${cl}`);
       source = { kind: "length", remaining: n };
     } else source = { kind: "close" };
+    if (source.kind === "length" && source.remaining === 0) {
+      // Nothing more to read: the connection is done now (no reader needs to come).
+      close();
+      signal?.removeEventListener("abort", onAbort);
+    }
     const stream = new ReadableStream<Uint8Array>({
       pull: async (ctrl) => {
         try {
