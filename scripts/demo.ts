@@ -1,7 +1,9 @@
 /**
  * `deno task demo` (owns: the one-command tour). Starts the Mesos master simulator with a
  * generated cluster and mesos-dns on unprivileged ports, both as child processes exactly
- * as an operator would run them, prints what to try, and stops both on Ctrl-C.
+ * as an operator would run them, prints what to try, and stops both on Ctrl-C. mesos-dns follows
+ * the leading master's event stream (`StateSource` auto), so a killed or launched task changes
+ * DNS at once; `--refresh` only matters while no stream is open.
  *
  * Options: --dns-port (8053), --http-port (8123), --master-port (5050; 0 = any free port),
  * --tasks (60), --agents (5), --frameworks (3), --refresh (5 seconds).
@@ -166,6 +168,26 @@ try {
   exampleSrv = "_leader._tcp.mesos.";
 }
 
+// A task behind the example name, to kill, and the framework to launch a task in.
+let exampleTask = "<task id from /v1/enumerate>";
+let framework = "marathon";
+try {
+  const en = await (await fetch(`http://127.0.0.1:${httpPort}/v1/enumerate`)).json() as {
+    frameworks: Array<
+      { name: string; tasks: Array<{ id: string; records: Array<{ name: string }> | null }> }
+    >;
+  };
+  for (const fw of en.frameworks ?? []) {
+    const t = fw.tasks.find((t) => (t.records ?? []).some((r) => r.name === example));
+    if (t) {
+      exampleTask = t.id;
+      framework = fw.name;
+    }
+  }
+} catch {
+  // the placeholder stays
+}
+
 console.log(`
 mesos-dns demo is ${isReady ? "running" : "starting (no state loaded yet)"}:
   simulated Mesos masters: ${ready.masters.join(", ")} (leader: ${ready.masters[ready.leader]})
@@ -180,9 +202,14 @@ Try:
   curl http://127.0.0.1:${httpPort}/v1/services/${exampleSrv}
   open http://127.0.0.1:${httpPort}/ in a browser      # the status page (search: /?q=...)
 
-Change the cluster and watch the records follow (within ${values.refresh} s):
-  curl -X POST '${ready.control}/leader?index=1'      # then: dig @127.0.0.1 -p ${dnsPort} SRV _leader._tcp.mesos
-  curl -X POST '${ready.control}/kill?task=<task id from /v1/enumerate>'
+Change the cluster: mesos-dns follows the leading master's event stream, so DNS changes at once:
+  curl -X POST '${ready.control}/kill?task=${exampleTask}'
+      # then at once: dig @127.0.0.1 -p ${dnsPort} ${example}   (that task's address is gone)
+  curl -X POST '${ready.control}/launch?name=hello&framework=${framework}'
+      # then at once: dig @127.0.0.1 -p ${dnsPort} hello.${framework}.mesos
+  curl -X POST '${ready.control}/leader?index=1'
+      # the stream moves to the new leader: dig @127.0.0.1 -p ${dnsPort} SRV _leader._tcp.mesos
+  curl -s http://127.0.0.1:${httpPort}/metrics | grep stream
 
 Press Ctrl-C to stop.
 `);

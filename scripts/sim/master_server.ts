@@ -489,15 +489,14 @@ class SimulatorImpl implements Simulator {
   #subscribe(i: number): Response {
     const enc = new TextEncoder();
     let ctrl!: ReadableStreamDefaultController<Uint8Array>;
-    let timer: ReturnType<typeof setInterval> | undefined;
+    const heartbeat: { timer?: ReturnType<typeof setInterval> } = {};
     let ended = false;
     const sub: Subscriber = {
       master: i,
       send: (text) => {
         if (ended) return;
         try {
-          ctrl.enqueue(enc.encode(`${enc.encode(text).length}
-${text}`));
+          ctrl.enqueue(enc.encode(`${enc.encode(text).length}\n${text}`));
         } catch {
           sub.end();
         }
@@ -505,7 +504,7 @@ ${text}`));
       end: () => {
         if (ended) return;
         ended = true;
-        clearInterval(timer);
+        clearInterval(heartbeat.timer);
         this.#subscribers.delete(sub);
         try {
           ctrl.close();
@@ -521,9 +520,11 @@ ${text}`));
     this.#subscribers.add(sub);
     this.subscriptions++;
     sub.send(JSON.stringify(subscribedEvent(this.cluster.document(), this.#heartbeatSeconds)));
-    timer = setInterval(() => {
-      if (this.#streamMode === "normal") sub.send('{"type":"HEARTBEAT"}');
-    }, this.#heartbeatSeconds * 1000);
+    if (!ended) {
+      heartbeat.timer = setInterval(() => {
+        if (this.#streamMode === "normal") sub.send('{"type":"HEARTBEAT"}');
+      }, this.#heartbeatSeconds * 1000);
+    }
     return new Response(body, { headers: { "content-type": "application/json" } });
   }
 
