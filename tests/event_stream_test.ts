@@ -288,7 +288,12 @@ for (
       for (const source of ["poll", "stream"] as const) {
         await withApp(
           sim,
-          { StateSource: source, IPSources: ["netinfo", "mesos", "docker", "host"] },
+          {
+            StateSource: source,
+            IPSources: ["netinfo", "mesos", "docker", "host"],
+            // This fixture has `healthy: false` statuses: the stream carries them too.
+            HealthAware: file.includes("docker-discovery"),
+          },
           async (app) => {
             await waitFor(() => app.holder.current() !== undefined, { message: `${source} state` });
             got[source] = recs(app);

@@ -149,6 +149,7 @@ export function convertStatus(s: OpTaskStatus): MesosTaskStatus {
   const out: MesosTaskStatus = {};
   if (typeof s.state === "string") out.state = s.state;
   if (typeof s.timestamp === "number") out.timestamp = s.timestamp;
+  if (typeof s.healthy === "boolean") out.healthy = s.healthy;
   const l = labels(s.labels);
   if (l) out.labels = l;
   const nis = s.container_status?.network_infos;
