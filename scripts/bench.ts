@@ -14,6 +14,7 @@
  *                   [--scale-load 10] [--scale-clients 4] [--scale-refresh 1]
  *                   [--forward-duration 8] [--forward-clients 4] [--unique-names 2000000]
  *                   [--burst-rounds 20] [--burst-size 500]
+ *                   [--launches 200] [--update-tasks 1000] [--update-interval 50] [--update-load 10000]
  *
  * Scenarios (default: all): `qps` (below, this file) and `scale` (scripts/bench/scale.ts:
  * time to first answer and peak RSS at each `--scale-tasks` size, then `--scale-load`
@@ -22,7 +23,9 @@
  * upstream, 1,000 names asked again and again, then names never asked before; with
  * `--original`, the Go original forwarding to the same Knot; scripts/bench/forward.ts)
  * and `burst` (one client's burst, then another client's query; plain, EDNS and
- * malformed bursts; scripts/bench/burst.ts).
+ * malformed bursts; scripts/bench/burst.ts), and `update`
+ * (scripts/bench/update.ts: update latency, task launched on the master → first DNS answer
+ * with it, under dnsperf load; ours at the default refreshSeconds, the original at 1).
  *
  * `--engines` lists values for mesos-dns's `--DNSUDPEngine` flag; each is run in turn,
  * and one that does not start (e.g. a build without the flag) is skipped with a note.
@@ -46,6 +49,7 @@ import { buildQueryFile, type EnumerateDoc } from "./bench/query_file.ts";
 import { runScale } from "./bench/scale.ts";
 import { burstReport, runBurstScenario } from "./bench/burst.ts";
 import { forwardReport, runForwardScenario, startForwardSetup } from "./bench/forward.ts";
+import { runUpdateScenario } from "./bench/update.ts";
 import {
   combineRuns,
   type Point,
@@ -60,7 +64,8 @@ const USAGE = "usage: bench.ts [--scenarios qps,scale] [--original PATH] [--task
   "[--clients 1,4,16] [--rate Q] [--engines a,b] [--warmup S] [--refresh S] [--queries N] [--agents N] " +
   "[--frameworks N] [--seed N] [--compare N] [--deno-flags FLAGS] [--rate-runs N] " +
   "[--scale-tasks 10000,50000,100000] [--scale-load S] [--scale-clients N] [--scale-refresh S] " +
-  "[--forward-duration S] [--forward-clients N] [--unique-names N] [--burst-rounds N] [--burst-size N]";
+  "[--forward-duration S] [--forward-clients N] [--unique-names N] [--burst-rounds N] [--burst-size N] " +
+  "[--launches N] [--update-tasks N] [--update-interval MS] [--update-load Q]";
 
 interface BenchOptions {
   tasks: number;
@@ -91,10 +96,14 @@ interface BenchOptions {
   uniqueNames: number;
   burstRounds: number;
   burstSize: number;
+  launches: number;
+  updateTasks: number;
+  updateIntervalMs: number;
+  updateLoad: number;
 }
 
 /** The scenarios, each in its own module under scripts/bench/ (`qps` is this file's). */
-const SCENARIOS = ["qps", "scale", "forward", "burst"];
+const SCENARIOS = ["qps", "scale", "forward", "burst", "update"];
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -132,6 +141,10 @@ function parseOptions(argv: string[]): BenchOptions {
         "unique-names": { type: "string", default: "2000000" },
         "burst-rounds": { type: "string", default: "20" },
         "burst-size": { type: "string", default: "500" },
+        launches: { type: "string", default: "200" },
+        "update-tasks": { type: "string", default: "1000" },
+        "update-interval": { type: "string", default: "50" },
+        "update-load": { type: "string", default: "10000" },
       },
     }).values;
   } catch (e) {
@@ -180,6 +193,10 @@ function parseOptions(argv: string[]): BenchOptions {
     uniqueNames: int("unique-names", v["unique-names"], 1000),
     burstRounds: int("burst-rounds", v["burst-rounds"], 1),
     burstSize: int("burst-size", v["burst-size"], 1),
+    launches: int("launches", v.launches, 1),
+    updateTasks: int("update-tasks", v["update-tasks"], 1),
+    updateIntervalMs: int("update-interval", v["update-interval"], 1),
+    updateLoad: int("update-load", v["update-load"], 0),
   };
 }
 
@@ -391,6 +408,23 @@ async function forwardAndBurst(
     await setup.stop();
   }
   return lines;
+  if (o.scenarios.includes("update")) {
+    const report = await runUpdateScenario({
+      root,
+      tasks: o.updateTasks,
+      agents: Math.max(3, Math.round(o.updateTasks / 50)),
+      frameworks: o.frameworks,
+      seed: o.seed,
+      launches: o.launches,
+      intervalMs: o.updateIntervalMs,
+      probeMs: 5,
+      loadQps: o.updateLoad,
+      original: o.original,
+      denoFlags: o.denoFlags,
+      progress,
+    });
+    console.log(`${report}\n`);
+  }
 }
 
 /** `/dev/shm` where it exists (dnsperf output on a disk stalls dnsperf itself). */
