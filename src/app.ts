@@ -9,7 +9,7 @@ import { type ConfigKey, ConfigReloader, type LoadedConfig, type ReloadOutcome }
 import { logger } from "./log.ts";
 import { type AuthorizationProvider, createStateFetcher, type StateFetcher } from "./mesos/fetch_state.ts";
 import { createIamAuthorization } from "./mesos/iam_auth.ts";
-import { EventStream, type StreamStats } from "./mesos/event_stream.ts";
+import { EventStream, type StateSourceMode, type StreamStats } from "./mesos/event_stream.ts";
 import { type LeaderSource, StaticLeaderSource, TeeLeaderSource } from "./mesos/leader.ts";
 import { resolveHosts } from "./mesos/resolve_hosts.ts";
 import { type ReleaseStage, StatePoller } from "./mesos/state_poller.ts";
@@ -294,6 +294,8 @@ export const RELOADABLE_KEYS = {
   httpApi: ["EnumerationOn", "File", "ReadyMaxAgeSeconds"],
   /** In place: the reload timer and warnings. */
   poller: ["RefreshSeconds", "RecordsDropWarnPercent"],
+  /** The event stream is closed and, unless `poll`, opened again for the new mode. */
+  stateSource: ["StateSource"],
   /** The records are generated again from the masters' state at once. */
   records: ["Domain", "EnforceRFC952", "IPSources", "SOAMname", "Listener", "HealthAware"],
   /** A new state fetcher (HTTPS, authentication, timeout), then a state reload. */
@@ -409,15 +411,57 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       status,
       ready,
     }).catch((e) => Promise.reject(listenError("HTTP", c.HTTPListener, c.HttpPort, e)));
+  /**
+   * Starts the event stream for `mode` (none for `poll`) and sets the poller to match: the
+   * stream feeds the records while it is live; `auto` polls whenever it is not (a master
+   * without the operator API, or between a broken stream and its resubscription).
+   */
+  const startStream = (mode: StateSourceMode, pl: StatePoller) => {
+    if (mode === "poll") {
+      pl.pause(false);
+      return;
+    }
+    pl.pause(true);
+    stream = new EventStream({
+      mode,
+      // Getters: a configuration reload replaces the fetcher (TLS, credentials, timeout).
+      get https() {
+        return fetcher!.https;
+      },
+      get tls() {
+        return fetcher!.tls;
+      },
+      authorization: (signal) => fetcher!.authorization(signal),
+      get connectTimeoutMs() {
+        return current().StateTimeoutSeconds * 1000;
+      },
+      // Each event or heartbeat says the records match the master (`/ready`, state age).
+      onActivity: () => freshness.touch(),
+      onSnapshot: (state, from) => void pl.push(state, from),
+      onDelta: (_delta, state, from) => void pl.push(state, from),
+      onLive: (live) => pl.pause(live || mode === "stream"),
+      onDown: () => {
+        if (mode !== "auto") return;
+        pl.pause(false);
+        // Nothing served yet: poll now rather than at the next refresh.
+        if (!holder.current() && !pl.stats().reloading) pl.reloadNow().catch(() => {});
+      },
+      onNoApi: () => {
+        pl.pause(false);
+        pl.reloadNow().catch(() => {});
+      },
+    });
+    const masters = pl.masters();
+    if (masters.length > 0) stream.setMasters(masters);
+  };
   try {
     if (config.DnsOn) dns = await startDns(config);
     fetcher = await newFetcher(config);
     leaderSource = leaderSourceFor(config, onFatal);
     const mode = config.StateSource ?? "auto";
     poller = new StatePoller({
-      leaderSource: mode === "poll"
-        ? leaderSource
-        : new TeeLeaderSource(leaderSource, (masters) => stream?.setMasters(masters)),
+      // The event stream follows the leader too (whatever StateSource is now: it may change).
+      leaderSource: new TeeLeaderSource(leaderSource, (masters) => stream?.setMasters(masters)),
       fetch: (masters, signal) => fetcher!.fetch(masters, signal),
       build: recordBuilder(() => store, opts.resolveHosts),
       holder,
@@ -448,41 +492,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         });
       },
     });
-    if (mode !== "poll") {
-      const pl = poller;
-      // The stream feeds the records while it is live; `auto` polls whenever it is not (a
-      // master without the operator API, or between a broken stream and its resubscription).
-      pl.pause(true);
-      stream = new EventStream({
-        mode,
-        // Getters: a configuration reload replaces the fetcher (TLS, credentials, timeout).
-        get https() {
-          return fetcher!.https;
-        },
-        get tls() {
-          return fetcher!.tls;
-        },
-        authorization: (signal) => fetcher!.authorization(signal),
-        get connectTimeoutMs() {
-          return current().StateTimeoutSeconds * 1000;
-        },
-        // Each event or heartbeat says the records match the master (`/ready`, state age).
-        onActivity: () => freshness.touch(),
-        onSnapshot: (state, from) => void pl.push(state, from),
-        onDelta: (_delta, state, from) => void pl.push(state, from),
-        onLive: (live) => pl.pause(live || mode === "stream"),
-        onDown: () => {
-          if (mode !== "auto") return;
-          pl.pause(false);
-          // Nothing served yet: poll now rather than at the next refresh.
-          if (!holder.current() && !pl.stats().reloading) pl.reloadNow().catch(() => {});
-        },
-        onNoApi: () => {
-          pl.pause(false);
-          pl.reloadNow().catch(() => {});
-        },
-      });
-    }
+    startStream(mode, poller);
     if (config.HttpOn) http = await startHttp(config);
     poller.start();
   } catch (err) {
@@ -536,6 +546,17 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     apply: (next) => http?.applyConfig(next),
   });
   reloader.hook({
+    name: "state source",
+    keys: K.stateSource,
+    apply: async (next) => {
+      const old = stream;
+      stream = null;
+      await old?.close();
+      startStream(next.StateSource, p);
+      if (next.StateSource === "poll") p.reloadNow().catch(() => {});
+    },
+  });
+  reloader.hook({
     name: "state poller",
     keys: K.poller,
     apply: (next) =>
@@ -561,9 +582,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     apply: async (next) => {
       // Detection timeouts apply at start-up only: a reload never makes the process exit.
       leaderSource = leaderSourceFor({ ...next, ZkDetectionTimeout: 0 }, onFatal);
-      await p.setLeaderSource(
-        stream ? new TeeLeaderSource(leaderSource, (masters) => stream?.setMasters(masters)) : leaderSource,
-      );
+      await p.setLeaderSource(new TeeLeaderSource(leaderSource, (masters) => stream?.setMasters(masters)));
     },
   });
   reloader.hook({
@@ -617,7 +636,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     statusSections,
     freshness,
     metrics,
-    stream,
+    get stream() {
+      return stream;
+    },
     stateSource: () => stream ? stream.stats() : pollOnlyStats(),
     close: closeAll,
   };

@@ -14,6 +14,7 @@ import { knotConfig, zoneFileFromAxfr } from "../scripts/bench/knot.ts";
 import { startTaskPermissions } from "../scripts/bench/mesos_dns.ts";
 import { parseStatTicks, parseStatusKb } from "../scripts/bench/proc.ts";
 import { buildQueryFile } from "../scripts/bench/query_file.ts";
+import { percentileOf } from "../scripts/bench/update.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -128,6 +129,48 @@ Deno.test({
 });
 
 // The bench's pure parts, on small hand-made inputs.
+
+Deno.test({
+  name: "bench smoke run of the update scenario: every launch answered, latencies in the table",
+  ignore: !installed("/usr/bin/dnsperf"),
+  async fn() {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "--quiet",
+        "bench",
+        "--scenarios=update",
+        "--launches=10",
+        "--update-tasks=100",
+        "--update-interval=20",
+        "--update-load=500",
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const report = new TextDecoder().decode(out.stdout);
+    const log = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `bench failed:\n${log}\n${report}`);
+    const row = rows(report, "mesos-dns (event stream").at(0);
+    assert.ok(row, report);
+    const [, launches, answered, p50, , p99] = row;
+    assert.equal(launches, "10");
+    assert.equal(answered, "10", report);
+    assert.ok(Number(p50) > 0 && Number(p99) >= Number(p50) && Number(p99) < 5000, report);
+    assert.match(report, /the Go original was not measured/);
+  },
+});
+
+Deno.test("bench: update latency percentiles are nearest-rank", () => {
+  const sorted = Array.from({ length: 200 }, (_, i) => i + 1);
+  assert.equal(percentileOf(sorted, 50), 100);
+  assert.equal(percentileOf(sorted, 99), 198);
+  assert.equal(percentileOf([7], 99), 7);
+  assert.ok(Number.isNaN(percentileOf([], 50)));
+});
 
 Deno.test("bench: dnsperf summary and per-query latencies, nearest-rank p99", () => {
   const text = [
