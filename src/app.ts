@@ -438,7 +438,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       // Each event or heartbeat says the records match the master (`/ready`, state age).
       onActivity: () => freshness.touch(),
       onSnapshot: (state, from) => void pl.push(state, from),
-      onDelta: (_delta, state, from) => void pl.push(state, from),
+      // Until the record store applies deltas, a change is a full build of the model's state;
+      // changes that touch no record (a launch's staging and starting) are not built at all.
+      onDelta: (_delta, state, from, affects) => {
+        if (affects) void pl.push(state, from);
+      },
       onLive: (live) => pl.pause(live || mode === "stream"),
       onDown: () => {
         if (mode !== "auto") return;

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ClusterModel } from "../src/mesos/cluster_model.ts";
-import { mergeDeltas } from "../src/mesos/event_stream.ts";
+import { affectsRecords, mergeDeltas } from "../src/mesos/event_stream.ts";
 import {
   eventDelta,
   type OpEvent,
@@ -370,4 +370,35 @@ Deno.test("mergeDeltas: later wins, a removal after an upsert removes", () => {
     removedTasks: ["b"],
     removedAgents: ["s"],
   });
+});
+
+Deno.test("affectsRecords: a launch's staging and starting change no record; running and its end do", () => {
+  const evs = events("pod-tasks.jsonl");
+  const model = new ClusterModel();
+  const seen: Array<[string, boolean, boolean]> = [];
+  for (const ev of evs) {
+    if (ev.type === "SUBSCRIBED") {
+      model.apply(snapshotDelta(ev.subscribed!.get_state!));
+      continue;
+    }
+    const d = eventDelta(ev, (id) => model.task(id))!;
+    const before = lines(records(model.toState(LEADER)));
+    const affects = affectsRecords(d, (id) => model.task(id)?.state);
+    model.apply(d);
+    const after = lines(records(model.toState(LEADER)));
+    const changed = before.size !== after.size || [...after].some((l) => !before.has(l));
+    seen.push([`${ev.type} ${ev.task_updated?.state ?? ev.task_added?.task?.state}`, affects, changed]);
+    // Never skip a change; skip every non-change a launch makes.
+    assert.equal(affects, changed, `${ev.type}: affects ${affects}, records changed ${changed}`);
+  }
+  assert.deepEqual(seen.map(([what, affects]) => `${what} ${affects}`), [
+    "TASK_ADDED TASK_STAGING false",
+    "TASK_ADDED TASK_STAGING false",
+    "TASK_UPDATED TASK_STARTING false",
+    "TASK_UPDATED TASK_STARTING false",
+    "TASK_UPDATED TASK_RUNNING true",
+    "TASK_UPDATED TASK_RUNNING true",
+    "TASK_UPDATED TASK_FINISHED true",
+  ]);
+  assert.equal(affectsRecords({ agents: [{ id: "x" }] }, () => undefined), true);
 });

@@ -65,8 +65,12 @@ export interface EventStreamOptions {
   retryDelaysMs?: readonly number[];
   /** A fresh snapshot: `state()` is the whole model now (everything may have changed). */
   onSnapshot: (state: () => MesosState, from: string) => void;
-  /** Events applied to the model: `delta` is what changed, `state()` the model after it. */
-  onDelta: (delta: StateDelta, state: () => MesosState, from: string) => void;
+  /**
+   * Events applied to the model: `delta` is what changed, `state()` the model after it.
+   * `affectsRecords` is false when no record can have changed (only tasks that were not
+   * running and are still not running, e.g. a launch's staging and starting updates).
+   */
+  onDelta: (delta: StateDelta, state: () => MesosState, from: string, affectsRecords: boolean) => void;
   /**
    * A record arrived on a live stream (event or heartbeat): the model matches the master now.
    * (Its changes are published right after; a failed publish shows in the poller's stats.)
@@ -350,6 +354,7 @@ export class EventStream {
         }
         let deltas: StateDelta[] | null = null;
         if (!first && records.length > 0) this.#o.onActivity?.();
+        let affects = false;
         for (const text of records) {
           let ev: OpEvent;
           try {
@@ -390,6 +395,7 @@ export class EventStream {
           }
           const delta = eventDelta(ev, (id) => this.#model.task(id));
           if (!delta) continue;
+          affects ||= affectsRecords(delta, (id) => this.#model.task(id)?.state);
           this.#model.apply(delta);
           this.#stats.events++;
           this.#stats.lastEventAt = new Date();
@@ -398,7 +404,7 @@ export class EventStream {
         if (deltas) {
           // Events that arrived together are handed over together.
           const merged = deltas.length === 1 ? deltas[0] : mergeDeltas(deltas);
-          this.#o.onDelta(merged, () => this.#model.toState(`master@${from}`), from);
+          this.#o.onDelta(merged, () => this.#model.toState(`master@${from}`), from, affects);
         }
       }
       throw new StreamEnded(live, `the event stream from ${from} ended`);
@@ -436,6 +442,22 @@ export class EventStream {
       res?.close();
     }
   }
+}
+
+/**
+ * Whether a delta can change any record, given each task's state before it (SPEC §6.1: only
+ * running tasks have records): agents and frameworks always can; a task only if it is
+ * running before or after.
+ */
+export function affectsRecords(d: StateDelta, stateBefore: (taskId: string) => string | undefined): boolean {
+  if (d.agents?.length || d.removedAgents?.length || d.frameworks?.length || d.removedFrameworks?.length) {
+    return true;
+  }
+  for (const t of d.tasks ?? []) {
+    if (t.state === "TASK_RUNNING" || stateBefore(t.id ?? "") === "TASK_RUNNING") return true;
+  }
+  for (const id of d.removedTasks ?? []) if (stateBefore(id) === "TASK_RUNNING") return true;
+  return false;
 }
 
 /** The stream ended after (or before) SUBSCRIBED; not a reason to try the next master. */
