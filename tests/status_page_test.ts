@@ -37,6 +37,8 @@ Deno.test("status page in Chromium: leader, counts, state and config errors, ?q=
       httpport: 0,
       externalon: false,
       refreshSeconds: 1,
+      // Failed /master/state reloads are shown below (the event stream would not poll).
+      stateSource: "poll",
     }),
   );
   const proc = await startMesosDns([`-config=${file}`]);
