@@ -9,14 +9,15 @@ import { type ConfigKey, ConfigReloader, type LoadedConfig, type ReloadOutcome }
 import { logger } from "./log.ts";
 import { type AuthorizationProvider, createStateFetcher, type StateFetcher } from "./mesos/fetch_state.ts";
 import { createIamAuthorization } from "./mesos/iam_auth.ts";
-import { EventStream, type StateSourceMode, type StreamStats } from "./mesos/event_stream.ts";
+import { EventStream, mergeDeltas, type StateSourceMode, type StreamStats } from "./mesos/event_stream.ts";
 import { type LeaderSource, StaticLeaderSource, TeeLeaderSource } from "./mesos/leader.ts";
 import { resolveHosts } from "./mesos/resolve_hosts.ts";
-import { type ReleaseStage, StatePoller } from "./mesos/state_poller.ts";
+import { type PushedUpdate, type ReleaseStage, StatePoller } from "./mesos/state_poller.ts";
+import { isEmptyDelta, type StateDelta } from "./mesos/state_delta.ts";
 import type { MesosState } from "./mesos/state_types.ts";
 import { ZkLeaderSource } from "./mesos/zk_leader_source.ts";
 import { hostsToResolve, nameServerIPs } from "./records/generate.ts";
-import { RecordStore, type StoreUpdate } from "./records/store.ts";
+import { deltaHostsToResolve, RecordStore, type StoreUpdate } from "./records/store.ts";
 import { SnapshotHolder } from "./records/snapshot.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { type HttpServer, startHttpServer } from "./http/server.ts";
@@ -416,6 +417,30 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
    * stream feeds the records while it is live; `auto` polls whenever it is not (a master
    * without the operator API, or between a broken stream and its resubscription).
    */
+  // What the event stream has handed over and is not published yet: a whole state (the
+  // snapshot of a subscription, read from the stream's model when built), or the deltas of
+  // the events since, merged.
+  let pendingSnapshot: (() => MesosState) | null = null;
+  let pendingDelta: StateDelta | null = null;
+  let modelState: (() => MesosState) | null = null;
+  const resolveFor = opts.resolveHosts ?? resolveHosts;
+  const flushStream: PushedUpdate = async (build, masters) => {
+    const whole = pendingSnapshot;
+    const delta = pendingDelta;
+    pendingSnapshot = null;
+    pendingDelta = null;
+    if (whole) return await build(whole(), masters);
+    if (!delta || isEmptyDelta(delta)) return undefined;
+    const hosts = deltaHostsToResolve(delta);
+    const resolved = hosts.length > 0 ? await resolveFor(hosts) : undefined;
+    try {
+      return store.delta(delta, resolved);
+    } catch (err) {
+      // A store without records yet (e.g. new rules after a configuration reload): whole state.
+      if (!modelState) throw err;
+      return await build(modelState(), masters);
+    }
+  };
   const startStream = (mode: StateSourceMode, pl: StatePoller) => {
     if (mode === "poll") {
       pl.pause(false);
@@ -433,15 +458,22 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       },
       authorization: (signal) => fetcher!.authorization(signal),
       get connectTimeoutMs() {
-        return current().StateTimeoutSeconds * 1000;
+        return reloader.current.StateTimeoutSeconds * 1000;
       },
       // Each event or heartbeat says the records match the master (`/ready`, state age).
       onActivity: () => freshness.touch(),
-      onSnapshot: (state, from) => void pl.push(state, from),
-      // Until the record store applies deltas, a change is a full build of the model's state;
-      // changes that touch no record (a launch's staging and starting) are not built at all.
-      onDelta: (_delta, state, from, affects) => {
-        if (affects) void pl.push(state, from);
+      onSnapshot: (state, from) => {
+        pendingSnapshot = modelState = state;
+        pendingDelta = null;
+        void pl.push(flushStream, from);
+      },
+      // Deltas go to the record store, which changes only the names they touch; those that
+      // touch no record (a launch's staging and starting) wait for the next one.
+      onDelta: (delta, state, from, affects) => {
+        modelState = state;
+        // A snapshot not built yet is read from the model when built: it has this delta.
+        if (!pendingSnapshot) pendingDelta = pendingDelta ? mergeDeltas([pendingDelta, delta]) : delta;
+        if (affects) void pl.push(flushStream, from);
       },
       onLive: (live) => pl.pause(live || mode === "stream"),
       onDown: () => {
@@ -593,8 +625,13 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     name: "records",
     keys: K.records,
     apply: (next, changed) => {
-      // Records under the new rules: a new store, filled by the next whole state.
+      // Records under the new rules: a new store, filled by the next whole state (the event
+      // stream's model when it is live, else a poll).
       store = recordStore(next, interfaceIPs);
+      if (stream?.live) {
+        stream.resync();
+        return;
+      }
       // A new leader source or fetcher reloads by itself.
       if (![...K.leader, ...K.stateFetch].some((k) => changed.has(k))) p.reloadNow().catch(() => {});
     },

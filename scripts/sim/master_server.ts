@@ -4,7 +4,8 @@
  * `/master/redirect` — the faults a master can be told to show, and the `/__sim` control API).
  *
  * Paths served as a real master does: `/master/state`, `/master/state.json`, `/state`,
- * `/state.json`, `/master/redirect`, `/redirect`, and the v1 operator API `POST /api/v1`
+ * `/state.json`, `/master/redirect`, `/redirect`, `/master/state-summary` (frameworks with their
+ * pids, agents; no tasks), and the v1 operator API `POST /api/v1`
  * (`SUBSCRIBE`: a RecordIO stream of SUBSCRIBED with `get_state`, HEARTBEAT every
  * `heartbeatSeconds`, and the events of every change; `GET_STATE`). A non-leader answers
  * 307 to the leader; a master that stops leading ends its streams (as Mesos masters exit);
@@ -192,6 +193,7 @@ interface Subscriber {
 
 const STATE_PATHS = new Set(["/master/state", "/master/state.json", "/state", "/state.json"]);
 const REDIRECT_PATHS = new Set(["/master/redirect", "/redirect"]);
+const SUMMARY_PATHS = new Set(["/master/state-summary", "/state-summary"]);
 const MAX_REQUEST_LOG = 1000;
 
 interface MasterSlot {
@@ -453,6 +455,31 @@ class SimulatorImpl implements Simulator {
     for (const s of [...this.#subscribers]) if (which(s)) s.end();
   }
 
+  /** `/master/state-summary` on master `i`: frameworks (with pids) and agents, no tasks. */
+  #summaryRequest(req: Request, i: number, path: string): Response {
+    const refused = this.auth?.check(req);
+    if (refused) return refused;
+    const leader = this.#leader;
+    if (i !== leader) {
+      if (leader === null) return new Response("No leader elected", { status: 503 });
+      const l = this.#slots[leader];
+      return new Response(null, { status: 307, headers: { location: `//${l.hostname}:${l.port}${path}` } });
+    }
+    const doc = this.cluster.document();
+    return json({
+      hostname: this.#slots[i].hostname,
+      cluster: doc.cluster,
+      slaves: (doc.slaves ?? []).map((s) => ({ id: s.id, pid: s.pid, hostname: s.hostname })),
+      frameworks: (doc.frameworks ?? []).map((f) => ({
+        id: f.id,
+        name: f.name,
+        ...(f.pid ? { pid: f.pid } : {}),
+        hostname: f.hostname ?? "",
+        active: true,
+      })),
+    });
+  }
+
   /** `POST /api/v1` on master `i`. */
   async #operatorRequest(req: Request, i: number): Promise<Response> {
     if (!this.#operatorApi) return new Response("Not Found", { status: 404 });
@@ -643,6 +670,7 @@ class SimulatorImpl implements Simulator {
     if (path === IAM_LOGIN_PATH) return await this.#login(req);
     this.#record(req, i, path);
     if (path === "/api/v1") return await this.#operatorRequest(req, i);
+    if (SUMMARY_PATHS.has(path)) return this.#summaryRequest(req, i, path);
     const isState = STATE_PATHS.has(path);
     if (!isState && !REDIRECT_PATHS.has(path)) return new Response("Not Found", { status: 404 });
     const refused = this.auth?.check(req);

@@ -10,12 +10,32 @@ export class ClusterModel {
   readonly #agents = new Map<string, MesosSlave>();
   readonly #frameworks = new Map<string, MesosFramework>();
   readonly #tasks = new Map<string, MesosTask>();
+  /** Scheduler pids by framework id (from `/master/state-summary`: the events do not carry them). */
+  readonly #pids = new Map<string, string>();
 
   /** Forgets everything (before a fresh snapshot). */
   clear(): void {
     this.#agents.clear();
     this.#frameworks.clear();
     this.#tasks.clear();
+    this.#pids.clear();
+  }
+
+  /**
+   * Sets the frameworks' scheduler pids (a framework missing from `pids`, or mapped to
+   * undefined, has none: an HTTP scheduler). Returns the known frameworks whose pid changed,
+   * as they are now (for a delta).
+   */
+  setPids(pids: ReadonlyMap<string, string | undefined>): MesosFramework[] {
+    const changed: MesosFramework[] = [];
+    for (const [id, f] of this.#frameworks) {
+      const next = pids.get(id);
+      if (next === this.#pids.get(id)) continue;
+      if (next === undefined) this.#pids.delete(id);
+      else this.#pids.set(id, next);
+      changed.push({ ...f, pid: next });
+    }
+    return changed;
   }
 
   task(taskId: string): MesosTask | undefined {
@@ -34,9 +54,9 @@ export class ClusterModel {
   apply(d: StateDelta): void {
     for (const a of d.agents ?? []) if (a.id !== undefined) this.#agents.set(a.id, a);
     for (const f of d.frameworks ?? []) {
-      if (f.id !== undefined) {
-        this.#frameworks.set(f.id, { id: f.id, name: f.name, hostname: f.hostname, pid: f.pid });
-      }
+      if (f.id === undefined) continue;
+      this.#frameworks.set(f.id, { id: f.id, name: f.name, hostname: f.hostname });
+      if (f.pid !== undefined) this.#pids.set(f.id, f.pid);
     }
     for (const t of d.tasks ?? []) if (t.id !== undefined) this.#tasks.set(t.id, t);
     const gone: string[] = [];
@@ -44,7 +64,10 @@ export class ClusterModel {
     const agents = new Set(d.removedAgents ?? []);
     const frameworks = new Set(d.removedFrameworks ?? []);
     for (const id of agents) this.#agents.delete(id);
-    for (const id of frameworks) this.#frameworks.delete(id);
+    for (const id of frameworks) {
+      this.#frameworks.delete(id);
+      this.#pids.delete(id);
+    }
     if (agents.size > 0 || frameworks.size > 0) {
       for (const [id, t] of this.#tasks) {
         if (agents.has(t.slave_id ?? "") || frameworks.has(t.framework_id ?? "")) {
@@ -73,7 +96,12 @@ export class ClusterModel {
     }
     const frameworks: MesosFramework[] = [];
     for (const f of this.#frameworks.values()) {
-      frameworks.push({ ...f, tasks: byFramework.get(f.id ?? "") ?? [] });
+      const pid = this.#pids.get(f.id ?? "");
+      frameworks.push({
+        ...f,
+        ...(pid !== undefined ? { pid } : {}),
+        tasks: byFramework.get(f.id ?? "") ?? [],
+      });
     }
     return { leader, frameworks, slaves: [...this.#agents.values()] };
   }

@@ -7,6 +7,11 @@
  * survives a gap); each later event becomes a `StateDelta` applied to the model. What is
  * done with them (records, publishing) is the caller's, through `onSnapshot` / `onDelta`.
  *
+ * The operator API does not carry frameworks' scheduler pids (`/master/state` has them, and
+ * the records use them: SPEC §6.6); they are read from the leader's `/master/state-summary`
+ * (frameworks without their tasks) before each snapshot is handed over, and again when a
+ * framework is added or changed.
+ *
  * Connections go through our HTTP/1.1 client (src/net/http1_client.ts): it reaches every port
  * and hands over the body as it arrives. HTTPS, CAs, client certificate and the
  * Authorization header are those of the state fetch.
@@ -59,6 +64,8 @@ export interface EventStreamOptions {
   authorization?: (signal: AbortSignal) => Promise<string | undefined>;
   /** Limit for connecting and receiving SUBSCRIBED (StateTimeoutSeconds). */
   connectTimeoutMs?: number;
+  /** Read the frameworks' pids from `/master/state-summary` (default true). */
+  frameworkPids?: boolean;
   /** A stream silent for this many heartbeat intervals is reopened (default 3). */
   heartbeatMisses?: number;
   /** Waits before reconnecting after the n-th failure in a row (default 100 ms .. 5 s). */
@@ -102,6 +109,10 @@ export class EventStream {
   /** `auto` gave up on the stream for this leader ("" = the list had no leader). */
   #noApiFor: string | null = null;
   #live = false;
+  /** A pids refresh is under way / another was asked for meanwhile. */
+  #pidsBusy = false;
+  #pidsAgain = false;
+  #pidsWarned = false;
   readonly #stats: StreamStats;
 
   constructor(opts: EventStreamOptions) {
@@ -124,6 +135,16 @@ export class EventStream {
 
   stats(): StreamStats {
     return { ...this.#stats };
+  }
+
+  /**
+   * Hands the whole model over again as a snapshot (`onSnapshot`), e.g. when the records
+   * must be built from scratch under new rules. Nothing when no stream is live.
+   */
+  resync(): void {
+    const from = this.#stats.leader;
+    if (!this.#live || from === null) return;
+    this.#o.onSnapshot(() => this.#model.toState(`master@${from}`), from);
   }
 
   /** True while subscribed (SUBSCRIBED received, stream open). */
@@ -187,6 +208,53 @@ export class EventStream {
         this.#wake = null;
         done();
       };
+    });
+  }
+
+  /** Reads the frameworks' pids into the model; a failure is logged (once as a warning) and ignored. */
+  async #loadPids(from: string, signal: AbortSignal): Promise<boolean> {
+    if (this.#o.frameworkPids === false) return false;
+    try {
+      const pids = await fetchFrameworkPids(from, this.#o, signal);
+      return this.#model.setPids(pids).length > 0;
+    } catch (err) {
+      if (signal.aborted) return false;
+      const msg = err instanceof Error ? err.message : String(err);
+      if (!this.#pidsWarned) {
+        this.#pidsWarned = true;
+        this.#log.warn(
+          "cannot read the frameworks' scheduler pids ({error}): frameworks get their A record from their " +
+            "hostname and no _framework._tcp SRV record",
+          { error: msg },
+        );
+      } else this.#log.debug("frameworks' pids: {error}", { error: msg });
+      return false;
+    }
+  }
+
+  /** Reads the pids again in the background (a framework was added or changed); publishes a change. */
+  #refreshPids(from: string, signal: AbortSignal): void {
+    if (this.#o.frameworkPids === false) return;
+    if (this.#pidsBusy) {
+      this.#pidsAgain = true;
+      return;
+    }
+    this.#pidsBusy = true;
+    (async () => {
+      do {
+        this.#pidsAgain = false;
+        const before = new Map((this.#model.toState("").frameworks ?? []).map((f) => [f.id, f.pid]));
+        await this.#loadPids(from, signal);
+        if (signal.aborted) break;
+        const now = this.#model.toState(`master@${from}`);
+        const changed = (now.frameworks ?? []).filter((f) => before.get(f.id) !== f.pid)
+          .map(({ tasks: _t, ...f }) => f);
+        if (changed.length > 0) {
+          this.#o.onDelta({ frameworks: changed }, () => this.#model.toState(`master@${from}`), from, true);
+        }
+      } while (this.#pidsAgain && !signal.aborted);
+    })().finally(() => {
+      this.#pidsBusy = false;
     });
   }
 
@@ -375,6 +443,7 @@ export class EventStream {
             arm(heartbeatMs, `no heartbeat from ${from} for ${heartbeatMs / 1000}s`);
             this.#model.clear();
             this.#model.apply(snapshotDelta(ev.subscribed.get_state ?? {}));
+            await this.#loadPids(from, ac.signal);
             this.#stats.snapshots++;
             this.#stats.leader = from;
             this.#stats.lastEventAt = new Date();
@@ -395,6 +464,9 @@ export class EventStream {
           }
           const delta = eventDelta(ev, (id) => this.#model.task(id));
           if (!delta) continue;
+          if (ev.type === "FRAMEWORK_ADDED" || ev.type === "FRAMEWORK_UPDATED") {
+            this.#refreshPids(from, ac.signal);
+          }
           affects ||= affectsRecords(delta, (id) => this.#model.task(id)?.state);
           this.#model.apply(delta);
           this.#stats.events++;
@@ -458,6 +530,40 @@ export function affectsRecords(d: StateDelta, stateBefore: (taskId: string) => s
   }
   for (const id of d.removedTasks ?? []) if (stateBefore(id) === "TASK_RUNNING") return true;
   return false;
+}
+
+/**
+ * The scheduler pid of each framework from a master's `/master/state-summary` (HTTP
+ * schedulers have none). Throws on any failure (status, body, shape).
+ */
+export async function fetchFrameworkPids(
+  master: string,
+  o: Pick<EventStreamOptions, "https" | "tls" | "authorization">,
+  signal: AbortSignal,
+): Promise<Map<string, string | undefined>> {
+  const authorization = o.authorization ? await o.authorization(signal) : undefined;
+  const res = await http1Request({
+    url: `${o.https ? "https" : "http"}://${master}/master/state-summary`,
+    headers: {
+      "Accept": "application/json",
+      "User-Agent": "Mesos-DNS",
+      ...(authorization !== undefined ? { "Authorization": authorization } : {}),
+    },
+    signal,
+    tls: o.tls,
+  });
+  if (res.status !== 200) {
+    res.close();
+    throw new Error(`HTTP ${res.status} from ${master}/master/state-summary`);
+  }
+  const doc = await new Response(res.body).json() as { frameworks?: Array<{ id?: unknown; pid?: unknown }> };
+  const out = new Map<string, string | undefined>();
+  for (const f of Array.isArray(doc?.frameworks) ? doc.frameworks : []) {
+    if (typeof f?.id === "string") {
+      out.set(f.id, typeof f.pid === "string" && f.pid !== "" ? f.pid : undefined);
+    }
+  }
+  return out;
 }
 
 /** The stream ended after (or before) SUBSCRIBED; not a reason to try the next master. */

@@ -76,6 +76,16 @@ export interface StatePollerOptions {
 /** A built record set, alone or with the names changed since the previous one (`Snapshot.changes`). */
 export type BuiltRecords = RecordSet | { records: RecordSet; changes?: { names: ReadonlySet<string> } };
 
+/**
+ * What a pushing source hands over: a function, called when its turn comes, that returns the
+ * records to publish (e.g. `build(state, masters)` for a whole state, or the record store's
+ * `delta(...)`), or undefined when nothing changed.
+ */
+export type PushedUpdate = (
+  build: StatePollerOptions["build"],
+  masters: readonly string[],
+) => Promise<BuiltRecords | undefined> | BuiltRecords | undefined;
+
 /** Resolves on a later turn of the event loop (after pending I/O callbacks have run). */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
@@ -151,7 +161,7 @@ export class StatePoller {
   /** Fetching reloads are suspended (a pushing source is live). */
   #paused = false;
   /** A pushed state waiting to be published (the newest one). */
-  #pushed: { state: () => MesosState; from: string } | null = null;
+  #pushed: { update: PushedUpdate; from: string } | null = null;
   /** Increases with every push, so a fetch that started before one is not published. */
   #epoch = 0;
   readonly #stats: PollerStats = {
@@ -245,14 +255,15 @@ export class StatePoller {
   }
 
   /**
-   * Publishes a state from a pushing source: `state()` is called when the build starts, so
-   * states pushed while a build runs are built once, as the newest. Resolves when it has
-   * been published (or has failed; see `stats()`). Never rejects.
+   * Publishes what a pushing source hands over: `update` is called when the loop gets to
+   * it, so updates pushed while one is built are taken together, once (the source keeps
+   * what is pending; only the newest `update` is called). Resolves when it has been
+   * published (or has failed; see `stats()`). Never rejects.
    */
-  push(state: () => MesosState, from: string): Promise<void> {
+  push(update: PushedUpdate, from: string): Promise<void> {
     if (this.#closed) return this.#loop ?? Promise.resolve();
     this.#epoch++;
-    this.#pushed = { state, from };
+    this.#pushed = { update, from };
     if (!this.#loop) {
       this.#loop = this.#drain().finally(() => {
         this.#loop = null;
@@ -317,7 +328,7 @@ export class StatePoller {
       if (this.#pushed) {
         const pushed = this.#pushed;
         this.#pushed = null;
-        await this.#publishPushed(pushed.state, pushed.from);
+        await this.#publishPushed(pushed.update, pushed.from);
         continue;
       }
       this.#wanted = false;
@@ -389,13 +400,14 @@ export class StatePoller {
   }
 
   /** Builds and publishes a pushed state (no fetch, no extra collections: pushes are frequent). */
-  async #publishPushed(state: () => MesosState, from: string): Promise<void> {
+  async #publishPushed(update: PushedUpdate, from: string): Promise<void> {
     const started = this.#now();
     const masters = this.#masters ?? [];
     this.#stats.reloading = true;
     try {
-      const { records, changes } = await this.#opts.build(state(), masters);
-      if (this.#closed) return;
+      const built = await update(this.#opts.build, masters);
+      if (this.#closed || built === undefined) return;
+      const { records, changes } = "records" in built ? built : { records: built, changes: undefined };
       const before = this.#publishedCount();
       const snapshot = this.#opts.holder.publish(records, new Date(this.#now()), undefined, changes);
       this.#checkDrop(before, countRecords(records), from);
