@@ -70,6 +70,8 @@ Deno.test("e2e ZooKeeper: leader through a real ensemble, fail-over within 500 m
         Masters: null,
         RefreshSeconds: 60,
         ZkDetectionTimeout: 30,
+        // Reloads of /master/state on ZooKeeper changes are what this test counts.
+        StateSource: "poll",
         Listener: "127.0.0.1",
         Port: 0,
         HttpOn: false,
