@@ -363,6 +363,23 @@ async function main(): Promise<void> {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   }
+  if (o.scenarios.includes("update")) {
+    const report = await runUpdateScenario({
+      root,
+      tasks: o.updateTasks,
+      agents: Math.max(3, Math.round(o.updateTasks / 50)),
+      frameworks: o.frameworks,
+      seed: o.seed,
+      launches: o.launches,
+      intervalMs: o.updateIntervalMs,
+      probeMs: 5,
+      loadQps: o.updateLoad,
+      original: o.original,
+      denoFlags: o.denoFlags,
+      progress,
+    });
+    console.log(`${report}\n`);
+  }
 }
 
 /**
@@ -408,23 +425,6 @@ async function forwardAndBurst(
     await setup.stop();
   }
   return lines;
-  if (o.scenarios.includes("update")) {
-    const report = await runUpdateScenario({
-      root,
-      tasks: o.updateTasks,
-      agents: Math.max(3, Math.round(o.updateTasks / 50)),
-      frameworks: o.frameworks,
-      seed: o.seed,
-      launches: o.launches,
-      intervalMs: o.updateIntervalMs,
-      probeMs: 5,
-      loadQps: o.updateLoad,
-      original: o.original,
-      denoFlags: o.denoFlags,
-      progress,
-    });
-    console.log(`${report}\n`);
-  }
 }
 
 /** `/dev/shm` where it exists (dnsperf output on a disk stalls dnsperf itself). */
