@@ -79,7 +79,8 @@ Deno.test({
     for (const [server, load, qps, avg, p99, lost, cpu, rss] of table) {
       const what = `${server}, ${load}`;
       assert.ok(Number(qps) > 0, `${what}: queries/s ${qps}`);
-      assert.ok(Number(avg) > 0 && Number(p99) >= Number(avg) * 0.5, `${what}: latency ${avg} / ${p99}`);
+      // (No order between mean and p99: a few slow answers can lift the mean above the p99.)
+      assert.ok(Number(avg) > 0 && Number(p99) > 0, `${what}: latency ${avg} / ${p99}`);
       assert.ok(Number(p99) < 1000, `${what}: p99 ${p99} ms`);
       assert.equal(lost, String(Number.parseInt(lost)), `${what}: lost ${lost}`);
       assert.ok(Number(cpu) >= 0 && Number.isFinite(Number(cpu)), `${what}: CPU ${cpu}`);

@@ -147,21 +147,22 @@ Deno.test("counting, ForwardAllow and RateLimit add no allocation to the plain p
     const run = (n: number) => {
       for (let i = 0; i < n; i++) r.respondInto(reqs[i & 3], "udp", out, reqs[i & 3].length, client);
     };
-    run(50_000);
+    run(200_000); // optimised code first
     const used: number[] = [];
     for (let k = 0; k < 10; k++) {
       run(50_000);
       used.push(Deno.memoryUsage().heapUsed);
     }
-    // 50,000 answers × even 8 bytes each would make the heap climb by 400 KB between two
-    // samples; a fall is a collection (of the warm-up's garbage too), so only climbs count.
+    // 50,000 answers × even 8 bytes each would make the heap climb by 400 KB between every
+    // two samples; a fall is a collection (of the warm-up's garbage too), so only climbs
+    // count. One climb may be V8 installing optimised code (seen: ~200 KB once, then flat).
     const steps = used.slice(3).map((u, i) => u - used[i + 2]);
     assert.ok(
-      steps.every((d) => d < 128 * 1024),
+      steps.filter((d) => d >= 128 * 1024).length <= 1,
       `the used heap moved by ${steps.join(", ")} bytes`,
     );
     const counted = slots.queries().reduce((s, q) => s + q.value, 0);
-    assert.ok(counted >= 550_000, `counted ${counted}`);
+    assert.ok(counted >= 700_000, `counted ${counted}`);
   } finally {
     r.close();
     await forwarder.close();
