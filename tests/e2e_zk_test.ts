@@ -296,3 +296,65 @@ Deno.test("e2e ZooKeeper: leader through a real ensemble, fail-over within 500 m
     await zk.stop();
   }
 });
+
+Deno.test("e2e ZooKeeper + event stream (StateSource auto): the stream follows a leader change", async () => {
+  const zk = await ZkEnsemble.start(1);
+  const url = zk.url("/mesos");
+  let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  try {
+    sim = await startSimulator({
+      masters: 3,
+      hosts: "loopbacks",
+      zk: url,
+      zkSessionTimeoutMs: 4000,
+      generate: { frameworks: 2, agents: 3, tasks: 12, seed: 12 },
+    });
+    const s = sim;
+    app = await startApp(
+      testConfig({
+        Zk: url,
+        Masters: null,
+        RefreshSeconds: 60,
+        ZkDetectionTimeout: 30,
+        StateSource: "auto",
+        Listener: "127.0.0.1",
+        Port: 0,
+        HttpOn: false,
+        ExternalOn: false,
+      }),
+      { interfaceIPs: () => ["127.0.0.1"] },
+    );
+    const dnsPort = app.dns!.port;
+    const stream = app.stream!;
+    await waitFor(() => stream.stats().connected && app!.holder.current() !== undefined, {
+      timeoutMs: 15_000,
+      message: "never subscribed to the leader's event stream",
+    });
+    assert.equal(stream.stats().leader?.split(":")[0], "127.0.0.1");
+    await waitFor(async () => (await a(dnsPort, "leader.mesos.")).join(",") === "127.0.0.1", {
+      timeoutMs: 5000,
+      message: "leader.mesos never answered 127.0.0.1",
+    });
+    const snapshots = stream.stats().snapshots;
+    await s.stopMaster(0);
+    // RefreshSeconds is 60: only ZooKeeper's watch and the stream's resubscription can move it.
+    await waitFor(async () => (await a(dnsPort, "leader.mesos.")).join(",") === "127.0.0.2", {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      message: "leader.mesos never moved to 127.0.0.2",
+    }).catch((e) => {
+      throw new Error(`${e.message}; stream ${JSON.stringify(stream.stats())}; masters ${app!.poller.masters()}`);
+    });
+    await waitFor(() => stream.stats().connected && stream.stats().leader?.split(":")[0] === "127.0.0.2", {
+      timeoutMs: 10_000,
+      message: `the stream never moved to the new leader: ${JSON.stringify(stream.stats())}`,
+    });
+    assert.ok(stream.stats().snapshots > snapshots, "a fresh snapshot from the new leader");
+    assert.equal(stream.stats().source, "stream");
+  } finally {
+    await app?.close();
+    await sim?.close();
+    await zk.stop();
+  }
+});

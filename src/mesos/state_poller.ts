@@ -164,6 +164,12 @@ export class StatePoller {
   #pushed: { update: PushedUpdate; from: string } | null = null;
   /** Increases with every push, so a fetch that started before one is not published. */
   #epoch = 0;
+  /**
+   * Records were built (so the record store moved on) but not published: the next publish
+   * goes out without `changes`, so that DNS rebuilds every answer instead of only the names
+   * changed since the unpublished build.
+   */
+  #storeAhead = false;
   readonly #stats: PollerStats = {
     successes: 0,
     failures: 0,
@@ -407,7 +413,11 @@ export class StatePoller {
     try {
       const built = await update(this.#opts.build, masters);
       if (this.#closed || built === undefined) return;
-      const { records, changes } = "records" in built ? built : { records: built, changes: undefined };
+      const { records, changes: storeChanges } = "records" in built
+        ? built
+        : { records: built, changes: undefined };
+      const changes = this.#storeAhead ? undefined : storeChanges;
+      this.#storeAhead = false;
       const before = this.#publishedCount();
       const snapshot = this.#opts.holder.publish(records, new Date(this.#now()), undefined, changes);
       this.#checkDrop(before, countRecords(records), from);
@@ -422,6 +432,7 @@ export class StatePoller {
       this.#stats.failures++;
       this.#stats.consecutiveFailures++;
       this.#stats.lastError = `record generation failed: ${error.message}`;
+      this.#storeAhead = true;
       this.#stats.lastErrorAt = new Date(this.#now());
       this.#log.error("record generation from the event stream failed, keeping previous records: {error}", {
         error: error.message,
@@ -448,13 +459,19 @@ export class StatePoller {
       if (!built || this.#closed) return;
       if (epoch !== this.#epoch) {
         this.#log.debug("fetched state not published: a newer state was pushed meanwhile");
+        this.#storeAhead = true;
         return;
       }
       // Queries that came in while the records were built are answered before the publish,
       // whose collection and DNS answers take the thread for a while again.
       await nextTurn();
-      if (this.#closed || epoch !== this.#epoch) return;
-      const { records, changes, from } = built;
+      if (this.#closed || epoch !== this.#epoch) {
+        this.#storeAhead = true;
+        return;
+      }
+      const { records, from } = built;
+      const changes = this.#storeAhead ? undefined : built.changes;
+      this.#storeAhead = false;
       // Counted before the publish, so the previous records need not outlive it (issue #6).
       const before = this.#publishedCount();
       const snapshot = this.#opts.holder.publish(
@@ -487,6 +504,8 @@ export class StatePoller {
       this.#stats.failures++;
       this.#stats.consecutiveFailures++;
       this.#stats.lastError = `${stage.name} failed: ${error.message}`;
+      // A build that failed half-way may have moved the record store on.
+      if (stage.name !== "state fetch") this.#storeAhead = true;
       const cause = failureCause(err, stage.name);
       this.#stats.failuresByCause[cause] = (this.#stats.failuresByCause[cause] ?? 0) + 1;
       this.#stats.lastErrorAt = new Date(this.#now());
