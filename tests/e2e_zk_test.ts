@@ -344,7 +344,9 @@ Deno.test("e2e ZooKeeper + event stream (StateSource auto): the stream follows a
       intervalMs: 20,
       message: "leader.mesos never moved to 127.0.0.2",
     }).catch((e) => {
-      throw new Error(`${e.message}; stream ${JSON.stringify(stream.stats())}; masters ${app!.poller.masters()}`);
+      throw new Error(
+        `${e.message}; stream ${JSON.stringify(stream.stats())}; masters ${app!.poller.masters()}`,
+      );
     });
     await waitFor(() => stream.stats().connected && stream.stats().leader?.split(":")[0] === "127.0.0.2", {
       timeoutMs: 10_000,
