@@ -172,10 +172,10 @@ Deno.test("counting, ForwardAllow and RateLimit add no allocation to the plain p
 
 Deno.test("the stream hook: reconnects once the stream reports them", () => {
   const reg = new MetricsRegistry();
-  let stats: { reconnects: number } | undefined;
-  addStreamMetrics(reg, () => stats);
+  const stream: { stats?: { reconnects: number } } = {};
+  addStreamMetrics(reg, () => stream.stats);
   assert.doesNotMatch(reg.render(), /^mesos_dns_stream_reconnects_total /m);
-  stats = { reconnects: 3 };
+  stream.stats = { reconnects: 3 };
   assert.match(
     reg.render(),
     /^# TYPE mesos_dns_stream_reconnects_total counter\nmesos_dns_stream_reconnects_total 3$/m,
