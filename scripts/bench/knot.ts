@@ -3,6 +3,7 @@
  * `/v1/axfr` document, writing a Knot configuration that runs unprivileged from a temp
  * directory, checking it with `knotc conf-check`, and starting and stopping `knotd`).
  */
+import { startServerProcess } from "./server_process.ts";
 import { udpQuery } from "./dns_probe.ts";
 
 /** The `/v1/axfr` document (SPEC §8.7). */
@@ -160,43 +161,17 @@ export async function startKnot(opts: KnotConfigOptions & { serial: number }): P
   const check = await commandText("knotc", ["-c", conf, "conf-check"]);
   if (!check.ok) throw new Error(`knotc conf-check rejected ${conf}: ${check.text}`);
 
-  const child = new Deno.Command("knotd", {
+  const server = await startServerProcess({
+    cmd: "knotd",
     args: ["-c", conf],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .spawn();
-  let text = "";
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) text = (text + chunk).slice(-20_000);
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const stop = async () => {
-    if (!exited) child.kill("SIGTERM");
-    await status;
-    await pumps;
-  };
-  const deadline = Date.now() + 20_000;
-  while (true) {
-    if (exited) {
-      await pumps;
-      throw new Error(`knotd exited at start:\n${text}`);
-    }
-    try {
+    name: "knotd",
+    readiness: `serve ${opts.domain} with serial ${opts.serial}`,
+    ready: async () => {
       const r = await udpQuery(opts.port, `${opts.domain}.`, "SOA", 300);
-      if (r.rcode === "NOERROR" && r.serial === opts.serial) break;
-    } catch { /* not answering yet */ }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`knotd did not serve ${opts.domain} with serial ${opts.serial} within 20 s:\n${text}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { pid: child.pid, port: opts.port, log: () => text, stop };
+      return r.rcode === "NOERROR" && r.serial === opts.serial;
+    },
+    timeoutMs: 20_000,
+    intervalMs: 100,
+  });
+  return { pid: server.pid, port: opts.port, log: server.output, stop: server.stop };
 }

@@ -3,6 +3,7 @@
  * binary given with `--original PATH` as its docs say, waiting until it answers DNS, and
  * stopping it). The original opens its DNS port only after its first state reload.
  */
+import { startServerProcess } from "./server_process.ts";
 import { udpQuery } from "./dns_probe.ts";
 
 export interface OriginalOptions {
@@ -47,41 +48,14 @@ export async function startOriginal(o: OriginalOptions): Promise<OriginalServer>
   await Deno.mkdir(o.dir, { recursive: true });
   const file = `${o.dir}/config.json`;
   await Deno.writeTextFile(file, JSON.stringify(config, null, 2));
-  const child = new Deno.Command(o.path, {
+  const server = await startServerProcess({
+    cmd: o.path,
     args: [`-config=${file}`, "-logtostderr"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) text = (text + chunk).slice(-20_000);
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
+    name: `the original (${o.path})`,
+    readiness: "answer leader.mesos.",
+    ready: async () => (await udpQuery(o.dnsPort, "leader.mesos.", "A", 300)).rcode === "NOERROR",
+    timeoutMs: 60_000,
+    intervalMs: 200,
   });
-  const stop = async () => {
-    if (!exited) child.kill("SIGTERM");
-    await status;
-    await pumps;
-  };
-  const deadline = Date.now() + 60_000;
-  while (true) {
-    if (exited) {
-      await pumps;
-      throw new Error(`the original (${o.path}) exited at start:\n${text.slice(-2000)}`);
-    }
-    try {
-      if ((await udpQuery(o.dnsPort, "leader.mesos.", "A", 300)).rcode === "NOERROR") break;
-    } catch { /* not answering yet */ }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the original did not answer within 60 s:\n${text.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { pid: child.pid, port: o.dnsPort, output: () => text, stop };
+  return { pid: server.pid, port: o.dnsPort, output: server.output, stop: server.stop };
 }

@@ -3,6 +3,7 @@
  * with a config file written for the run, waiting until it serves the cluster's records, and
  * stopping it). Only bench scenarios that compare with the original use it; no test needs it.
  */
+import { startServerProcess } from "./server_process.ts";
 import { udpQuery } from "./dns_probe.ts";
 
 export interface OriginalOptions {
@@ -42,42 +43,14 @@ export async function startOriginal(o: OriginalOptions): Promise<OriginalServer>
       IPSources: ["netinfo", "mesos", "host"],
     }),
   );
-  const child = new Deno.Command(o.path, {
+  const server = await startServerProcess({
+    cmd: o.path,
     args: [`-config=${config}`, "-logtostderr"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) text = (text + chunk).slice(-20_000);
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
+    name: "the original",
+    readiness: "serve records",
+    ready: async () => (await udpQuery(o.dnsPort, "leader.mesos", "A", 300)).answers.length > 0,
+    timeoutMs: 60_000,
+    intervalMs: 100,
   });
-  const stop = async () => {
-    if (!exited) child.kill("SIGTERM");
-    await status;
-    await pumps;
-  };
-  const deadline = Date.now() + 60_000;
-  while (true) {
-    if (exited) {
-      await pumps;
-      throw new Error(`the original exited at start: ${text.slice(-2000)}`);
-    }
-    try {
-      const r = await udpQuery(o.dnsPort, "leader.mesos", "A", 300);
-      if (r.answers.length > 0) break;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the original served no records within 60 s:\n${text.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { pid: child.pid, port: o.dnsPort, output: () => text, stop };
+  return { pid: server.pid, port: o.dnsPort, output: server.output, stop: server.stop };
 }
