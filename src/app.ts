@@ -9,7 +9,13 @@ import { type ConfigKey, ConfigReloader, type LoadedConfig, type ReloadOutcome }
 import { logger } from "./log.ts";
 import { type AuthorizationProvider, createStateFetcher, type StateFetcher } from "./mesos/fetch_state.ts";
 import { createIamAuthorization } from "./mesos/iam_auth.ts";
-import { EventStream, mergeDeltas, type StateSourceMode, type StreamStats } from "./mesos/event_stream.ts";
+import {
+  EventStream,
+  initialStreamStats,
+  mergeDeltas,
+  type StateSourceMode,
+  type StreamStats,
+} from "./mesos/event_stream.ts";
 import { type LeaderSource, StaticLeaderSource, TeeLeaderSource } from "./mesos/leader.ts";
 import { resolveHosts } from "./mesos/resolve_hosts.ts";
 import { type PushedUpdate, type ReleaseStage, StatePoller } from "./mesos/state_poller.ts";
@@ -125,23 +131,6 @@ function describeStateSource(s: StreamStats, c: Config): { kind: string; detail:
       detail: `${poll} while no event stream is open${why}; StateSource auto, ${counts}, ${leader}`,
     }
     : { kind: "stream", detail: `not subscribed yet${why}; StateSource stream, ${counts}, ${leader}` };
-}
-
-/** The state-source counters when only polling runs. */
-function pollOnlyStats(): StreamStats {
-  return {
-    mode: "poll",
-    source: "poll",
-    connected: false,
-    leader: null,
-    snapshots: 0,
-    events: 0,
-    heartbeats: 0,
-    reconnects: 0,
-    fallbacks: 0,
-    lastEventAt: null,
-    lastError: null,
-  };
 }
 
 export interface AppOptions {
@@ -348,7 +337,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       startedAt,
       leader: masters[0] || null,
       masters,
-      stateSource: describeStateSource(stream?.stats() ?? pollOnlyStats(), c),
+      stateSource: describeStateSource(stream?.stats() ?? initialStreamStats("poll"), c),
       ready: ready(),
       lastFrom: stats?.lastFrom ?? null,
       stateReloads: { successes: stats?.successes ?? 0, failures: stats?.failures ?? 0 },
@@ -680,7 +669,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     get stream() {
       return stream;
     },
-    stateSource: () => stream ? stream.stats() : pollOnlyStats(),
+    stateSource: () => stream ? stream.stats() : initialStreamStats("poll"),
     close: closeAll,
   };
 }

@@ -15,6 +15,7 @@
  * Every change is also told to `onEvent` listeners as the operator API events a master
  * would send for it (operator_events.ts), so the simulated masters can stream them.
  */
+import { isTerminal } from "../../src/mesos/operator_api.ts";
 import type {
   MesosFramework,
   MesosSlave,
@@ -76,22 +77,6 @@ export interface TaskSummary {
 /** A framework as it appears in the full document (`completed_tasks` is not in the shared type). */
 type DocFramework = MesosFramework & { completed_tasks?: MesosTask[] | null; [key: string]: unknown };
 type DocTask = MesosTask & { [key: string]: unknown };
-
-const TERMINAL = new Set([
-  "TASK_FINISHED",
-  "TASK_FAILED",
-  "TASK_KILLED",
-  "TASK_LOST",
-  "TASK_ERROR",
-  "TASK_DROPPED",
-  "TASK_GONE",
-  "TASK_GONE_BY_OPERATOR",
-]);
-
-/** True for states after which Mesos moves a task to `completed_tasks`. */
-export function isTerminalState(state: string | undefined): boolean {
-  return state !== undefined && TERMINAL.has(state);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
@@ -460,7 +445,7 @@ export class SimCluster {
       state: opts.state ?? "TASK_RUNNING",
       time: this.#tick(),
     });
-    if (isTerminalState(task.state)) {
+    if (isTerminal(task.state)) {
       if (!Array.isArray(fw.completed_tasks)) fw.completed_tasks = [];
       fw.completed_tasks.push(task);
     } else {
@@ -914,7 +899,7 @@ export function generateDocument(opts: GenerateOptions): MesosState {
         () => overlay++,
         () => bridge++,
       );
-      (isTerminalState(state) ? fw.completed_tasks! : fw.tasks!).push(task);
+      (isTerminal(state) ? fw.completed_tasks! : fw.tasks!).push(task);
     }
   }
 

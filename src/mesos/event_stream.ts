@@ -52,6 +52,23 @@ export interface StreamStats {
 }
 
 /** A master answered in a way that shows it has no operator API. */
+/** The counters before anything happened: `auto` polls until a stream opens, `poll` only polls. */
+export function initialStreamStats(mode: StateSourceMode): StreamStats {
+  return {
+    mode,
+    source: mode === "stream" ? "none" : "poll",
+    connected: false,
+    leader: null,
+    snapshots: 0,
+    events: 0,
+    heartbeats: 0,
+    reconnects: 0,
+    fallbacks: 0,
+    lastEventAt: null,
+    lastError: null,
+  };
+}
+
 export class NoOperatorApiError extends Error {
   override name = "NoOperatorApiError";
 }
@@ -118,19 +135,7 @@ export class EventStream {
   constructor(opts: EventStreamOptions) {
     this.#o = opts;
     this.#log = opts.log ?? logger("mesos");
-    this.#stats = {
-      mode: opts.mode,
-      source: opts.mode === "auto" ? "poll" : "none",
-      connected: false,
-      leader: null,
-      snapshots: 0,
-      events: 0,
-      heartbeats: 0,
-      reconnects: 0,
-      fallbacks: 0,
-      lastEventAt: null,
-      lastError: null,
-    };
+    this.#stats = initialStreamStats(opts.mode);
   }
 
   stats(): StreamStats {

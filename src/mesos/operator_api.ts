@@ -228,6 +228,7 @@ const TERMINAL = new Set([
   "TASK_GONE_BY_OPERATOR",
 ]);
 
+/** True for states after which Mesos moves a task to `completed_tasks`. */
 export function isTerminal(state: string | undefined): boolean {
   return state !== undefined && TERMINAL.has(state);
 }
