@@ -6,7 +6,7 @@
  * zone and one forward cache, and both see a zone swap.
  */
 import assert from "node:assert/strict";
-import { AF_INET, openLibc, SOCK_DGRAM, sockaddrFor } from "../src/dns/libc.ts";
+import { blast, malformed } from "../scripts/bench/burst.ts";
 import { type DnsServer, startDnsServer } from "../src/dns/server.ts";
 import { ffiUdpUnavailable } from "../src/dns/udp_ffi.ts";
 import type { Config } from "../src/config/types.ts";
@@ -36,23 +36,6 @@ async function withServer(
     await fn(server, holder);
   } finally {
     await server.close();
-  }
-}
-
-/**
- * Sends `msgs` to 127.0.0.1:`port` back to back from one socket with libc `sendto` (a
- * real burst: Deno's async sends would let the server drain between datagrams).
- */
-function blast(port: number, msgs: Uint8Array[]): void {
-  const libc = openLibc();
-  try {
-    const fd = libc.symbols.socket(AF_INET, SOCK_DGRAM, 0);
-    assert.ok(fd >= 0);
-    const to = sockaddrFor("127.0.0.1", port)!;
-    for (const m of msgs) libc.symbols.sendto(fd, m, BigInt(m.length), 0, to, to.length);
-    libc.symbols.close(fd);
-  } finally {
-    libc.close();
   }
 }
 
@@ -91,16 +74,8 @@ for (const engine of UDP_ENGINES) {
 
   test("a burst of 500 malformed datagrams does not cost another client its answer", async () => {
     await withServer(engine, {}, async (s) => {
-      const junk = () =>
-        Array.from({ length: 500 }, (_, i) => {
-          if (i % 2 === 0) return new Uint8Array([i & 0xff, 1, 2, 3, 4]); // shorter than a header
-          // A header announcing a question that is not there: FORMERR from the main thread.
-          const m = new Uint8Array(14);
-          m[1] = i & 0xff;
-          m[5] = 1;
-          m[12] = 40;
-          return m;
-        });
+      // Every other one shorter than a header, the rest announcing a question that is not there.
+      const junk = () => Array.from({ length: 500 }, (_, i) => malformed(i));
       assert.equal(await burstRounds(s.port, junk, ROUNDS), ROUNDS);
       if (engine === "ffi") {
         assert.ok(s.udpStats()!.junk >= 250 * ROUNDS, "short datagrams dropped by the worker");

@@ -36,7 +36,7 @@ function query(name: string, id: number, edns: boolean): Uint8Array {
 }
 
 /** Half shorter than a DNS header, half a header announcing a question that is not there. */
-function malformed(i: number): Uint8Array {
+export function malformed(i: number): Uint8Array {
   if (i % 2 === 0) return new Uint8Array([i & 0xff, 1, 2, 3, 4]);
   const m = new Uint8Array(14);
   m[1] = i & 0xff;
@@ -46,7 +46,7 @@ function malformed(i: number): Uint8Array {
 }
 
 /** Sends `msgs` to 127.0.0.1:port back to back from one socket. */
-function blast(port: number, msgs: readonly Uint8Array[]): void {
+export function blast(port: number, msgs: readonly Uint8Array[]): void {
   const libc = openLibc();
   try {
     const fd = libc.symbols.socket(AF_INET, SOCK_DGRAM, 0);
