@@ -291,9 +291,11 @@ Deno.test("responder: a plain query allocates nothing (the heap does not move in
       used.push(Deno.memoryUsage().heapUsed);
     }
     assert.ok(bytes > 650_000 * 40);
+    // A fall is a collection of earlier garbage (the warm-up's, or another test's), so only
+    // climbs count (seen in CI: one fall of 2.5 MB between flat samples).
     const steps = used.slice(3).map((u, i) => u - used[i + 2]);
     assert.ok(
-      steps.every((d) => Math.abs(d) < 128 * 1024),
+      steps.every((d) => d < 128 * 1024),
       `the used heap moved by ${steps.join(", ")} bytes between samples`,
     );
   } finally {
