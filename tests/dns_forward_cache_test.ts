@@ -310,6 +310,7 @@ for (const engine of UDP_ENGINES) {
         await udpExchange(s.port, buildQuery("short.example.org.", "A"));
         return seen.length === 2;
       }, { timeoutMs: 5000, intervalMs: 100, message: "asked upstream again after the TTL" });
+      await waitFor(() => s.cacheStats()!.stores === 2, { message: "the fresh reply is cached again" });
       for (const m of ["servfail", "tc"] as const) {
         mode = m;
         const before: number = seen.length;
@@ -324,7 +325,8 @@ for (const engine of UDP_ENGINES) {
         // worker's own attempt is forwarded again by the main thread, which retries over
         // TCP, refused here, and relays the truncated reply.)
         assert.ok(seen.length > afterFirst, `${m}: the second query went upstream`);
-        assert.equal(s.cacheStats()!.entries, 1, "only the first name is cached");
+        // Counted as stores, not live entries: the first name's 1 s entry may expire meanwhile.
+        assert.equal(s.cacheStats()!.stores, 2, "only the first name is cached");
       }
     });
   });
