@@ -10,6 +10,7 @@
  * locks; a lost update only repeats one rotation.
  */
 import { hashWireName, NameIndex, type NameIndexParts, sharedBytes, sharedInt32 } from "./name_index.ts";
+import { SharedAppendBytes, SharedIntList } from "./shared_append.ts";
 import { copyBytes, nameToWire, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_NS, TYPE_SOA, TYPE_SRV } from "./wire.ts";
 
 /** Offset of the target name inside an SRV RR whose owner is a 2-byte pointer. */
@@ -256,36 +257,6 @@ function render(l: Layer, id: number, k: number, out: Uint8Array): number {
   return len;
 }
 
-/** A growable list of int32 (no JS number array per zone: those cost 8+ bytes an element). */
-export class IntList {
-  data: Int32Array;
-  length = 0;
-
-  constructor(initial = 1024) {
-    this.data = new Int32Array(initial);
-  }
-
-  push(v: number): void {
-    if (this.length === this.data.length) this.#grow(this.length + 1);
-    this.data[this.length++] = v;
-  }
-
-  #grow(need: number): void {
-    let size = this.data.length * 2;
-    while (size < need) size *= 2;
-    const next = new Int32Array(size);
-    next.set(this.data.subarray(0, this.length));
-    this.data = next;
-  }
-
-  /** A copy of the list on shared memory. */
-  shared(): Int32Array {
-    const out = sharedInt32(this.length);
-    out.set(this.data.subarray(0, this.length));
-    return out;
-  }
-}
-
 /**
  * Writes `name` (a trailing dot is ignored; `""` = root) in uncompressed wire form at `out[at]`
  * (room for `name.length + 2` bytes); returns where it ends, or -1 if it is not a valid
@@ -332,21 +303,36 @@ export const SLOT = {
 /**
  * Collects the names and precomputed answers of one layer as they are built (each answer
  * copied in at once, numbers in int32 lists, so the builder keeps no object per name or
- * answer), then writes the layer into shared memory.
+ * answer), straight into the shared arrays of the layer (`shared_append.ts`): finishing
+ * only indexes the names.
  */
 export class FlatZoneWriter {
-  #messages = new Uint8Array(1 << 20);
-  #length = 0;
+  readonly #messages: SharedAppendBytes;
   /** Per answer: message offset, message length, offset in `#meta`. */
-  readonly #answers = new IntList();
-  readonly #meta = new IntList();
+  readonly #answers: SharedIntList;
+  readonly #meta: SharedIntList;
   readonly #names: string[] = [];
   readonly #numbers = new Map<string, number>();
   /** The names in wire form, one after another, and where each starts (one more: the end). */
-  #keys = new Uint8Array(1 << 16);
-  readonly #offsets = new IntList(8192);
-  /** Per name: KINDS answer numbers + 1, then its flags. */
-  readonly #entries = new IntList(8192);
+  readonly #keys: SharedAppendBytes;
+  readonly #offsets: SharedIntList;
+  /** Per name: KINDS answer numbers + 1. */
+  readonly #entries: SharedIntList;
+  /** Per name: its flags (bits above 0x7f are the builder's, cleared by `finish`). */
+  readonly #flags: SharedAppendBytes;
+
+  /** `expectedNames`: about how many names the layer will hold (sizes the reservations). */
+  constructor(expectedNames = 1024) {
+    const n = Math.max(16, expectedNames);
+    this.#messages = new SharedAppendBytes(n * 256);
+    this.#answers = new SharedIntList(n * 3);
+    this.#meta = new SharedIntList(n * 8);
+    this.#keys = new SharedAppendBytes(n * 48);
+    this.#offsets = new SharedIntList(n + 1);
+    this.#offsets.push(0);
+    this.#entries = new SharedIntList(n * KINDS);
+    this.#flags = new SharedAppendBytes(n);
+  }
 
   /** How many names have been added. */
   get names(): number {
@@ -363,38 +349,41 @@ export class FlatZoneWriter {
     return this.#names[n];
   }
 
-  /** Adds a name (lower-case, no trailing dot, encodable) without answers or flags; returns its number. */
+  /**
+   * Adds a name (lower-case, encodable; a trailing dot is ignored in its wire form) without
+   * answers or flags; returns its number.
+   */
   addName(name: string): number {
     const n = this.#names.length;
-    if (n === 0) this.#offsets.push(0);
-    const at = this.#offsets.data[n];
-    if (at + name.length + 2 > this.#keys.length) {
-      const bigger = new Uint8Array(Math.max(this.#keys.length * 2, at + name.length + 2));
-      bigger.set(this.#keys.subarray(0, at));
-      this.#keys = bigger;
-    }
-    const end = writeWireName(this.#keys, at, name);
+    const keys = this.#keys;
+    const out = keys.ensure(name.length + 2);
+    const end = writeWireName(out, keys.length, name);
     if (end < 0) throw new Error(`zone name ${JSON.stringify(name)} cannot be written in wire form`);
+    keys.length = end;
     this.#offsets.push(end);
     this.#names.push(name);
     this.#numbers.set(name, n);
-    for (let k = 0; k <= KINDS; k++) this.#entries.push(0);
+    const entries = this.#entries;
+    entries.ensure(KINDS);
+    entries.length += KINDS; // committed pages of a new buffer are zero
+    this.#flags.ensure(1);
+    this.#flags.length++;
     return n;
   }
 
   /** Sets answer `id` (from `add`) for name `n` in `slot` (`SLOT`). */
   setAnswer(n: number, slot: number, id: number | undefined): void {
-    if (id !== undefined) this.#entries.data[n * (KINDS + 1) + slot] = id + 1;
+    if (id !== undefined) this.#entries.data[n * KINDS + slot] = id + 1;
   }
 
   /** Name `n`'s flags. */
   flagsOf(n: number): number {
-    return this.#entries.data[n * (KINDS + 1) + KINDS];
+    return this.#flags.bytes[n];
   }
 
   /** Adds `bits` (`NAME_EXISTS`, `NAME_HAS_CHILDREN`, or builder bits above 0x7f) to name `n`'s flags. */
   setFlags(n: number, bits: number): void {
-    this.#entries.data[n * (KINDS + 1) + KINDS] |= bits;
+    this.#flags.bytes[n] |= bits;
   }
 
   /**
@@ -411,22 +400,25 @@ export class FlatZoneWriter {
     patches: ArrayLike<number>,
     nPatches: number,
   ): number {
-    if (this.#length + len > this.#messages.length) {
-      const bigger = new Uint8Array(Math.max(this.#messages.length * 2, this.#length + len));
-      bigger.set(this.#messages.subarray(0, this.#length));
-      this.#messages = bigger;
-    }
-    this.#messages.set(message.subarray(0, len), this.#length);
-    const id = this.#answers.length / 3;
-    this.#answers.push(this.#length);
-    this.#answers.push(len);
-    this.#answers.push(this.#meta.length);
-    this.#length += len;
+    const messages = this.#messages;
+    const at = messages.length;
+    copyBytes(messages.ensure(len), at, message, 0, len);
+    messages.length = at + len;
+    const answers = this.#answers;
+    const id = answers.length / 3;
+    const a = answers.ensure(3);
     const meta = this.#meta;
-    meta.push(nStarts > 0 ? nStarts - 1 : 0);
-    for (let i = 0; i < nStarts; i++) meta.push(starts[i]);
-    meta.push(nPatches);
-    for (let i = 0; i < nPatches; i++) meta.push(patches[i]);
+    a[id * 3] = at;
+    a[id * 3 + 1] = len;
+    a[id * 3 + 2] = meta.length;
+    answers.length += 3;
+    const m = meta.ensure(nStarts + nPatches + 2);
+    let i = meta.length;
+    m[i++] = nStarts > 0 ? nStarts - 1 : 0;
+    for (let k = 0; k < nStarts; k++) m[i++] = starts[k];
+    m[i++] = nPatches;
+    for (let k = 0; k < nPatches; k++) m[i++] = patches[k];
+    meta.length = i;
     return id;
   }
 
@@ -474,18 +466,10 @@ export class FlatZoneWriter {
     serial: number,
   ): Generator<void, FlatLayerParts> {
     const count = this.#names.length;
-    if (count === 0) this.#offsets.push(0);
-    const index = yield* NameIndex.fromWiresSteps(this.#keys, this.#offsets.data, count);
+    const flags = this.#flags.view();
+    for (let n = 0; n < count; n++) flags[n] &= 0x7f;
+    const index = yield* NameIndex.fromWiresSteps(this.#keys.view(), this.#offsets.view(), count);
     yield;
-    const entries = sharedInt32(count * KINDS);
-    const flags = sharedBytes(count);
-    const src = this.#entries.data;
-    for (let n = 0; n < count; n++) {
-      if ((n & 16383) === 16383) yield;
-      const at = n * (KINDS + 1);
-      for (let k = 0; k < KINDS; k++) entries[n * KINDS + k] = src[at + k];
-      flags[n] = src[at + KINDS] & 0x7f;
-    }
     const shared = (b: Uint8Array) => {
       const out = sharedBytes(b.length);
       out.set(b);
@@ -494,20 +478,14 @@ export class FlatZoneWriter {
     const scalars = sharedInt32(2);
     scalars[0] = flags3;
     scalars[1] = serial | 0;
-    const answers = this.#answers.shared();
-    yield;
-    const meta = this.#meta.shared();
-    yield;
-    const messages = shared(this.#messages.subarray(0, this.#length));
-    yield;
     return {
       index: index.parts,
-      entries,
-      flags,
-      answers,
-      meta,
+      entries: count === 0 ? sharedInt32(0) : this.#entries.view(),
+      flags: count === 0 ? sharedBytes(0) : flags,
+      answers: this.#answers.view(),
+      meta: this.#meta.view(),
       rotation: sharedInt32(this.#answers.length / 3),
-      messages,
+      messages: this.#messages.view(),
       apexWire: shared(apexWire),
       negativeSoa: shared(negativeSoa),
       scalars,

@@ -116,7 +116,7 @@ export class NameIndex {
   /**
    * Indexes `count` distinct lower-cased wire names laid out one after another in
    * `keys[offsets[n], offsets[n + 1])`; name n gets number n. The arrays are copied to
-   * shared memory.
+   * shared memory (unless they are there already, at their exact length).
    */
   static fromWires(keys: Uint8Array, offsets: Int32Array, count: number): NameIndex {
     const steps = NameIndex.fromWiresSteps(keys, offsets, count);
@@ -130,14 +130,19 @@ export class NameIndex {
     let size = 16;
     while (size < count * 2) size *= 2;
     const total = offsets[count];
+    // Arrays already on shared memory at their exact length are taken as they are.
+    const own = keys.buffer instanceof SharedArrayBuffer && keys.length === Math.max(1, total) &&
+      offsets.buffer instanceof SharedArrayBuffer && offsets.length === count + 1;
     const parts: NameIndexParts = {
       slots: sharedInt32(size),
       hashes: sharedInt32(count),
-      offsets: sharedInt32(count + 1),
-      keys: sharedBytes(total),
+      offsets: own ? offsets : sharedInt32(count + 1),
+      keys: own ? keys : sharedBytes(total),
     };
-    parts.keys.set(keys.subarray(0, total));
-    parts.offsets.set(offsets.subarray(0, count + 1));
+    if (!own) {
+      parts.keys.set(keys.subarray(0, total));
+      parts.offsets.set(offsets.subarray(0, count + 1));
+    }
     const mask = size - 1;
     for (let n = 0; n < count; n++) {
       if ((n & 4095) === 4095) yield;

@@ -31,6 +31,7 @@ import {
   FLAG_QR,
   FLAG_RA,
   HEADER_LEN,
+  MAX_TCP_MESSAGE,
   nameToWire,
   TYPE_A,
   TYPE_AAAA,
@@ -101,10 +102,12 @@ class Builder {
   readonly weight: number;
   readonly flags3: number;
   readonly domain: string;
+  /** The domain as stored names end (`mesos.`): the builder's names are stored FQDNs. */
+  readonly domainFqdn: string;
   readonly apexWire: Uint8Array;
   readonly mnameWire: Uint8Array;
   readonly rnameWire: Uint8Array;
-  readonly out = new FlatZoneWriter();
+  readonly out: FlatZoneWriter;
   /** Where answers are written before `out` copies them (grown by the writer when too small). */
   readonly scratch = new Uint8Array(65536);
   readonly #w = new ByteWriter(this.scratch);
@@ -114,13 +117,23 @@ class Builder {
   #patches: number[] = [];
   readonly #targetSrv = new Map<string, number>();
   readonly #srvStarts: number[] = [];
+  /** The parent whose ancestors are all in the layer (see `parents`). */
+  #lastParent = "";
   bad = 0;
 
-  constructor(readonly records: RecordSet, readonly serial: number, readonly cfg: Config) {
+  /** `expectedNames`: about how many names the layer gets (sizes its shared arrays). */
+  constructor(
+    readonly records: RecordSet,
+    readonly serial: number,
+    readonly cfg: Config,
+    expectedNames: number,
+  ) {
+    this.out = new FlatZoneWriter(expectedNames);
     this.ttl = cfg.TTL >>> 0;
     this.weight = cfg.SRVRecordDefaultWeight & 0xffff;
     this.flags3 = cfg.RecurseOn ? FLAG_RA : 0;
     this.domain = cfg.Domain.toLowerCase().replace(/\.+$/, "");
+    this.domainFqdn = this.domain + ".";
     this.apexWire = nameToWire(this.domain) ?? new Uint8Array([0]);
     this.mnameWire = this.#nameOr(cfg.SOAMname, `ns1.${this.domain}`);
     this.rnameWire = this.#nameOr(cfg.SOARname, `root.ns1.${this.domain}`);
@@ -210,24 +223,25 @@ class Builder {
     return valid.length === 0 ? undefined : valid[Math.floor(Math.random() * valid.length)];
   }
 
-  /** The number of `name` in the layer, added when missing. */
-  #entry(name: string): number {
-    return this.out.numberOf(name) ?? this.out.addName(name);
+  /** The number of `fqdn` in the layer, added when missing. */
+  #entry(fqdn: string): number {
+    return this.out.numberOf(fqdn) ?? this.out.addName(fqdn);
   }
 
-  /** Header and question (name written from text; false if it cannot be encoded). */
+  /** Header and question (name written from text, a trailing dot ignored; false if it cannot be encoded). */
   #start(qname: string, qtype: number): boolean {
     const w = this.#w;
     w.buf = this.scratch;
     w.len = 0;
-    w.u16(0);
-    w.u8(FLAG_QR | FLAG_AA);
-    w.u8(this.flags3);
-    w.u16(1);
-    w.u16(0);
-    w.u16(0);
-    w.u16(0);
-    if (!w.name(qname)) return false;
+    w.ensure(HEADER_LEN + qname.length + 6);
+    const b = w.buf;
+    b.fill(0, 0, HEADER_LEN);
+    b[2] = FLAG_QR | FLAG_AA;
+    b[3] = this.flags3;
+    b[5] = 1;
+    const end = writeWireName(b, HEADER_LEN, qname);
+    if (end < 0) return false;
+    w.len = end;
     w.u16(qtype);
     w.u16(CLASS_IN);
     return true;
@@ -334,6 +348,9 @@ class Builder {
     // Pointers must stay below 0x4000 wherever rotation moves the target.
     const compress = w.len + SRV_TARGET_IN_RR < 0x4000;
     let ar = 0;
+    // No reply holds more than MAX_TCP_MESSAGE bytes, and replies are cut at the end (records in
+    // order, `truncateMessage`): past that, additional records would never be sent.
+    if (w.len > MAX_TCP_MESSAGE) targetSrv.clear();
     for (const [target, i] of targetSrv) {
       const tA = this.#oneA(target);
       const tAAAA = this.#oneAAAA(target);
@@ -356,12 +373,12 @@ class Builder {
   }
 
   /**
-   * Builds the answers of `name` (a served key: lower-case, no trailing dot) if the record
-   * set has values for it; returns its number, or -1 when the name has no stored values
-   * (or cannot be encoded).
+   * Builds the answers of `fqdn` (a stored name of a served key: lower-case, with the
+   * trailing dot) if the record set has values for it; returns its number, or -1 when the
+   * name has no stored values (or cannot be encoded).
    */
-  name(name: string): number {
-    const fqdn = name + ".";
+  name(fqdn: string): number {
+    const name = fqdn;
     const v = this.#v;
     v.clear();
     const storedA = this.#parseA(fqdn, v.a);
@@ -378,7 +395,7 @@ class Builder {
       // Stored, but every value was invalid (e.g. an agent name that did not resolve):
       // the name exists, so it answers NODATA (SPEC §6.10, §7.3).
       if (as || aaaas || srvs || !validName(name)) {
-        this.#bad("name", name, "(not encodable)");
+        this.#bad("name", stripDot(name), "(not encodable)");
         return -1;
       }
     }
@@ -405,9 +422,16 @@ class Builder {
    */
   parents(name: string, exists?: (parent: string) => boolean): void {
     if (!EMPTY_NON_TERMINALS_EXIST) return;
+    // Names come grouped (a framework's tasks): the parent of the previous name is known to be done.
+    const last = this.#lastParent;
+    const dot = name.indexOf(".");
+    if (
+      exists === undefined && last !== "" && name.length - dot - 1 === last.length && name.endsWith(last)
+    ) return;
     let parent = name;
-    while (parent !== this.domain) {
+    while (parent !== this.domainFqdn) {
       parent = parent.slice(parent.indexOf(".") + 1);
+      if (parent.length === name.length - dot - 1 && exists === undefined) this.#lastParent = parent;
       const have = this.out.numberOf(parent);
       if (have !== undefined) {
         this.out.setFlags(have, NAME_EXISTS | NAME_HAS_CHILDREN);
@@ -449,8 +473,8 @@ class Builder {
   #addresses(name: string): { a: number[]; aaaa: Uint8Array[] } {
     const a: number[] = [];
     const aaaa: Uint8Array[] = [];
-    this.#parseA(name + ".", a);
-    this.#parseAAAA(name + ".", aaaa);
+    this.#parseA(name, a);
+    this.#parseAAAA(name, aaaa);
     return { a, aaaa };
   }
 
@@ -459,9 +483,9 @@ class Builder {
    * `SOAMname` records) as additional records.
    */
   apex(): void {
-    const n = this.#entry(this.domain);
+    const n = this.#entry(this.domainFqdn);
     this.out.setFlags(n, NAME_EXISTS);
-    const mname = stripDot(this.cfg.SOAMname).toLowerCase();
+    const mname = stripDot(this.cfg.SOAMname).toLowerCase() + ".";
     const glue = this.#addresses(mname);
     const w = this.#w;
     this.#starts.length = 0;
@@ -481,19 +505,19 @@ class Builder {
       return at;
     };
 
-    this.#start(this.domain, TYPE_SOA);
+    this.#start(this.domainFqdn, TYPE_SOA);
     soa();
     this.out.setAnswer(n, SLOT.soa, this.#finish(1, 0, 0));
 
-    this.#start(this.domain, TYPE_NS);
+    this.#start(this.domainFqdn, TYPE_NS);
     let nsAt = ns();
     this.#addrs(0xc000 | nsAt, glue.a, glue.aaaa, false);
     this.out.setAnswer(n, SLOT.ns, this.#finish(1, 0, glue.a.length + glue.aaaa.length));
 
-    this.#start(this.domain, TYPE_ANY);
+    this.#start(this.domainFqdn, TYPE_ANY);
     soa();
     nsAt = ns();
-    const apex = this.#addresses(this.domain);
+    const apex = this.#addresses(this.domainFqdn);
     this.#addrs(PTR_QNAME, apex.a, apex.aaaa, false);
     this.#addrs(0xc000 | nsAt, glue.a, glue.aaaa, false);
     const an = 2 + apex.a.length + apex.aaaa.length;
@@ -546,10 +570,25 @@ function validName(name: string): boolean {
   return label > 0;
 }
 
-/** The served key of a stored name: lower-case without the trailing dot, else undefined (never answered). */
-function servedKey(fqdn: string): string | undefined {
-  const key = stripDot(fqdn);
-  return key === key.toLowerCase() ? key : undefined;
+/** Whether a stored name is answered: no upper-case letter (checked without a lower-cased copy). */
+function served(fqdn: string): boolean {
+  for (let i = 0; i < fqdn.length; i++) {
+    const c = fqdn.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return false;
+    if (c > 0x7f) return fqdn === fqdn.toLowerCase();
+  }
+  return true;
+}
+
+/** The stored name of a served key. */
+function fqdnOf(key: string): string {
+  return key + ".";
+}
+
+/** `inDomain` for a stored name (trailing dot) and `domainFqdn` (`mesos.`). */
+function inDomainFqdn(fqdn: string, domainFqdn: string): boolean {
+  return fqdn === domainFqdn || (fqdn.length > domainFqdn.length && fqdn.endsWith(domainFqdn) &&
+    fqdn.charCodeAt(fqdn.length - domainFqdn.length - 1) === 0x2e);
 }
 
 /** Builds the base layer: every stored name, the empty non-terminals and the apex. */
@@ -559,14 +598,13 @@ function* fullBuild(b: Builder, rs: RecordSet): Generator<void, FlatLayerParts> 
     for (const [fqdn, values] of map) {
       if ((++i & 255) === 0) yield;
       if (values.length === 0) continue;
-      const key = servedKey(fqdn);
-      if (key === undefined || !inDomain(key, b.domain)) continue;
-      const have = b.out.numberOf(key);
+      if (!served(fqdn) || !inDomainFqdn(fqdn, b.domainFqdn)) continue;
+      const have = b.out.numberOf(fqdn);
       if (have !== undefined && (b.out.flagsOf(have) & BUILT) !== 0) continue;
-      const n = b.name(key);
+      const n = b.name(fqdn);
       if (n < 0) continue;
       b.out.setFlags(n, BUILT);
-      b.parents(key);
+      b.parents(fqdn);
     }
   }
   b.apex();
@@ -594,7 +632,8 @@ export function buildZoneAnswers(snapshot: Snapshot, config: Config): ZoneAnswer
  * can let other work run in between; the last returns the zone.
  */
 export function* zoneBuild(snapshot: Snapshot, config: Config): Generator<void, ZoneAnswers> {
-  const b = new Builder(snapshot.records, snapshot.serial, config);
+  const rs = snapshot.records;
+  const b = new Builder(rs, snapshot.serial, config, rs.a.size + rs.aaaa.size + rs.srv.size);
   const base = yield* fullBuild(b, snapshot.records);
   return { domain: b.domain, serial: snapshot.serial, flat: new FlatZone(base), topNames: new Set<string>() };
 }
@@ -614,17 +653,23 @@ export function updateZoneAnswers(
   config: Config,
   changed: Iterable<string>,
 ): ZoneAnswers {
-  const b = new Builder(snapshot.records, snapshot.serial, config);
+  const changedNames = [...changed];
+  const b = new Builder(
+    snapshot.records,
+    snapshot.serial,
+    config,
+    2 * (changedNames.length + previous.topNames.size),
+  );
+  // Stored names (with the trailing dot), as the builder takes them.
   const names = new Set<string>();
-  for (const fqdn of changed) {
-    const key = servedKey(fqdn);
-    if (key !== undefined && inDomain(key, b.domain)) names.add(key);
+  for (const fqdn of changedNames) {
+    if (served(fqdn) && inDomainFqdn(fqdn, b.domainFqdn)) names.add(fqdn);
   }
-  names.delete(b.domain);
+  names.delete(b.domainFqdn);
   const base = previous.flat.parts;
   const baseZone = new FlatZone({ ...base, top: undefined });
   // A parent that is rebuilt here is not taken from the base (it may have lost its records).
-  const inBase = (name: string) => !names.has(name) && baseZone.findName(name) >= 0;
+  const inBase = (name: string) => !names.has(name) && baseZone.findName(stripDot(name)) >= 0;
   const removed: string[] = [];
   for (const key of names) {
     const n = b.name(key);
@@ -632,13 +677,13 @@ export function updateZoneAnswers(
       removed.push(key);
       continue;
     }
-    const inBaseAt = baseZone.findName(key);
+    const inBaseAt = baseZone.findName(stripDot(key));
     if (inBaseAt >= 0 && baseZone.hasChildren(inBaseAt)) b.out.setFlags(n, NAME_HAS_CHILDREN);
     b.parents(key, inBase);
   }
   for (const key of removed) {
     if (b.out.numberOf(key) !== undefined) continue; // an empty non-terminal of a new name
-    const inBaseAt = baseZone.findName(key);
+    const inBaseAt = baseZone.findName(stripDot(key));
     const n = b.out.addName(key);
     // Names below it keep it as an empty non-terminal (RFC 8020), else it is gone.
     if (inBaseAt >= 0 && baseZone.hasChildren(inBaseAt)) b.out.setFlags(n, NAME_EXISTS | NAME_HAS_CHILDREN);
@@ -647,9 +692,10 @@ export function updateZoneAnswers(
   const oldTop = base.top;
   if (oldTop) {
     const topIndex = new FlatZone({ ...oldTop, top: undefined });
-    for (const key of previous.topNames) {
-      if (names.has(key) || key === b.domain) continue;
-      const n = topIndex.findName(key);
+    for (const served of previous.topNames) {
+      const key = fqdnOf(served);
+      if (names.has(key) || key === b.domainFqdn) continue;
+      const n = topIndex.findName(served);
       const have = b.out.numberOf(key);
       if (have !== undefined) {
         // Made an empty non-terminal above a new name here: it keeps its own answers.
@@ -663,11 +709,11 @@ export function updateZoneAnswers(
       }
     }
   }
-  b.name(b.domain);
+  b.name(b.domainFqdn);
   b.apex();
   const top = b.finish();
   const topNames = new Set<string>();
-  for (let n = 0; n < b.out.names; n++) topNames.add(b.out.nameAt(n));
+  for (let n = 0; n < b.out.names; n++) topNames.add(stripDot(b.out.nameAt(n)));
   return {
     domain: b.domain,
     serial: snapshot.serial,
