@@ -292,10 +292,13 @@ Deno.test("responder: a plain query allocates nothing (the heap does not move in
     }
     assert.ok(bytes > 650_000 * 40);
     // A fall is a collection of earlier garbage (the warm-up's, or another test's), so only
-    // climbs count (seen in CI: one fall of 2.5 MB between flat samples).
+    // climbs count (seen in CI: one fall of 2.5 MB between flat samples); one climb alone is
+    // the runtime's own (seen: 288 KB once between samples of 232 bytes), garbage per answer
+    // climbs in every step.
     const steps = used.slice(3).map((u, i) => u - used[i + 2]);
+    const sorted = [...steps].sort((a, b) => a - b);
     assert.ok(
-      steps.every((d) => d < 128 * 1024),
+      sorted[sorted.length - 2] < 128 * 1024,
       `the used heap moved by ${steps.join(", ")} bytes between samples`,
     );
   } finally {

@@ -213,6 +213,52 @@ export class FlatZone {
     return render(l, id, k < n ? k : 0, out);
   }
 
+  /**
+   * When the answer records of answer `id` do not all fit in `room` bytes (a name with many
+   * records asked over UDP): writes its next rotation cut to what fits (header, question,
+   * then whole answer records in rotation order; no additional records; counts patched) at
+   * the start of `out` and returns the length, copying no more than that. Otherwise -1
+   * (the caller renders it whole). The same bytes as rendering whole and cutting.
+   */
+  renderAnswersCut(id: number, out: Uint8Array, room: number): number {
+    let l = this.#base;
+    if (id >= this.#baseAnswers) {
+      l = this.#top!;
+      id -= this.#baseAnswers;
+    }
+    const meta = l.meta;
+    const m = l.answers[id * 3 + 2];
+    const n = meta[m];
+    if (n < 2) return -1;
+    const starts = m + 1;
+    const first = meta[starts];
+    if (meta[starts + n] <= room) return -1;
+    const k = l.rotation[id];
+    l.rotation[id] = k + 1 >= n ? 0 : k + 1;
+    const msgs = l.messages;
+    const msgAt = l.answers[id * 3];
+    copyBytes(out, 0, msgs, msgAt, msgAt + first);
+    let pos = first;
+    let count = 0;
+    for (let j = 0; j < n; j++) {
+      const r = k + j < n ? k + j : k + j - n;
+      const from = meta[starts + r];
+      const to = meta[starts + r + 1];
+      if (pos + (to - from) > room) break;
+      copyBytes(out, pos, msgs, msgAt + from, msgAt + to);
+      pos += to - from;
+      count++;
+    }
+    out[6] = count >> 8;
+    out[7] = count & 0xff;
+    out[8] =
+      out[9] =
+      out[10] =
+      out[11] =
+        0;
+    return pos;
+  }
+
   /** Rotation `k` of answer `id` as a new array. */
   render(id: number, k: number): Uint8Array {
     const out = new Uint8Array(this.length(id));

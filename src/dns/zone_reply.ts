@@ -14,6 +14,7 @@ import {
   FLAG_CD,
   FLAG_QR,
   FLAG_RD,
+  FLAG_TC,
   HEADER_LEN,
   MAX_TCP_MESSAGE,
   MAX_UDP_PAYLOAD,
@@ -75,7 +76,13 @@ export function writeAnswer(
   const optLen = q.edns ? OPT_LEN : 0;
   let bodyLen = zone.length(id);
   if (bodyLen + optLen > limit) {
-    // Too big for this transport (rare): render aside, cut, and copy what fits.
+    // More answer records than fit (a large app's names over UDP): only what fits is copied.
+    const cutLen = zone.renderAnswersCut(id, out, limit - optLen);
+    if (cutLen >= 0) {
+      if (setTC) out[2] |= FLAG_TC;
+      return finishReply(out, cutLen, req, q);
+    }
+    // Only additional records left out (rare): render aside, cut, and copy what fits.
     const full = new Uint8Array(bodyLen);
     zone.renderInto(id, full);
     const cut = truncateMessage(full, limit - optLen, setTC);

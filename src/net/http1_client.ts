@@ -349,10 +349,10 @@ class ByteReader {
 
   constructor(private readonly conn: Deno.Conn) {}
 
-  /** Reads more bytes into the buffer; false at the end of the connection. */
-  async #fill(): Promise<boolean> {
+  /** Reads more bytes (up to `size`) into the buffer; false at the end of the connection. */
+  async #fill(size = 64 * 1024): Promise<boolean> {
     if (this.#eof) return false;
-    const chunk = new Uint8Array(64 * 1024);
+    const chunk = new Uint8Array(size);
     const n = await this.conn.read(chunk);
     if (n === null) {
       this.#eof = true;
@@ -418,7 +418,9 @@ class ByteReader {
   async readBody(src: BodySource): Promise<Uint8Array | null> {
     if (src.kind === "length") {
       if (src.remaining === 0) return null;
-      if (this.#buf.length === 0 && !(await this.#fill())) {
+      // Large bodies (a big cluster's state) come in reads of up to 1 MiB.
+      const size = Math.min(Math.max(src.remaining, 64 * 1024), 1024 * 1024);
+      if (this.#buf.length === 0 && !(await this.#fill(size))) {
         throw new Http1ProtocolError(`connection closed with ${src.remaining} body bytes missing`);
       }
       return this.#take(src, Math.min(src.remaining, this.#buf.length));
@@ -461,8 +463,10 @@ class ByteReader {
   }
 
   #take(src: { remaining: number }, n: number): Uint8Array {
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.subarray(n);
+    // The whole buffer is handed over as it is (nothing else holds it); a part is copied.
+    const whole = n === this.#buf.length;
+    const out = whole ? this.#buf : this.#buf.slice(0, n);
+    this.#buf = whole ? new Uint8Array(0) : this.#buf.subarray(n);
     src.remaining -= n;
     return out;
   }

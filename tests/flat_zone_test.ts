@@ -1,0 +1,58 @@
+/**
+ * The flat zone's renderings (src/dns/flat_zone.ts): a name with more records than a
+ * reply can hold is cut to what fits without rendering it whole, and the cut is the same,
+ * rotation by rotation, as rendering whole and cutting at record boundaries.
+ */
+import assert from "node:assert/strict";
+import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
+import { truncateMessage, TYPE_A, TYPE_SRV } from "../src/dns/wire.ts";
+import { RecordSetBuilder } from "../src/records/record_set.ts";
+import { SnapshotHolder } from "../src/records/snapshot.ts";
+import { testConfig } from "./helpers/test_config.ts";
+
+function zoneWithBigNames(n: number) {
+  const b = new RecordSetBuilder("mesos");
+  for (let i = 0; i < n; i++) {
+    const target = `web-${i}-abcde-s${i % 7}.marathon.slave.mesos.`;
+    b.add("A", "web.marathon.mesos.", `10.1.${i >> 8}.${i & 0xff}`);
+    b.add("SRV", "_web._tcp.marathon.mesos.", `${target}:${31000 + i}`);
+    b.add("A", target, `10.2.${i >> 8}.${i & 0xff}`);
+  }
+  b.add("SRV", "_small._tcp.marathon.mesos.", "web-1-abcde-s1.marathon.slave.mesos.:80");
+  b.add("SRV", "_small._tcp.marathon.mesos.", "web-2-abcde-s2.marathon.slave.mesos.:80");
+  const snap = new SnapshotHolder().publish(b.build(null));
+  return buildZoneAnswers(snap, testConfig()).flat;
+}
+
+Deno.test("a reply cut to size holds the same records as the whole rendering cut at record boundaries", () => {
+  const flat = zoneWithBigNames(300);
+  for (
+    const [name, qtype] of [["web.marathon.mesos", TYPE_A], ["_web._tcp.marathon.mesos", TYPE_SRV]] as const
+  ) {
+    const id = flat.answer(flat.findName(name), qtype);
+    assert.ok(id >= 0, name);
+    // Each rendering serves the next rotation: 0, 1, 2, ... across the sizes below.
+    let rotation = 0;
+    for (const room of [512 - 11, 1232, 4096 - 11]) {
+      const out = new Uint8Array(65535);
+      for (let k = 0; k < 305; k++) {
+        const len = flat.renderAnswersCut(id, out, room);
+        assert.ok(len > 0 && len <= room, `${name} room ${room}: cut length ${len}`);
+        const expected = truncateMessage(flat.render(id, rotation++ % 300), room, false);
+        assert.deepEqual(out.subarray(0, len), expected, `${name} room ${room} rotation ${k}`);
+        // Answers only: the cut drops every additional record.
+        assert.equal((out[10] << 8) | out[11], 0);
+        assert.ok(((out[6] << 8) | out[7]) > 1 && ((out[6] << 8) | out[7]) < 300);
+      }
+    }
+  }
+});
+
+Deno.test("a reply whose answer records fit is not cut here (the caller renders it whole)", () => {
+  const flat = zoneWithBigNames(300);
+  const small = flat.answer(flat.findName("_small._tcp.marathon.mesos"), TYPE_SRV);
+  assert.equal(flat.renderAnswersCut(small, new Uint8Array(65535), 512 - 11), -1);
+  // All 300 SRV records fit over TCP; their additional records do not all fit in 20,000 bytes.
+  const big = flat.answer(flat.findName("_web._tcp.marathon.mesos"), TYPE_SRV);
+  assert.equal(flat.renderAnswersCut(big, new Uint8Array(65535), 65535), -1);
+});
