@@ -88,6 +88,28 @@ Deno.test("RecordIO: records split across pushes of any size; not RecordIO is an
   assert.throws(() => new RecordIODecoder(10).push(new TextEncoder().encode("11\n")), /larger than 10/);
 });
 
+Deno.test("RecordIO: a snapshot of megabytes in small pieces, an empty record, a character split between pieces", () => {
+  const big = JSON.stringify({
+    type: "SUBSCRIBED",
+    tasks: Array.from({ length: 40_000 }, (_, i) => `tâsk-${i}`),
+  });
+  const text = encodeRecord(big) + "0\n" + encodeRecord('{"type":"HEARTBEAT"}');
+  const bytes = new TextEncoder().encode(text);
+  assert.ok(bytes.length > 500_000);
+  for (const step of [4093, 65536]) {
+    const d = new RecordIODecoder();
+    const got: string[] = [];
+    let most = 0;
+    for (let i = 0; i < bytes.length; i += step) {
+      got.push(...d.push(bytes.slice(i, i + step)));
+      most = Math.max(most, d.pending);
+    }
+    assert.deepEqual(got, [big, "", '{"type":"HEARTBEAT"}'], `step ${step}`);
+    assert.equal(d.pending, 0);
+    assert.ok(most > 400_000 && most < bytes.length, `pending counts the record's bytes so far (${most})`);
+  }
+});
+
 Deno.test("resources.ports in the /master/state form: ranges sorted and merged, none without ports", () => {
   const r = (ranges: Array<[number, number]>) => ({
     name: "ports",

@@ -10,11 +10,20 @@ export class RecordIOError extends Error {
 
 const decoder = new TextDecoder();
 
-/** Feed bytes with `push`; it returns the complete records (as text) they finish. */
+/**
+ * Feed bytes with `push`; it returns the complete records (as text) they finish. A record
+ * is copied once into a buffer of its announced length as its pieces arrive (a snapshot
+ * of a large cluster is hundreds of megabytes in pieces of a few kilobytes), and decoded
+ * once when it is complete.
+ */
 export class RecordIODecoder {
-  #buf: Uint8Array = new Uint8Array(0);
+  /** The digits of a length line read so far. */
+  #head = "";
   /** Length of the record being read, or -1 while reading a length line. */
   #want = -1;
+  /** The record being read (`#want` bytes), or undefined before its first byte. */
+  #record: Uint8Array | undefined;
+  #filled = 0;
   readonly #maxRecord: number;
 
   /** `maxRecordBytes`: a larger announced record is an error (default 256 MiB). */
@@ -24,54 +33,60 @@ export class RecordIODecoder {
 
   /** Bytes received and not yet part of a returned record. */
   get pending(): number {
-    return this.#buf.length;
+    return this.#want < 0 ? this.#head.length : this.#filled;
   }
 
   push(bytes: Uint8Array): string[] {
-    this.#buf = this.#buf.length === 0 ? bytes : concat(this.#buf, bytes);
     const out: string[] = [];
-    while (true) {
+    let at = 0;
+    while (at < bytes.length || (this.#want === 0)) {
       if (this.#want < 0) {
-        const nl = this.#buf.indexOf(10);
-        if (nl < 0) {
-          if (this.#buf.length > 20) throw new RecordIOError("no record length at the start of a record");
-          this.#checkDigits(this.#buf.length);
-          break;
+        const nl = bytes.indexOf(10, at);
+        const end = nl < 0 ? bytes.length : nl;
+        if (nl < 0 && this.#head.length + (end - at) > 20) {
+          throw new RecordIOError("no record length at the start of a record");
         }
-        this.#checkDigits(nl);
-        if (nl === 0) throw new RecordIOError("empty record length");
-        const n = Number(decoder.decode(this.#buf.subarray(0, nl)));
+        for (let i = at; i < end; i++) {
+          const b = bytes[i];
+          if (b < 48 || b > 57) throw new RecordIOError("record length is not a decimal number");
+          this.#head += String.fromCharCode(b);
+        }
+        if (nl < 0) break;
+        if (this.#head === "") throw new RecordIOError("empty record length");
+        const n = Number(this.#head);
         if (n > this.#maxRecord) {
           throw new RecordIOError(`record of ${n} bytes is larger than ${this.#maxRecord}`);
         }
+        this.#head = "";
         this.#want = n;
-        this.#buf = this.#buf.subarray(nl + 1);
+        this.#filled = 0;
+        at = nl + 1;
+        continue;
       }
-      if (this.#buf.length < this.#want) break;
-      out.push(decoder.decode(this.#buf.subarray(0, this.#want)));
-      this.#buf = this.#buf.subarray(this.#want);
+      const want = this.#want;
+      if (this.#filled === 0 && bytes.length - at >= want) {
+        // The whole record is in this piece: decoded where it is.
+        out.push(decoder.decode(bytes.subarray(at, at + want)));
+        at += want;
+        this.#want = -1;
+        continue;
+      }
+      this.#record ??= new Uint8Array(want);
+      const take = Math.min(want - this.#filled, bytes.length - at);
+      this.#record.set(bytes.subarray(at, at + take), this.#filled);
+      this.#filled += take;
+      at += take;
+      if (this.#filled < want) break;
+      out.push(decoder.decode(this.#record));
+      this.#record = undefined;
+      this.#filled = 0;
       this.#want = -1;
     }
-    if (this.#buf.length === 0) this.#buf = new Uint8Array(0);
     return out;
-  }
-
-  #checkDigits(end: number): void {
-    for (let i = 0; i < end; i++) {
-      const b = this.#buf[i];
-      if (b < 48 || b > 57) throw new RecordIOError("record length is not a decimal number");
-    }
   }
 }
 
 /** Encodes one record (the simulator and tests write streams with it). */
 export function encodeRecord(text: string): string {
   return `${new TextEncoder().encode(text).length}\n${text}`;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
