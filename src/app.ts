@@ -413,12 +413,19 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   let pendingDelta: StateDelta | null = null;
   let modelState: (() => MesosState) | null = null;
   const resolveFor = opts.resolveHosts ?? resolveHosts;
+  // Collections around whole states (issue #6): the poller's reloads and the stream's snapshots.
+  const releaseMemory = memoryReleaser();
   const flushStream: PushedUpdate = async (build, masters) => {
     const whole = pendingSnapshot;
     const delta = pendingDelta;
     pendingSnapshot = null;
     pendingDelta = null;
-    if (whole) return await build(whole(), masters);
+    if (whole) {
+      // The snapshot's text and parsed event are garbage now: collected before the records are built.
+      releaseMemory("fetched");
+      const built = await build(whole(), masters);
+      return "records" in built ? { ...built, whole: true } : { records: built, whole: true };
+    }
     if (!delta || isEmptyDelta(delta)) return undefined;
     const hosts = deltaHostsToResolve(delta);
     const resolved = hosts.length > 0 ? await resolveFor(hosts) : undefined;
@@ -493,7 +500,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       refreshSeconds: config.RefreshSeconds,
       dropWarnPercent: config.RecordsDropWarnPercent,
       retryDelaysMs: RELOAD_RETRY_DELAYS_MS.filter((ms) => ms < config.RefreshSeconds * 1000),
-      releaseMemory: memoryReleaser(),
+      releaseMemory,
       onError: (err) => stateErrors.add(poller?.stats().lastError ?? err.message),
       onSuccess: (snap, from) => {
         freshness.touch(snap.loadedAt.getTime());

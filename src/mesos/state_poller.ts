@@ -73,8 +73,16 @@ export interface StatePollerOptions {
   retryDelaysMs?: readonly number[];
 }
 
-/** A built record set, alone or with the names changed since the previous one (`Snapshot.changes`). */
-export type BuiltRecords = RecordSet | { records: RecordSet; changes?: { names: ReadonlySet<string> } };
+/**
+ * A built record set, alone or with the names changed since the previous one
+ * (`Snapshot.changes`); `whole`: built from a whole state (a pushed one is then published
+ * with the collections of a reload, see `releaseMemory`).
+ */
+export type BuiltRecords = RecordSet | {
+  records: RecordSet;
+  changes?: { names: ReadonlySet<string> };
+  whole?: boolean;
+};
 
 /**
  * What a pushing source hands over: a function, called when its turn comes, that returns the
@@ -405,21 +413,31 @@ export class StatePoller {
       : { records: built, from };
   }
 
-  /** Builds and publishes a pushed state (no fetch, no extra collections: pushes are frequent). */
+  /**
+   * Builds and publishes a pushed state (no fetch; collections only around a whole state,
+   * as for a reload: deltas are frequent and small).
+   */
   async #publishPushed(update: PushedUpdate, from: string): Promise<void> {
     const started = this.#now();
     const masters = this.#masters ?? [];
     this.#stats.reloading = true;
+    let whole = false;
     try {
       const built = await update(this.#opts.build, masters);
       if (this.#closed || built === undefined) return;
       const { records, changes: storeChanges } = "records" in built
         ? built
         : { records: built, changes: undefined };
+      whole = "records" in built && built.whole === true;
       const changes = this.#storeAhead ? undefined : storeChanges;
       this.#storeAhead = false;
       const before = this.#publishedCount();
-      const snapshot = this.#opts.holder.publish(records, new Date(this.#now()), undefined, changes);
+      const snapshot = this.#opts.holder.publish(
+        records,
+        new Date(this.#now()),
+        whole ? () => this.#releaseMemory("replaced") : undefined,
+        changes,
+      );
       this.#checkDrop(before, countRecords(records), from);
       this.#stats.successes++;
       this.#stats.consecutiveFailures = 0;
@@ -427,6 +445,7 @@ export class StatePoller {
       this.#stats.lastFrom = from;
       this.#callback(() => this.#opts.onPush?.(snapshot, from));
     } catch (err) {
+      whole = false;
       if (this.#closed) return;
       const error = err instanceof Error ? err : new Error(String(err));
       this.#stats.failures++;
@@ -441,6 +460,11 @@ export class StatePoller {
     } finally {
       this.#stats.reloading = false;
       this.#stats.lastDurationMs = this.#now() - started;
+    }
+    if (whole && !this.#closed) {
+      // Queries that came in while the DNS answers were built are answered from them first.
+      await nextTurn();
+      if (!this.#closed) this.#releaseMemory("published");
     }
   }
 

@@ -23,6 +23,7 @@
  * base when it grows), so one change costs in proportion to the names it touches.
  */
 import type { StateDelta } from "../mesos/state_delta.ts";
+import { hasOwnTasks } from "../mesos/cluster_model.ts";
 import type {
   MesosFramework,
   MesosSlave,
@@ -326,6 +327,7 @@ export class RecordStore {
     this.#tasks = new Map();
     this.#dups = new Map();
     const frameworks = arr(state?.frameworks);
+    const own = hasOwnTasks(state);
     const ids = frameworks.map((f, i) => str(f?.id) || `#${i}`);
     frameworks.forEach((f, i) => {
       if (!f || typeof f !== "object") return;
@@ -367,8 +369,9 @@ export class RecordStore {
       const fw = this.#frameworks.get(ids[i])!;
       for (const task of arr(f.tasks)) {
         if (!task || typeof task !== "object") continue;
-        const slim = slimTask(task);
-        slim.framework_id ??= f.id;
+        // The event stream's model hands over its own small task objects: kept as they are.
+        let slim = own ? task : slimTask(task);
+        if (slim.framework_id === undefined) slim = { ...slim, framework_id: f.id };
         // A task id listed twice (a broken state) keeps both copies, under a second key.
         const id = str(task.id);
         let key = id;
