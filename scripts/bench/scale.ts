@@ -8,7 +8,10 @@
  * costs the servers, not the simulator. Each server is started alone (mesos-dns with the
  * `start` task's flags, the original with `refreshSeconds: 1`) and timed from the moment
  * its first `/master/state` request arrives to the first answer for a task name (a UDP
- * query every 10 ms); its peak RSS (`VmHWM`) is read then. At the largest size, each server
+ * query every 10 ms); its peak RSS (`VmHWM`) is read then. mesos-dns is measured twice:
+ * polling (the master has no operator API), and from the event stream (the master answers
+ * `SUBSCRIBE` with the same cluster as a ready-made SUBSCRIBED record, timed from that
+ * request). At the largest size, each server
  * in turn then gets dnsperf load while the master alternates every second between the state
  * and one with 1% of the tasks killed (so every reload changes records), both polling every
  * `refreshSeconds` second: queries per second and the maximum and p99 latency.
@@ -16,6 +19,8 @@
 import type { MesosState, MesosTask } from "../../src/mesos/state_types.ts";
 import { generateRecords } from "../../src/records/generate.ts";
 import { generateDocument } from "../sim/cluster.ts";
+import { subscribedEvent } from "../sim/operator_events.ts";
+import { encodeRecord } from "../../src/mesos/recordio.ts";
 import { runDnsperf } from "./dnsperf.ts";
 import { startTaskPermissions } from "./mesos_dns.ts";
 import { freeDnsPort } from "./ports.ts";
@@ -48,16 +53,40 @@ interface Master {
   resetFirst(): void;
   /** Alternate between the bodies every `ms` (0: serve the first only). */
   alternate(ms: number): void;
+  /** Answer `SUBSCRIBE` with the stream body (true), or as a master without the operator API (false). */
+  streamOn(on: boolean): void;
   close(): Promise<void>;
 }
 
-/** A master serving pre-serialised states (the first, or alternating between them). */
-function serveStates(bodies: Uint8Array[], port: number): Master {
+/**
+ * A master serving pre-serialised states (the first, or alternating between them), and
+ * with `streamOn(true)` the operator API's event stream: `stream` (a RecordIO SUBSCRIBED
+ * record), then nothing (the stream stays open until `close`).
+ */
+function serveStates(bodies: Uint8Array[], stream: Uint8Array, port: number): Master {
   let first: number | undefined;
   let current = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
+  let streaming = false;
+  const open = new Set<ReadableStreamDefaultController<Uint8Array>>();
   const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (req) => {
     const path = new URL(req.url).pathname;
+    if (path === "/api/v1") {
+      if (!streaming) return new Response("no operator API here", { status: 404 });
+      first ??= performance.now();
+      let ctrl: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => {
+          ctrl = c;
+          open.add(c);
+          c.enqueue(stream as Uint8Array<ArrayBuffer>);
+        },
+        cancel: () => {
+          open.delete(ctrl);
+        },
+      });
+      return new Response(body, { headers: { "content-type": "application/recordio" } });
+    }
     if (path !== "/master/state" && path !== "/master/state.json" && path !== "/state.json") {
       return new Response("not found", { status: 404 });
     }
@@ -77,8 +106,13 @@ function serveStates(bodies: Uint8Array[], port: number): Master {
       current = 0;
       if (ms > 0) timer = setInterval(() => current = (current + 1) % bodies.length, ms);
     },
+    streamOn: (on) => {
+      streaming = on;
+    },
     close: async () => {
       clearInterval(timer);
+      for (const c of open) c.close();
+      open.clear();
       await server.shutdown();
     },
   };
@@ -211,7 +245,7 @@ function states(
   tasks: number,
   seed: number,
   master: string,
-): { docs: MesosState[]; probe: string; enumerate: EnumerateDoc } {
+): { docs: MesosState[]; probe: string; enumerate: EnumerateDoc; stream: Uint8Array } {
   const doc = generateDocument({ frameworks: 5, agents: Math.max(1, Math.round(tasks / 20)), tasks, seed });
   doc.leader = `master@${master}`;
   doc.pid = doc.leader;
@@ -246,8 +280,12 @@ function states(
       if (t.state === "TASK_RUNNING" && n++ % 100 === 50) t.state = "TASK_KILLED";
     }
   }
-  return { docs: [doc, changed], probe: probeName, enumerate };
+  const stream = new TextEncoder().encode(encodeRecord(JSON.stringify(subscribedEvent(doc, 15))));
+  return { docs: [doc, changed], probe: probeName, enumerate, stream };
 }
+
+/** mesos-dns measured on the event stream's SUBSCRIBED snapshot instead of a polled state. */
+const STREAMED = "mesos-dns (event stream)";
 
 interface BuildResult {
   server: string;
@@ -272,6 +310,7 @@ export async function runScale(o: ScaleOptions): Promise<string> {
   const loads: LoadResult[] = [];
   const servers: Array<[string, (m: string, r: number) => Promise<Running>]> = [
     ["mesos-dns", (m, r) => startOurs(o, m, r)],
+    [STREAMED, (m, r) => startOurs(o, m, r)],
   ];
   if (o.original) servers.push(["Go original", (m, r) => startOriginal(o, m, r)]);
   const largest = Math.max(...o.sizes);
@@ -279,16 +318,18 @@ export async function runScale(o: ScaleOptions): Promise<string> {
     o.progress(`scale: generating a cluster of ${tasks} tasks`);
     const masterPort = freeDnsPort();
     const address = `127.0.0.1:${masterPort}`;
-    const { docs, probe, enumerate } = states(tasks, o.seed, address);
+    const { docs, probe, enumerate, stream } = states(tasks, o.seed, address);
     const bodies = docs.map((d) => new TextEncoder().encode(JSON.stringify(d)) as Uint8Array<ArrayBuffer>);
-    const master = serveStates(bodies, masterPort);
+    const master = serveStates(bodies, stream, masterPort);
     try {
       for (const [name, start] of servers) {
         master.resetFirst();
         master.alternate(0);
+        master.streamOn(name === STREAMED);
         // mesos-dns reloads at start; the original only after its first refresh period.
-        const refresh = name === "mesos-dns" ? 600 : 1;
-        o.progress(`scale: ${name} loading ${tasks} tasks (${(bodies[0].length / 1e6).toFixed(0)} MB state)`);
+        const refresh = name === "Go original" ? 1 : 600;
+        const size = name === STREAMED ? stream.length : bodies[0].length;
+        o.progress(`scale: ${name} loading ${tasks} tasks (${(size / 1e6).toFixed(0)} MB)`);
         const s = await start(address, refresh);
         try {
           const answered = await firstAnswer(s.port, probe, performance.now() + 300_000, s.alive);
@@ -296,7 +337,7 @@ export async function runScale(o: ScaleOptions): Promise<string> {
           builds.push({
             server: name,
             tasks,
-            stateMB: bodies[0].length / 1e6,
+            stateMB: size / 1e6,
             seconds: (answered - fetched) / 1000,
             rssMB: await peakRssMB(s.pid),
           });
@@ -306,11 +347,13 @@ export async function runScale(o: ScaleOptions): Promise<string> {
           await s.stop();
         }
       }
+      master.streamOn(false);
       if (tasks === largest && o.loadSeconds > 0) {
         const queries = buildQueryFile(enumerate, { total: 100_000, seed: o.seed });
         const file = `${o.tmp}/scale-queries.txt`;
         await Deno.writeTextFile(file, queries.lines.join("\n") + "\n");
         for (const [name, start] of servers) {
+          if (name === STREAMED) continue;
           master.alternate(0);
           master.resetFirst();
           const s = await start(address, o.refreshSeconds);
@@ -352,7 +395,8 @@ function report(builds: BuildResult[], loads: LoadResult[], o: ScaleOptions): st
   const lines = [
     "## Scale: time to first answer and peak RSS",
     "",
-    "From the first `/master/state` request to the first answer for a task name; peak RSS (VmHWM) then. " +
+    "From the first `/master/state` request (event stream: the SUBSCRIBE request) to the first answer for a " +
+    "task name; peak RSS (VmHWM) then; state: the `/master/state` document, or the SUBSCRIBED record. " +
     `Generated clusters (agents = tasks / 20, seed ${o.seed}); mesos-dns with the start task's flags` +
     (o.original ? ", the Go original (refreshSeconds 1) in the same run." : "."),
     "",
