@@ -428,10 +428,12 @@ export class EventStream {
         let deltas: StateDelta[] | null = null;
         if (!first && records.length > 0) this.#o.onActivity?.();
         let affects = false;
-        for (const text of records) {
+        for (let r = 0; r < records.length; r++) {
           let ev: OpEvent;
           try {
-            ev = JSON.parse(text) as OpEvent;
+            ev = JSON.parse(records[r]) as OpEvent;
+            // A SUBSCRIBED record of a large cluster is hundreds of megabytes: its text can go now.
+            records[r] = "";
           } catch {
             if (first) {
               throw new NoOperatorApiError(`${from} answered SUBSCRIBE with a record that is not JSON`);
