@@ -339,6 +339,7 @@ async function main(): Promise<void> {
           original: o.original,
           loadSeconds: o.scaleLoad,
           clients: o.scaleClients,
+          knot: true,
           refreshSeconds: o.scaleRefresh,
           seed: o.seed,
           tmp,

@@ -117,6 +117,10 @@ Deno.test({
     const load = rows(report, "mesos-dns").filter((r) => r.length === 5);
     assert.equal(load.length, 1, report);
     assert.ok(Number(load[0][1].replaceAll(",", "")) > 0, `load q/s ${load[0][1]}`);
+    // Knot on the same names under the same load, for the machine's own tail.
+    const knotLoad = rows(report, "Knot (same names, no updates)");
+    assert.equal(knotLoad.length, 1, report);
+    assert.ok(Number(knotLoad[0][1].replaceAll(",", "")) > 0, `Knot load q/s ${knotLoad[0][1]}`);
     // forward: Knot directly and mesos-dns forwarding to it, repeated and new names, all answered.
     const fwd = report.split("\n").filter((l) => /^\| (repeated|unique) \|/.test(l))
       .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));

@@ -14,7 +14,9 @@
  * request). At the largest size, each server
  * in turn then gets dnsperf load while the master alternates every second between the state
  * and one with 1% of the tasks killed (so every reload changes records), both polling every
- * `refreshSeconds` second: queries per second and the maximum and p99 latency.
+ * `refreshSeconds` second: queries per second and the maximum and p99 latency. Knot then
+ * serves the same names (a zone file from mesos-dns's `/v1/axfr`) under the same load without
+ * updates: the tail latency the machine itself gives.
  */
 import type { MesosState, MesosTask } from "../../src/mesos/state_types.ts";
 import { generateRecords } from "../../src/records/generate.ts";
@@ -22,6 +24,7 @@ import { generateDocument } from "../sim/cluster.ts";
 import { subscribedEvent } from "../sim/operator_events.ts";
 import { encodeRecord } from "../../src/mesos/recordio.ts";
 import { runDnsperf } from "./dnsperf.ts";
+import { type AxfrDoc, currentUser, startKnot, zoneFileFromAxfr } from "./knot.ts";
 import { startTaskPermissions } from "./mesos_dns.ts";
 import { freeDnsPort } from "./ports.ts";
 import { clockTicksPerSecond, sampleProcess } from "./proc.ts";
@@ -38,6 +41,8 @@ export interface ScaleOptions {
   loadSeconds: number;
   /** dnsperf clients during the load part. */
   clients: number;
+  /** Also run Knot (Debian `knot`) on the same names under the same load, as the machine's reference. */
+  knot?: boolean;
   /** Seconds between state reloads during the load part. */
   refreshSeconds: number;
   seed: number;
@@ -165,12 +170,14 @@ async function peakRssMB(pid: number): Promise<number> {
 interface Running {
   pid: number;
   port: number;
+  /** The HTTP API's port. */
+  http: number;
   alive: () => boolean;
   stop: () => Promise<void>;
   output: () => string;
 }
 
-function spawn(cmd: string, args: string[], cwd: string, port: number): Running {
+function spawn(cmd: string, args: string[], cwd: string, port: number, http: number): Running {
   const child = new Deno.Command(cmd, { args, cwd, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
   let text = "";
   let done = false;
@@ -185,6 +192,7 @@ function spawn(cmd: string, args: string[], cwd: string, port: number): Running 
   return {
     pid: child.pid,
     port,
+    http,
     alive: () => !done,
     output: () => text,
     stop: async () => {
@@ -216,6 +224,7 @@ async function startOurs(o: ScaleOptions, master: string, refresh: number): Prom
     ],
     o.root,
     port,
+    http,
   );
 }
 
@@ -237,7 +246,7 @@ async function startOriginal(o: ScaleOptions, master: string, refresh: number): 
       domain: "mesos",
     }),
   );
-  return spawn(o.original!, ["-config", config], o.tmp, port);
+  return spawn(o.original!, ["-config", config], o.tmp, port, http);
 }
 
 /** The state with leader fields pointing at `master`, and one with 1% of its running tasks killed. */
@@ -304,6 +313,44 @@ interface LoadResult {
   reloads: string;
 }
 
+/**
+ * Knot serving the same names (a zone file from mesos-dns's `/v1/axfr`), under the same
+ * dnsperf load, without updates: the machine's own tail latency, for reference.
+ */
+async function knotUnderLoad(o: ScaleOptions, axfr: AxfrDoc, queryFile: string): Promise<LoadResult> {
+  const zone = zoneFileFromAxfr(axfr);
+  const zonePath = `${o.tmp}/scale-${axfr.Domain}.zone`;
+  await Deno.writeTextFile(zonePath, zone.text);
+  o.progress(`scale: Knot (${zone.records} records) under dnsperf for ${o.loadSeconds} s, no updates`);
+  const knot = await startKnot({
+    dir: `${o.tmp}/scale-knot`,
+    port: freeDnsPort(),
+    domain: axfr.Domain,
+    zoneFile: zonePath,
+    user: await currentUser(),
+    serial: axfr.Serial,
+  });
+  try {
+    const r = await runDnsperf({
+      port: knot.port,
+      queryFile,
+      seconds: o.loadSeconds,
+      clients: o.clients,
+      outFile: `${o.tmp}/scale-dnsperf.out`,
+    });
+    return {
+      server: "Knot (same names, no updates)",
+      qps: r.qps,
+      maxMs: r.maxLatencyMs,
+      p99Ms: r.p99LatencyMs,
+      lost: r.lost,
+      reloads: "none",
+    };
+  } finally {
+    await knot.stop();
+  }
+}
+
 /** Runs the scenario; returns the markdown report. */
 export async function runScale(o: ScaleOptions): Promise<string> {
   const builds: BuildResult[] = [];
@@ -349,6 +396,7 @@ export async function runScale(o: ScaleOptions): Promise<string> {
       }
       master.streamOn(false);
       if (tasks === largest && o.loadSeconds > 0) {
+        let axfr: AxfrDoc | undefined;
         const queries = buildQueryFile(enumerate, { total: 100_000, seed: o.seed });
         const file = `${o.tmp}/scale-queries.txt`;
         await Deno.writeTextFile(file, queries.lines.join("\n") + "\n");
@@ -376,6 +424,10 @@ export async function runScale(o: ScaleOptions): Promise<string> {
               lost: r.lost,
               reloads: `every ${o.refreshSeconds} s`,
             });
+            if (name === "mesos-dns" && o.knot) {
+              const res = await fetch(`http://127.0.0.1:${s.http}/v1/axfr`);
+              axfr = await res.json() as AxfrDoc;
+            }
           } catch (e) {
             o.progress(`scale: ${name} load failed: ${e}\n${s.output().slice(-2000)}`);
           } finally {
@@ -383,6 +435,7 @@ export async function runScale(o: ScaleOptions): Promise<string> {
             await s.stop();
           }
         }
+        if (axfr) loads.push(await knotUnderLoad(o, axfr, file));
       }
     } finally {
       await master.close();
@@ -416,7 +469,10 @@ function report(builds: BuildResult[], loads: LoadResult[], o: ScaleOptions): st
       `### Under load at ${Math.max(...o.sizes).toLocaleString("en-US")} tasks while updates land`,
       "",
       `dnsperf, ${o.clients} clients, ${o.loadSeconds} s; the master alternates every second between the state ` +
-        "and one with 1% of the tasks killed; each server reloads every " + `${o.refreshSeconds} s.`,
+        "and one with 1% of the tasks killed; each server reloads every " + `${o.refreshSeconds} s` +
+        (o.knot
+          ? "; Knot serves the same names from a zone file, without updates (the machine's reference)."
+          : "."),
       "",
       "| server | q/s | max latency | p99 | lost |",
       "| ------ | --: | ----------: | --: | ---: |",
