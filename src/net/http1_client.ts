@@ -448,13 +448,12 @@ class ByteReader {
       }
       src.remaining = size;
     }
-    if (this.#buf.length === 0 && !(await this.#fill())) {
+    if (
+      this.#buf.length === 0 && !(await this.#fill(Math.min(Math.max(src.remaining, 64 * 1024), 1024 * 1024)))
+    ) {
       throw new Http1ProtocolError("connection closed in the middle of a chunk");
     }
-    const n = Math.min(src.remaining, this.#buf.length);
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.subarray(n);
-    src.remaining -= n;
+    const out = this.#take(src, Math.min(src.remaining, this.#buf.length));
     if (src.remaining === 0) {
       const end = await this.#line(2);
       if (end !== "") throw new Http1ProtocolError("chunk not followed by CRLF");
