@@ -13,6 +13,10 @@ import { ptrTargets, reverseName } from "../src/records/ptr.ts";
 import type { RecordSet } from "../src/records/record_set.ts";
 import { dig } from "./helpers/mesos_dns_process.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { startDnsServer } from "../src/dns/server.ts";
+import { SnapshotHolder } from "../src/records/snapshot.ts";
+import { queryUdp } from "./helpers/dns_client.ts";
+import { testConfig } from "./helpers/test_config.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const localResolve = (hosts: readonly string[]) => Promise.resolve(new Map(hosts.map((h) => [h, []])));
@@ -174,3 +178,47 @@ for (const file of fixtures) {
     }
   });
 }
+
+Deno.test("PTR answers follow each change of a large zone (their builds spaced out), and a whole state at once", async () => {
+  // 40,000 tasks with their own addresses: building every PTR answer takes long enough that a
+  // stream of small changes gets them built once per spacing, not once per change.
+  const a: Record<string, string[]> = { "slave.mesos.": ["10.0.0.1"] };
+  for (let i = 0; i < 40_000; i++) {
+    a[`web-${i}-ybndr-s1.marathon.mesos.`] = [`10.${(i >> 16) + 1}.${(i >> 8) & 255}.${i & 255}`];
+  }
+  const holder = new SnapshotHolder();
+  holder.publish(set(a));
+  const server = await startDnsServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    config: testConfig({ PTROn: true }),
+    holder,
+  });
+  const ptr = async (ip: string) => {
+    const { msg } = await queryUdp(server.port, reverseName(ip)!, "PTR");
+    return msg.rcode === "NOERROR" ? String((msg.answers?.[0] as { data?: unknown })?.data) : msg.rcode;
+  };
+  try {
+    assert.equal(await ptr("10.1.0.7"), "web-7-ybndr-s1.marathon.mesos");
+    // Changes, one at a time: a task gone (its address too), a task added.
+    for (let k = 0; k < 5; k++) {
+      a[`new-${k}-ybndr-s1.marathon.mesos.`] = [`10.200.0.${k}`];
+      delete a[`web-${k}-ybndr-s1.marathon.mesos.`];
+      const changed = new Set([`new-${k}-ybndr-s1.marathon.mesos.`, `web-${k}-ybndr-s1.marathon.mesos.`]);
+      holder.publish(set({ ...a }), new Date(), undefined, { names: changed });
+    }
+    await waitFor(async () => (await ptr("10.200.0.4")) === "new-4-ybndr-s1.marathon.mesos", {
+      timeoutMs: 10_000,
+    });
+    for (let k = 0; k < 5; k++) {
+      assert.equal(await ptr(`10.200.0.${k}`), `new-${k}-ybndr-s1.marathon.mesos`);
+      assert.equal(await ptr(`10.1.0.${k}`), "REFUSED", "an address no name has any more is not ours");
+    }
+    // A whole state (no `changes`): at once.
+    holder.publish(set({ "slave.mesos.": ["10.0.0.1"], "solo-ybndr-s1.marathon.mesos.": ["10.9.9.9"] }));
+    assert.equal(await ptr("10.9.9.9"), "solo-ybndr-s1.marathon.mesos");
+    assert.equal(await ptr("10.200.0.1"), "REFUSED");
+  } finally {
+    await server.close();
+  }
+});

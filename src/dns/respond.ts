@@ -159,6 +159,11 @@ function writeHeaderReply(
   return HEADER_LEN + qlen + (edns ? OPT_LEN : 0);
 }
 
+/** PTR answers that took longer than this to build are not built again for every small change. */
+export const PTR_BUILD_AT_ONCE_MS = 20;
+/** A PTR build after a change waits this many times the last build's duration. */
+export const PTR_BUILD_SPACING = 10;
+
 /** Longest stretch a full zone build keeps the thread before letting queries in. */
 export const REBUILD_SLICE_MS = 10;
 
@@ -185,6 +190,9 @@ export class Responder {
   #zone: ZoneAnswers | undefined;
   /** PTR answers for the known addresses (`PTROn`), else undefined. */
   #ptr: PtrAnswers | undefined;
+  /** How long the last PTR build took (ms), and the pending later build, if any (`#followPtr`). */
+  #ptrMs = 0;
+  #ptrTimer: ReturnType<typeof setTimeout> | undefined;
   #zoneSnapshot: Snapshot | undefined;
   /** The newest snapshot not applied yet. */
   #latest: Snapshot | undefined;
@@ -255,8 +263,9 @@ export class Responder {
   applyConfig(config: Config): void {
     this.#settings(config);
     const current = this.#holder.current();
-    // Every answer depends on the settings: built whole.
+    // Every answer depends on the settings: built whole (PTR answers too, at once).
     this.#wantFull = true;
+    this.#ptr = undefined;
     if (current) this.#rebuild(current);
   }
 
@@ -269,15 +278,48 @@ export class Responder {
    * are built at once, before `publish` returns.
    */
   #rebuild(snap: Snapshot): void {
-    try {
-      this.#ptr = this.#cfg.PTROn ? buildPtrAnswers(snap, this.#cfg) : undefined;
-    } catch (e) {
-      log.error("building PTR answers failed, keeping the previous ones: {e}", { e: String(e) });
-    }
+    this.#followPtr(snap);
     this.#latest = snap;
     if (snap.changes === undefined) this.#wantFull = true;
     else if (!this.#wantFull) { for (const name of snap.changes.names) this.#changed.add(name); }
     if (!this.#building) this.#apply();
+  }
+
+  /**
+   * PTR answers follow the snapshots (`PTROn`). They are built from every address of the
+   * record set, so with a large cluster and a stream of small changes they are not built
+   * for each one: a change that comes when building them took more than `PTR_BUILD_AT_ONCE_MS`
+   * is followed by one build `PTR_BUILD_SPACING` times that long later, for the newest
+   * snapshot then (at most about a tenth of the thread). A whole state builds them at once.
+   */
+  #followPtr(snap: Snapshot): void {
+    if (!this.#cfg.PTROn) {
+      this.#ptr = undefined;
+      clearTimeout(this.#ptrTimer);
+      this.#ptrTimer = undefined;
+      return;
+    }
+    if (snap.changes !== undefined && this.#ptr !== undefined && this.#ptrMs > PTR_BUILD_AT_ONCE_MS) {
+      this.#ptrTimer ??= setTimeout(() => {
+        this.#ptrTimer = undefined;
+        const current = this.#holder.current();
+        if (!this.#closed && current && this.#cfg.PTROn) this.#buildPtr(current);
+      }, this.#ptrMs * PTR_BUILD_SPACING);
+      return;
+    }
+    clearTimeout(this.#ptrTimer);
+    this.#ptrTimer = undefined;
+    this.#buildPtr(snap);
+  }
+
+  #buildPtr(snap: Snapshot): void {
+    const t0 = performance.now();
+    try {
+      this.#ptr = buildPtrAnswers(snap, this.#cfg);
+    } catch (e) {
+      log.error("building PTR answers failed, keeping the previous ones: {e}", { e: String(e) });
+    }
+    this.#ptrMs = performance.now() - t0;
   }
 
   /** The snapshot the zone in use was built from (undefined before the first zone). */
@@ -432,6 +474,8 @@ export class Responder {
   /** Stops following snapshot updates. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#ptrTimer);
+    this.#ptrTimer = undefined;
     this.#unsubscribe();
   }
 
