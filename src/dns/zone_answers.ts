@@ -54,6 +54,11 @@ export interface ZoneAnswers {
   readonly flat: FlatZone;
   /** The names of the top layer (main thread only; empty when the zone is one layer). */
   readonly topNames: ReadonlySet<string>;
+  /**
+   * How many names exist directly below each stored name (trailing dot) that has any (main
+   * thread only): a name without records exists while this is above 0 (RFC 8020).
+   */
+  readonly children: ReadonlyMap<string, number>;
 }
 
 /** Whether an empty non-terminal (a name with only names below it) answers NODATA (RFC 8020). */
@@ -119,6 +124,10 @@ class Builder {
   readonly #srvStarts: number[] = [];
   /** The parent whose ancestors are all in the layer (see `parents`). */
   #lastParent = "";
+  /** Whether the last `#entry` added its name (it was not in the layer yet). */
+  #added = false;
+  /** Names directly below each name (see `ZoneAnswers.children`), counted as names are added. */
+  readonly children = new Map<string, number>();
   bad = 0;
 
   /** `expectedNames`: about how many names the layer gets (sizes its shared arrays). */
@@ -225,7 +234,18 @@ class Builder {
 
   /** The number of `fqdn` in the layer, added when missing. */
   #entry(fqdn: string): number {
-    return this.out.numberOf(fqdn) ?? this.out.addName(fqdn);
+    const have = this.out.numberOf(fqdn);
+    this.#added = have === undefined;
+    return have ?? this.out.addName(fqdn);
+  }
+
+  /** Whether the last name built (`name`) was added to the layer then (not there already). */
+  get added(): boolean {
+    return this.#added;
+  }
+
+  #countChild(parent: string): void {
+    this.children.set(parent, (this.children.get(parent) ?? 0) + 1);
   }
 
   /** Header and question (name written from text, a trailing dot ignored; false if it cannot be encoded). */
@@ -417,28 +437,31 @@ class Builder {
 
   /**
    * Adds the empty non-terminals above `name` (RFC 8020): every missing parent up to the
-   * apex, each marked as having names below it. `exists(parent)` says whether a parent
-   * exists outside this layer (a base layer under a top one).
+   * apex, each marked as having names below it; `counted`: `name` was just added, so it is
+   * counted below its parent (`children`), as each parent added here is below its own.
    */
-  parents(name: string, exists?: (parent: string) => boolean): void {
+  parents(name: string, counted: boolean): void {
     if (!EMPTY_NON_TERMINALS_EXIST) return;
     // Names come grouped (a framework's tasks): the parent of the previous name is known to be done.
     const last = this.#lastParent;
     const dot = name.indexOf(".");
-    if (
-      exists === undefined && last !== "" && name.length - dot - 1 === last.length && name.endsWith(last)
-    ) return;
+    if (last !== "" && name.length - dot - 1 === last.length && name.endsWith(last)) {
+      if (counted) this.#countChild(last);
+      return;
+    }
     let parent = name;
+    let childAdded = counted;
     while (parent !== this.domainFqdn) {
       parent = parent.slice(parent.indexOf(".") + 1);
-      if (parent.length === name.length - dot - 1 && exists === undefined) this.#lastParent = parent;
+      if (childAdded) this.#countChild(parent);
+      if (parent.length === name.length - dot - 1) this.#lastParent = parent;
       const have = this.out.numberOf(parent);
       if (have !== undefined) {
         this.out.setFlags(have, NAME_EXISTS | NAME_HAS_CHILDREN);
         break;
       }
-      if (exists?.(parent)) break;
       this.out.setFlags(this.out.addName(parent), NAME_EXISTS | NAME_HAS_CHILDREN);
+      childAdded = true;
     }
   }
 
@@ -604,7 +627,7 @@ function* fullBuild(b: Builder, rs: RecordSet): Generator<void, FlatLayerParts> 
       const n = b.name(fqdn);
       if (n < 0) continue;
       b.out.setFlags(n, BUILT);
-      b.parents(fqdn);
+      b.parents(fqdn, b.added);
     }
   }
   b.apex();
@@ -635,17 +658,38 @@ export function* zoneBuild(snapshot: Snapshot, config: Config): Generator<void, 
   const rs = snapshot.records;
   const b = new Builder(rs, snapshot.serial, config, rs.a.size + rs.aaaa.size + rs.srv.size);
   const base = yield* fullBuild(b, snapshot.records);
-  return { domain: b.domain, serial: snapshot.serial, flat: new FlatZone(base), topNames: new Set<string>() };
+  return {
+    domain: b.domain,
+    serial: snapshot.serial,
+    flat: new FlatZone(base),
+    topNames: new Set<string>(),
+    children: b.children,
+  };
+}
+
+/** Whether the record set has values stored under `fqdn` (of any type). */
+function hasStored(rs: RecordSet, fqdn: string): boolean {
+  return (rs.a.get(fqdn)?.length ?? 0) + (rs.aaaa.get(fqdn)?.length ?? 0) + (rs.srv.get(fqdn)?.length ?? 0) >
+    0;
+}
+
+/** The number of labels of a stored name (its dots). */
+function depth(fqdn: string): number {
+  let n = 0;
+  for (let i = 0; i < fqdn.length; i++) if (fqdn.charCodeAt(i) === 0x2e) n++;
+  return n;
 }
 
 /**
  * The zone after a change of the names in `changed` (stored FQDNs): the base layer of
  * `previous` unchanged, and a new top layer rebuilt from `snapshot` for those names, the
  * names of the previous top layer, and the apex (its SOA carries the new serial). A name
- * without records any more becomes a tombstone, or an empty non-terminal when names exist
- * below it. `changed` must name the SRV names whose targets' addresses changed too (their
- * answers carry them as additional records; the record store's `changes` do).
- * Cost: in proportion to the top layer's names, not the zone's.
+ * without records any more becomes a tombstone, or an empty non-terminal while names exist
+ * below it (`ZoneAnswers.children`, kept up to date here); its parents likewise, up to the
+ * apex: an empty non-terminal whose last name below went is gone too (RFC 8020). `changed`
+ * must name the SRV names whose targets' addresses changed too (their answers carry them
+ * as additional records; the record store's `changes` do).
+ * Cost: in proportion to the top layer's names and their parents, not the zone's.
  */
 export function updateZoneAnswers(
   previous: ZoneAnswers,
@@ -660,56 +704,76 @@ export function updateZoneAnswers(
     config,
     2 * (changedNames.length + previous.topNames.size),
   );
+  const apex = b.domainFqdn;
   // Stored names (with the trailing dot), as the builder takes them.
   const names = new Set<string>();
   for (const fqdn of changedNames) {
-    if (served(fqdn) && inDomainFqdn(fqdn, b.domainFqdn)) names.add(fqdn);
+    if (served(fqdn) && inDomainFqdn(fqdn, apex)) names.add(fqdn);
   }
-  names.delete(b.domainFqdn);
-  const base = previous.flat.parts;
-  const baseZone = new FlatZone({ ...base, top: undefined });
-  // A parent that is rebuilt here is not taken from the base (it may have lost its records).
-  const inBase = (name: string) => !names.has(name) && baseZone.findName(stripDot(name)) >= 0;
-  const removed: string[] = [];
+  names.delete(apex);
+  // The changed names and every parent of theirs below the apex, deepest first: whether a
+  // name exists afterwards depends on the names below it.
+  const affected = new Set<string>(names);
   for (const key of names) {
-    const n = b.name(key);
-    if (n < 0) {
-      removed.push(key);
+    for (
+      let p = key.slice(key.indexOf(".") + 1);
+      p !== apex && p.length > apex.length;
+      p = p.slice(p.indexOf(".") + 1)
+    ) {
+      affected.add(p);
+    }
+  }
+  const order = [...affected].sort((x, y) => depth(y) - depth(x));
+  const before = previous.flat;
+  const children = new Map(previous.children);
+  /** Change in the number of names directly below a name, from the names below it decided so far. */
+  const below = new Map<string, number>();
+  /** Names written into this layer as an empty non-terminal or a tombstone. */
+  const decided = new Set<string>();
+  for (const key of order) {
+    const was = before.findName(stripDot(key));
+    const existed = was >= 0;
+    // Records: rebuilt for a changed name; a parent's are those it had (not changed here).
+    const recs = names.has(key) ? b.name(key) >= 0 : existed && hasStored(snapshot.records, key);
+    const count = (children.get(key) ?? 0) + (below.get(key) ?? 0);
+    if (count > 0) children.set(key, count);
+    else children.delete(key);
+    const exists = recs || count > 0;
+    if (exists !== existed) {
+      const parent = key.slice(key.indexOf(".") + 1);
+      below.set(parent, (below.get(parent) ?? 0) + (exists ? 1 : -1));
+    }
+    if (recs) {
+      if (count > 0 && names.has(key)) b.out.setFlags(b.out.numberOf(key)!, NAME_HAS_CHILDREN);
       continue;
     }
-    const inBaseAt = baseZone.findName(stripDot(key));
-    if (inBaseAt >= 0 && baseZone.hasChildren(inBaseAt)) b.out.setFlags(n, NAME_HAS_CHILDREN);
-    b.parents(key, inBase);
-  }
-  for (const key of removed) {
-    if (b.out.numberOf(key) !== undefined) continue; // an empty non-terminal of a new name
-    const inBaseAt = baseZone.findName(stripDot(key));
-    const n = b.out.addName(key);
-    // Names below it keep it as an empty non-terminal (RFC 8020), else it is gone.
-    if (inBaseAt >= 0 && baseZone.hasChildren(inBaseAt)) b.out.setFlags(n, NAME_EXISTS | NAME_HAS_CHILDREN);
-  }
-  // The previous top layer's other names keep their answers (copied, not built again).
-  const oldTop = base.top;
-  if (oldTop) {
-    const topIndex = new FlatZone({ ...oldTop, top: undefined });
-    for (const served of previous.topNames) {
-      const key = fqdnOf(served);
-      if (names.has(key) || key === b.domainFqdn) continue;
-      const n = topIndex.findName(served);
-      const have = b.out.numberOf(key);
-      if (have !== undefined) {
-        // Made an empty non-terminal above a new name here: it keeps its own answers.
-        if (n >= 0) b.out.copyName(oldTop, n, key);
-        b.out.setFlags(have, NAME_EXISTS | NAME_HAS_CHILDREN);
-      } else if (n >= 0) {
-        b.out.copyName(oldTop, n, key);
-      } else {
-        // A tombstone (not in the index as a live name): look it up by flags.
-        b.out.addName(key);
-      }
+    if (exists) {
+      // An empty non-terminal (RFC 8020): NODATA for every type.
+      b.out.setFlags(b.out.numberOf(key) ?? b.out.addName(key), NAME_EXISTS | NAME_HAS_CHILDREN);
+      decided.add(key);
+    } else if (existed || previous.topNames.has(stripDot(key))) {
+      // Gone: a tombstone over the base (NXDOMAIN).
+      if (b.out.numberOf(key) === undefined) b.out.addName(key);
+      decided.add(key);
     }
   }
-  b.name(b.domainFqdn);
+  const apexChildren = (children.get(apex) ?? 0) + (below.get(apex) ?? 0);
+  if (apexChildren > 0) children.set(apex, apexChildren);
+  else children.delete(apex);
+  // The previous top layer's other names keep their answers (copied, not built again).
+  const oldTop = previous.flat.parts.top;
+  if (oldTop) {
+    const topIndex = new FlatZone({ ...oldTop, top: undefined });
+    for (const servedName of previous.topNames) {
+      const key = fqdnOf(servedName);
+      if (names.has(key) || decided.has(key) || key === apex) continue;
+      const n = topIndex.findName(servedName);
+      // A tombstone is not in the index as a live name: written again as one.
+      if (n >= 0) b.out.copyName(oldTop, n, key);
+      else b.out.addName(key);
+    }
+  }
+  b.name(apex);
   b.apex();
   const top = b.finish();
   const topNames = new Set<string>();
@@ -717,7 +781,8 @@ export function updateZoneAnswers(
   return {
     domain: b.domain,
     serial: snapshot.serial,
-    flat: new FlatZone({ ...base, top }),
+    flat: new FlatZone({ ...previous.flat.parts, top }),
     topNames,
+    children,
   };
 }
