@@ -44,6 +44,10 @@ async function status(proc: MesosDnsProcess, path: string): Promise<number> {
   return res.status;
 }
 
+async function metricsText(proc: MesosDnsProcess): Promise<string> {
+  return await (await fetch(`http://127.0.0.1:${proc.httpPort}/metrics`)).text();
+}
+
 Deno.test("e2e HTTPS: CA file, basic auth, IAM; a wrong CA and a wrong password reported, secrets never logged", async () => {
   const pki = await generateTestPki();
   const wrongPki = await generateTestPki();
@@ -105,6 +109,17 @@ Deno.test("e2e HTTPS: CA file, basic auth, IAM; a wrong CA and a wrong password 
     assert.equal((await dig(good.dnsPort, "+short", "leader.mesos")).trim(), "127.0.0.1");
     const basicHeader = `Basic ${btoa(`dns:${SECRET}`)}`;
     assert.ok(sim.requests.some((r) => r.headers["authorization"] === basicHeader));
+    // The records came through the event stream (the default StateSource), over the same TLS
+    // client and with the same credentials as the state fetch.
+    await waitFor(async () => (await metricsText(good)).includes("mesos_dns_stream_connected 1"), {
+      message: "the basic-auth server is not subscribed",
+    });
+    assert.ok(
+      sim.requests.some((r) =>
+        r.path === "/api/v1" && r.method === "POST" && r.headers["authorization"] === basicHeader
+      ),
+      "SUBSCRIBE over HTTPS with basic credentials",
+    );
     const cfg = await good.getJson("/v1/config") as { MesosCredentials: Record<string, string> };
     assert.deepEqual(cfg.MesosCredentials, { Principal: "dns", Secret: "***" });
 
@@ -113,6 +128,16 @@ Deno.test("e2e HTTPS: CA file, basic auth, IAM; a wrong CA and a wrong password 
     assert.equal((await dig(iam.dnsPort, "+short", "leader.mesos")).trim(), "127.0.0.1");
     assert.ok(sim.auth!.logins >= 1);
     assert.ok(sim.requests.some((r) => /^token=[0-9a-f-]{36}$/.test(r.headers["authorization"] ?? "")));
+    await waitFor(async () => (await metricsText(iam)).includes("mesos_dns_stream_connected 1"), {
+      message: "the IAM server is not subscribed",
+    });
+    assert.ok(
+      sim.requests.some((r) =>
+        r.path === "/api/v1" && r.method === "POST" &&
+        /^token=[0-9a-f-]{36}$/.test(r.headers["authorization"] ?? "")
+      ),
+      "SUBSCRIBE over HTTPS with an IAM token",
+    );
 
     // A wrong password: reported, never shown (in any form), no records served.
     await waitFor(() => /the master refused our credentials/.test(badPassword.output()), {
