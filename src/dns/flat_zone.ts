@@ -60,7 +60,7 @@ export interface FlatLayerParts {
   index: NameIndexParts;
   /** Name number × 6 kinds → answer number + 1 (0: none). */
   entries: Int32Array;
-  /** Name number → `NAME_EXISTS` | `NAME_HAS_CHILDREN` (a top layer's 0: the name was removed). */
+  /** Name number → `NAME_EXISTS` (a top layer's 0: the name was removed). */
   flags: Uint8Array;
   /** Answer number × 3: message offset, message length, offset of its rotation data in `meta`. */
   answers: Int32Array;
@@ -89,8 +89,6 @@ export interface FlatZoneParts extends FlatLayerParts {
 
 /** `flags` bit: the name exists (a tombstone in a top layer has it clear). */
 export const NAME_EXISTS = 1;
-/** `flags` bit: names exist below this one. */
-export const NAME_HAS_CHILDREN = 2;
 
 /** One layer: its name index and arrays. */
 class Layer {
@@ -174,13 +172,6 @@ export class FlatZone {
     return w ? this.find(w, 0, w.length, hashWireName(w, 0, w.length)) : -1;
   }
 
-  /** Whether names exist below name number `name`. */
-  hasChildren(name: number): boolean {
-    return name >= this.#baseNames
-      ? (this.#top!.flags[name - this.#baseNames] & NAME_HAS_CHILDREN) !== 0
-      : (this.#base.flags[name] & NAME_HAS_CHILDREN) !== 0;
-  }
-
   /** The answer number for name number `name` and `qtype`, or -1 (NODATA). */
   answer(name: number, qtype: number): number {
     const k = kindOf(qtype);
@@ -251,11 +242,7 @@ export class FlatZone {
     }
     out[6] = count >> 8;
     out[7] = count & 0xff;
-    out[8] =
-      out[9] =
-      out[10] =
-      out[11] =
-        0;
+    out.fill(0, 8, 12);
     return pos;
   }
 
@@ -424,12 +411,12 @@ export class FlatZoneWriter {
 
   /** Name `n`'s flags. */
   flagsOf(n: number): number {
-    return this.#flags.bytes[n];
+    return this.#flags.data[n];
   }
 
-  /** Adds `bits` (`NAME_EXISTS`, `NAME_HAS_CHILDREN`, or builder bits above 0x7f) to name `n`'s flags. */
+  /** Adds `bits` (`NAME_EXISTS`, or builder bits above 0x7f) to name `n`'s flags. */
   setFlags(n: number, bits: number): void {
-    this.#flags.bytes[n] |= bits;
+    this.#flags.data[n] |= bits;
   }
 
   /**

@@ -20,87 +20,68 @@ function growable(bytes: number, max: number): SharedArrayBuffer {
   return new SharedArrayBuffer(bytes, { maxByteLength: Math.max(bytes, max) });
 }
 
-/** The new committed size for `need` bytes in `sab` (doubling, within its maximum), or -1 if it cannot hold them. */
-function grownSize(sab: SharedArrayBuffer, need: number): number {
-  if (need > sab.maxByteLength) return -1;
-  return Math.min(sab.maxByteLength, Math.max(need, sab.byteLength * 2, 4096));
-}
+/** The typed arrays an append-only array can be made of. */
+type Elements = Uint8Array | Int32Array;
 
-/** Bytes appended one after another; `bytes` is a fixed-length view of what is committed. */
-export class SharedAppendBytes {
+/** Elements appended one after another; `data` is a fixed-length view of what is committed. */
+class SharedAppend<T extends Elements> {
   #sab: SharedArrayBuffer;
-  /** The committed bytes (a new view after `ensure` grew them). */
-  bytes: Uint8Array;
-  /** Bytes in use. */
-  length = 0;
-
-  /** `hint`: the expected final size in bytes. */
-  constructor(hint: number) {
-    this.#sab = growable(Math.min(Math.max(1024, Math.ceil(hint / 8)), 1 << 20), reservation(hint));
-    this.bytes = new Uint8Array(this.#sab, 0, this.#sab.byteLength);
-  }
-
-  /** Makes room for `n` more bytes after `length`; returns `bytes` (possibly a new view). */
-  ensure(n: number): Uint8Array {
-    const need = this.length + n;
-    if (need <= this.bytes.length) return this.bytes;
-    const size = grownSize(this.#sab, need);
-    if (size >= 0) {
-      this.#sab.grow(size);
-    } else {
-      const bigger = growable(Math.max(need, this.#sab.byteLength * 2), reservation(need));
-      new Uint8Array(bigger).set(this.bytes.subarray(0, this.length));
-      this.#sab = bigger;
-    }
-    this.bytes = new Uint8Array(this.#sab, 0, this.#sab.byteLength);
-    return this.bytes;
-  }
-
-  /** The bytes in use, as a fixed-length view on shared memory (no copy; at least one byte long). */
-  view(): Uint8Array {
-    if (this.length === 0) this.ensure(1);
-    return new Uint8Array(this.#sab, 0, Math.max(1, this.length));
-  }
-}
-
-/** An append-only list of int32 on shared memory. */
-export class SharedIntList {
-  #sab: SharedArrayBuffer;
-  /** The committed elements (a new view after growing). */
-  data: Int32Array;
+  /** The committed elements (a new view after `ensure` grew them); beyond `length` they are zero. */
+  data: T;
+  /** Elements in use. */
   length = 0;
 
   /** `hint`: the expected final number of elements. */
+  constructor(
+    readonly make: (sab: SharedArrayBuffer, length: number) => T,
+    readonly bytesPer: number,
+    hint: number,
+  ) {
+    const bytes = Math.max(1, Math.ceil(hint)) * bytesPer;
+    const initial = Math.min(Math.max(1024, bytes >> 3), 1 << 20);
+    this.#sab = growable(initial - (initial % bytesPer), reservation(bytes));
+    this.data = make(this.#sab, this.#sab.byteLength / bytesPer);
+  }
+
+  /** Makes room for `n` more elements after `length`; returns `data` (possibly a new view). */
+  ensure(n: number): T {
+    const need = (this.length + n) * this.bytesPer;
+    const sab = this.#sab;
+    if (need <= sab.byteLength) return this.data;
+    if (need <= sab.maxByteLength) {
+      sab.grow(Math.min(sab.maxByteLength, Math.max(need, sab.byteLength * 2)));
+    } else {
+      this.#sab = growable(Math.max(need, sab.byteLength * 2), reservation(need));
+      this.make(this.#sab, this.length).set(this.data.subarray(0, this.length));
+    }
+    this.data = this.make(this.#sab, this.#sab.byteLength / this.bytesPer);
+    return this.data;
+  }
+
+  /** The elements in use, as a fixed-length view on shared memory (no copy; at least one element long). */
+  view(): T {
+    if (this.length === 0) this.ensure(1);
+    return this.make(this.#sab, Math.max(1, this.length));
+  }
+}
+
+/** Bytes appended one after another. */
+export class SharedAppendBytes extends SharedAppend<Uint8Array> {
+  /** `hint`: the expected final size in bytes. */
   constructor(hint: number) {
-    const bytes = Math.max(4, Math.ceil(hint)) * 4;
-    this.#sab = growable(Math.min(Math.max(1024, bytes >> 3) & ~3, 1 << 20), reservation(bytes));
-    this.data = new Int32Array(this.#sab, 0, this.#sab.byteLength >> 2);
+    super((sab, length) => new Uint8Array(sab, 0, length), 1, hint);
+  }
+}
+
+/** An append-only list of int32. */
+export class SharedIntList extends SharedAppend<Int32Array> {
+  /** `hint`: the expected final number of elements. */
+  constructor(hint: number) {
+    super((sab, length) => new Int32Array(sab, 0, length), 4, hint);
   }
 
   push(v: number): void {
     if (this.length === this.data.length) this.ensure(1);
     this.data[this.length++] = v;
-  }
-
-  /** Makes room for `n` more elements after `length`; returns `data` (possibly a new view). */
-  ensure(n: number): Int32Array {
-    const need = (this.length + n) * 4;
-    if (need <= this.#sab.byteLength) return this.data;
-    const size = grownSize(this.#sab, need);
-    if (size >= 0) {
-      this.#sab.grow(size & ~3);
-    } else {
-      const bigger = growable(Math.max(need, this.#sab.byteLength * 2), reservation(need));
-      new Int32Array(bigger).set(this.data.subarray(0, this.length));
-      this.#sab = bigger;
-    }
-    this.data = new Int32Array(this.#sab, 0, this.#sab.byteLength >> 2);
-    return this.data;
-  }
-
-  /** The elements in use, as a fixed-length view on shared memory (no copy; at least one element long). */
-  view(): Int32Array {
-    if (this.length === 0) this.ensure(1);
-    return new Int32Array(this.#sab, 0, Math.max(1, this.length));
   }
 }

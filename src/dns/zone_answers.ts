@@ -17,7 +17,6 @@ import {
   FlatZone,
   FlatZoneWriter,
   NAME_EXISTS,
-  NAME_HAS_CHILDREN,
   SLOT,
   SRV_TARGET_IN_RR,
   writeWireName,
@@ -398,7 +397,6 @@ class Builder {
    * name has no stored values (or cannot be encoded).
    */
   name(fqdn: string): number {
-    const name = fqdn;
     const v = this.#v;
     v.clear();
     const storedA = this.#parseA(fqdn, v.a);
@@ -408,18 +406,18 @@ class Builder {
     const as = v.a.length > 0;
     const aaaas = v.aaaa.length > 0;
     const srvs = v.srvPort.length > 0;
-    const pa = as ? this.#prepared(name, TYPE_A, false, true, false) : undefined;
-    const paaaa = aaaas ? this.#prepared(name, TYPE_AAAA, false, false, true) : undefined;
-    const psrv = srvs ? this.#prepared(name, TYPE_SRV, true, false, false) : undefined;
+    const pa = as ? this.#prepared(fqdn, TYPE_A, false, true, false) : undefined;
+    const paaaa = aaaas ? this.#prepared(fqdn, TYPE_AAAA, false, false, true) : undefined;
+    const psrv = srvs ? this.#prepared(fqdn, TYPE_SRV, true, false, false) : undefined;
     if (pa === undefined && paaaa === undefined && psrv === undefined) {
       // Stored, but every value was invalid (e.g. an agent name that did not resolve):
       // the name exists, so it answers NODATA (SPEC §6.10, §7.3).
-      if (as || aaaas || srvs || !validName(name)) {
-        this.#bad("name", stripDot(name), "(not encodable)");
+      if (as || aaaas || srvs || !validName(fqdn)) {
+        this.#bad("name", stripDot(fqdn), "(not encodable)");
         return -1;
       }
     }
-    const n = this.#entry(name);
+    const n = this.#entry(fqdn);
     const out = this.out;
     out.setFlags(n, NAME_EXISTS);
     out.setAnswer(n, SLOT.a, pa);
@@ -430,14 +428,14 @@ class Builder {
     out.setAnswer(
       n,
       SLOT.any,
-      kinds > 1 ? this.#prepared(name, TYPE_ANY, srvs, as, aaaas) : (pa ?? paaaa ?? psrv),
+      kinds > 1 ? this.#prepared(fqdn, TYPE_ANY, srvs, as, aaaas) : (pa ?? paaaa ?? psrv),
     );
     return n;
   }
 
   /**
    * Adds the empty non-terminals above `name` (RFC 8020): every missing parent up to the
-   * apex, each marked as having names below it; `counted`: `name` was just added, so it is
+   * apex (names below them are counted in `children`); `counted`: `name` was just added, so it is
    * counted below its parent (`children`), as each parent added here is below its own.
    */
   parents(name: string, counted: boolean): void {
@@ -457,10 +455,10 @@ class Builder {
       if (parent.length === name.length - dot - 1) this.#lastParent = parent;
       const have = this.out.numberOf(parent);
       if (have !== undefined) {
-        this.out.setFlags(have, NAME_EXISTS | NAME_HAS_CHILDREN);
+        this.out.setFlags(have, NAME_EXISTS);
         break;
       }
-      this.out.setFlags(this.out.addName(parent), NAME_EXISTS | NAME_HAS_CHILDREN);
+      this.out.setFlags(this.out.addName(parent), NAME_EXISTS);
       childAdded = true;
     }
   }
@@ -603,17 +601,6 @@ function served(fqdn: string): boolean {
   return true;
 }
 
-/** The stored name of a served key. */
-function fqdnOf(key: string): string {
-  return key + ".";
-}
-
-/** `inDomain` for a stored name (trailing dot) and `domainFqdn` (`mesos.`). */
-function inDomainFqdn(fqdn: string, domainFqdn: string): boolean {
-  return fqdn === domainFqdn || (fqdn.length > domainFqdn.length && fqdn.endsWith(domainFqdn) &&
-    fqdn.charCodeAt(fqdn.length - domainFqdn.length - 1) === 0x2e);
-}
-
 /** Builds the base layer: every stored name, the empty non-terminals and the apex. */
 function* fullBuild(b: Builder, rs: RecordSet): Generator<void, FlatLayerParts> {
   let i = 0;
@@ -621,7 +608,7 @@ function* fullBuild(b: Builder, rs: RecordSet): Generator<void, FlatLayerParts> 
     for (const [fqdn, values] of map) {
       if ((++i & 255) === 0) yield;
       if (values.length === 0) continue;
-      if (!served(fqdn) || !inDomainFqdn(fqdn, b.domainFqdn)) continue;
+      if (!served(fqdn) || !inDomain(fqdn, b.domainFqdn)) continue;
       const have = b.out.numberOf(fqdn);
       if (have !== undefined && (b.out.flagsOf(have) & BUILT) !== 0) continue;
       const n = b.name(fqdn);
@@ -708,7 +695,7 @@ export function updateZoneAnswers(
   // Stored names (with the trailing dot), as the builder takes them.
   const names = new Set<string>();
   for (const fqdn of changedNames) {
-    if (served(fqdn) && inDomainFqdn(fqdn, apex)) names.add(fqdn);
+    if (served(fqdn) && inDomain(fqdn, apex)) names.add(fqdn);
   }
   names.delete(apex);
   // The changed names and every parent of theirs below the apex, deepest first: whether a
@@ -743,13 +730,10 @@ export function updateZoneAnswers(
       const parent = key.slice(key.indexOf(".") + 1);
       below.set(parent, (below.get(parent) ?? 0) + (exists ? 1 : -1));
     }
-    if (recs) {
-      if (count > 0 && names.has(key)) b.out.setFlags(b.out.numberOf(key)!, NAME_HAS_CHILDREN);
-      continue;
-    }
+    if (recs) continue;
     if (exists) {
       // An empty non-terminal (RFC 8020): NODATA for every type.
-      b.out.setFlags(b.out.numberOf(key) ?? b.out.addName(key), NAME_EXISTS | NAME_HAS_CHILDREN);
+      b.out.setFlags(b.out.numberOf(key) ?? b.out.addName(key), NAME_EXISTS);
       decided.add(key);
     } else if (existed || previous.topNames.has(stripDot(key))) {
       // Gone: a tombstone over the base (NXDOMAIN).
@@ -765,7 +749,7 @@ export function updateZoneAnswers(
   if (oldTop) {
     const topIndex = new FlatZone({ ...oldTop, top: undefined });
     for (const servedName of previous.topNames) {
-      const key = fqdnOf(servedName);
+      const key = servedName + ".";
       if (names.has(key) || decided.has(key) || key === apex) continue;
       const n = topIndex.findName(servedName);
       // A tombstone is not in the index as a live name: written again as one.

@@ -461,11 +461,14 @@ export class StatePoller {
       this.#stats.reloading = false;
       this.#stats.lastDurationMs = this.#now() - started;
     }
-    if (whole && !this.#closed) {
-      // Queries that came in while the DNS answers were built are answered from them first.
-      await nextTurn();
-      if (!this.#closed) this.#releaseMemory("published");
-    }
+    if (whole) await this.#releaseAfterPublish();
+  }
+
+  /** The `published` collection, a turn later: queries that came in while the DNS answers were built go first. */
+  async #releaseAfterPublish(): Promise<void> {
+    if (this.#closed) return;
+    await nextTurn();
+    if (!this.#closed) this.#releaseMemory("published");
   }
 
   async #reloadOnce(): Promise<void> {
@@ -556,10 +559,6 @@ export class StatePoller {
       this.#stats.reloading = false;
       this.#stats.lastDurationMs = this.#now() - started;
     }
-    if (published && !this.#closed) {
-      // Queries that came in while the DNS answers were built are answered from them first.
-      await nextTurn();
-      if (!this.#closed) this.#releaseMemory("published");
-    }
+    if (published) await this.#releaseAfterPublish();
   }
 }

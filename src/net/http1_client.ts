@@ -342,6 +342,11 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** How much to read for `remaining` body bytes: large bodies (a big cluster's state) in reads of up to 1 MiB. */
+function readSize(remaining: number): number {
+  return Math.min(Math.max(remaining, 64 * 1024), 1024 * 1024);
+}
+
 /** Buffered reads from a connection: lines for the head and chunk sizes, bytes for bodies. */
 class ByteReader {
   #buf: Uint8Array = new Uint8Array(0);
@@ -418,9 +423,7 @@ class ByteReader {
   async readBody(src: BodySource): Promise<Uint8Array | null> {
     if (src.kind === "length") {
       if (src.remaining === 0) return null;
-      // Large bodies (a big cluster's state) come in reads of up to 1 MiB.
-      const size = Math.min(Math.max(src.remaining, 64 * 1024), 1024 * 1024);
-      if (this.#buf.length === 0 && !(await this.#fill(size))) {
+      if (this.#buf.length === 0 && !(await this.#fill(readSize(src.remaining)))) {
         throw new Http1ProtocolError(`connection closed with ${src.remaining} body bytes missing`);
       }
       return this.#take(src, Math.min(src.remaining, this.#buf.length));
@@ -448,9 +451,7 @@ class ByteReader {
       }
       src.remaining = size;
     }
-    if (
-      this.#buf.length === 0 && !(await this.#fill(Math.min(Math.max(src.remaining, 64 * 1024), 1024 * 1024)))
-    ) {
+    if (this.#buf.length === 0 && !(await this.#fill(readSize(src.remaining)))) {
       throw new Http1ProtocolError("connection closed in the middle of a chunk");
     }
     const out = this.#take(src, Math.min(src.remaining, this.#buf.length));

@@ -141,8 +141,6 @@ export class Derivation {
   readonly spec: LabelFn;
   readonly #warned = new Set<string>();
   readonly #ipCache = new Map<string, ParsedIP[]>();
-  /** Per framework label, per task label: the names every task of that app shares. */
-  readonly #appNames = new Map<string, Map<string, AppNames>>();
 
   constructor(
     readonly options: GeneratorOptions,
@@ -158,34 +156,6 @@ export class Derivation {
     if (this.#warned.has(kind)) return;
     this.#warned.add(kind);
     log.warn`${msg}`;
-  }
-
-  /**
-   * The names shared by the tasks of one app (task label `T`, framework label `fname`): made
-   * once, so every task adds its records under the same string (its hash computed once).
-   */
-  appNames(T: string, fname: string): AppNames {
-    let byTask = this.#appNames.get(fname);
-    if (byTask === undefined) {
-      byTask = new Map();
-      this.#appNames.set(fname, byTask);
-    }
-    let names = byTask.get(T);
-    if (names === undefined) {
-      const tail = this.tail;
-      const arec = `${T}.${fname}`;
-      names = {
-        arec,
-        arecName: arec + tail,
-        slaveA: `${arec}.slave${tail}`,
-        tcpSlave: `_${T}._tcp.${fname}.slave${tail}`,
-        udpSlave: `_${T}._udp.${fname}.slave${tail}`,
-        tcp: `_${T}._tcp.${fname}${tail}`,
-        udp: `_${T}._udp.${fname}${tail}`,
-      };
-      byTask.set(T, names);
-    }
-    return names;
   }
 
   /** A host's IPs: itself if it is an IP literal, else what the caller resolved. */
@@ -358,20 +328,6 @@ function masterRecords(d: Derivation, leader: string, masters: readonly string[]
   }
 }
 
-/** The names of §6.2–6.3 that depend only on the task and framework labels (`Derivation.appNames`). */
-interface AppNames {
-  /** `T.F` (no domain). */
-  arec: string;
-  /** `T.F.D.` */
-  arecName: string;
-  /** `T.F.slave.D.` */
-  slaveA: string;
-  tcpSlave: string;
-  udpSlave: string;
-  tcp: string;
-  udp: string;
-}
-
 /** What both passes of one task share (§5.3, §5.4). */
 interface TaskContext {
   emit: Emit;
@@ -389,18 +345,18 @@ interface TaskContext {
 function taskPass(d: Derivation, c: TaskContext, T: string): void {
   const tail = d.tail;
   const emit = c.emit;
-  const app = d.appNames(T, c.fname);
+  const arec = `${T}.${c.fname}`;
   const canonical = `${T}-${c.hash}-${c.slaveTail}.${c.fname}`;
 
   if (c.ips.length > 0) {
-    const arecName = app.arecName;
+    const arecName = arec + tail;
     const canonicalName = canonical + tail;
     for (const ip of c.ips) {
       put(emit, ip.kind, arecName, ip.text);
       put(emit, ip.kind, canonicalName, ip.text);
     }
   }
-  const slaveA = app.slaveA;
+  const slaveA = `${arec}.slave${tail}`;
   const slaveC = `${canonical}.slave${tail}`;
   if (c.slave.ips.length > 0) {
     for (const ip of c.slave.ips) {
@@ -415,7 +371,10 @@ function taskPass(d: Derivation, c: TaskContext, T: string): void {
 
   // §6.3: resource ports → `C.F.slave.D.:P`.
   if (c.ports.length > 0) {
-    const { tcpSlave, udpSlave, tcp, udp } = app;
+    const tcpSlave = `_${T}._tcp.${c.fname}.slave${tail}`;
+    const udpSlave = `_${T}._udp.${c.fname}.slave${tail}`;
+    const tcp = `_${T}._tcp.${c.fname}${tail}`;
+    const udp = `_${T}._udp.${c.fname}${tail}`;
     for (const p of c.ports) {
       const target = `${slaveC}:${p}`;
       put(emit, "SRV", tcpSlave, target);
