@@ -14,7 +14,7 @@ import {
   type StateFetchErrorKind,
 } from "../src/mesos/fetch_state.ts";
 import type { MesosState } from "../src/mesos/state_types.ts";
-import { checkStateShape, project } from "../src/mesos/state_schema.ts";
+import { checkStateShape, projectState } from "../src/mesos/state_schema.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 const SECRET = "s3cr3t-Pa55";
@@ -61,7 +61,7 @@ Deno.test("every fixture is served and fetched back as it reads (the fields read
       assert.equal(from, sim.masters[0]);
       assert.equal(state.leader, sim.pid(0));
       const back = { ...state, leader: original.leader, pid: original.pid } as MesosState;
-      assert.deepEqual(back, project(original), name);
+      assert.deepEqual(back, projectState(original), name);
     } finally {
       await sim.close();
     }
@@ -73,7 +73,7 @@ Deno.test("a generated cluster is fetched with its fields", async () => {
   const fetcher = new StateFetcher({ timeoutMs: 5000 });
   try {
     const { state } = await fetcher.fetch(sim.masters);
-    assert.deepEqual(state, project(sim.state()));
+    assert.deepEqual(state, projectState(sim.state()));
     assert.equal(state.slaves?.length, 4);
     assert.equal(state.frameworks?.length, 3);
     assert.ok(taskCount(state) >= 45);

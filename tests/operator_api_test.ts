@@ -8,12 +8,18 @@ import assert from "node:assert/strict";
 import { ClusterModel } from "../src/mesos/cluster_model.ts";
 import { affectsRecords, mergeDeltas } from "../src/mesos/event_stream.ts";
 import {
+  convertAgent,
+  convertFramework,
+  convertStatus,
+  convertTask,
   eventDelta,
+  OP_EVENT_SCHEMA,
   type OpEvent,
-  type OpGetState,
   portsString,
+  readEvent,
   snapshotDelta,
 } from "../src/mesos/operator_api.ts";
+import { project } from "../src/mesos/json_scan.ts";
 import { encodeRecord, RecordIODecoder, RecordIOError } from "../src/mesos/recordio.ts";
 import type { MesosState } from "../src/mesos/state_types.ts";
 import { generateRecords } from "../src/records/generate.ts";
@@ -24,7 +30,7 @@ const DIR = new URL("./fixtures/operator-api/", import.meta.url);
 
 function events(file: string): OpEvent[] {
   return Deno.readTextFileSync(new URL(file, DIR)).split("\n").filter((l) => l.trim() !== "").map((l) =>
-    JSON.parse(l) as OpEvent
+    readEvent(new TextEncoder().encode(l))
   );
 }
 
@@ -73,13 +79,68 @@ function replay(evs: OpEvent[], upTo = evs.length): ClusterModel {
 
 const LEADER = "master@10.0.0.1:5050";
 
+Deno.test("readEvent keeps all that is read: each capture's events convert alike from their bytes and from JSON.parse", () => {
+  const enc = new TextEncoder();
+  // deno-lint-ignore no-explicit-any
+  type Raw = any;
+  let compared = 0;
+  for (const file of ["operator-api.jsonl", "pod-tasks.jsonl", "recovered-agents.jsonl", "unhealthy.jsonl"]) {
+    const text = Deno.readTextFileSync(new URL(file, DIR));
+    const lines = file === "unhealthy.jsonl" ? [text] : text.split("\n").filter((l) => l.trim() !== "");
+    for (const line of lines) {
+      const raw: Raw = JSON.parse(line);
+      const ev = readEvent(enc.encode(line));
+      assert.deepEqual(ev, project(raw, OP_EVENT_SCHEMA), `${file}: the scan is the projection`);
+      const state: Raw = raw.subscribed?.get_state ?? raw.get_state;
+      const read = ev.subscribed?.get_state ?? ev.get_state;
+      if (state) {
+        for (const list of ["tasks", "unreachable_tasks"]) {
+          const want = (state.get_tasks?.[list] ?? []).map(convertTask);
+          assert.deepEqual(read!.get_tasks?.[list as "tasks"] ?? [], want, `${file} ${list}`);
+          compared += want.length;
+        }
+        const agents = state.get_agents?.agents ?? [];
+        assert.deepEqual((read!.get_agents?.agents ?? []).map(convertAgent), agents.map(convertAgent));
+        const fws = state.get_frameworks?.frameworks ?? [];
+        assert.deepEqual(
+          (read!.get_frameworks?.frameworks ?? []).map(convertFramework),
+          fws.map(convertFramework),
+        );
+        compared += agents.length + fws.length;
+      }
+      if (raw.task_added) assert.deepEqual(ev.task_added!.task, convertTask(raw.task_added.task)), compared++;
+      if (raw.task_updated) {
+        assert.deepEqual(convertStatus(ev.task_updated!.status!), convertStatus(raw.task_updated.status));
+        assert.deepEqual(ev.task_updated!.status!.task_id, raw.task_updated.status.task_id);
+        assert.equal(ev.task_updated!.state, raw.task_updated.state);
+        compared++;
+      }
+      for (const k of ["agent_added", "framework_added", "framework_updated"] as const) {
+        const what = k === "agent_added" ? "agent" : "framework";
+        if (!raw[k]) continue;
+        const conv = k === "agent_added" ? convertAgent : convertFramework;
+        // deno-lint-ignore no-explicit-any
+        assert.deepEqual(conv((ev[k] as any)[what]), conv(raw[k][what])), compared++;
+      }
+    }
+  }
+  assert.ok(compared > 30, `${compared} conversions compared`);
+  // Fields nothing reads are not kept (here: an agent's resources and times).
+  const sub = readEvent(enc.encode(Deno.readTextFileSync(new URL("operator-api.jsonl", DIR)).split("\n")[0]));
+  const agent = sub.subscribed!.get_state!.get_agents!.agents![0] as Record<string, unknown>;
+  assert.deepEqual(Object.keys(agent).sort(), ["agent_info", "pid"]);
+  assert.throws(() => readEvent(enc.encode('{"type": "HEARTBEAT"')), SyntaxError);
+});
+
 Deno.test("RecordIO: records split across pushes of any size; not RecordIO is an error", () => {
   const text = encodeRecord('{"type":"SUBSCRIBED"}') + encodeRecord('{"type":"HEARTBEAT","x":"é"}');
   const bytes = new TextEncoder().encode(text);
   for (const step of [1, 2, 3, 7, bytes.length]) {
     const d = new RecordIODecoder();
     const got: string[] = [];
-    for (let i = 0; i < bytes.length; i += step) got.push(...d.push(bytes.slice(i, i + step)));
+    for (let i = 0; i < bytes.length; i += step) {
+      got.push(...d.push(bytes.slice(i, i + step)).map((r) => new TextDecoder().decode(r)));
+    }
     assert.deepEqual(got, ['{"type":"SUBSCRIBED"}', '{"type":"HEARTBEAT","x":"é"}'], `step ${step}`);
     assert.equal(d.pending, 0);
   }
@@ -101,7 +162,7 @@ Deno.test("RecordIO: a snapshot of megabytes in small pieces, an empty record, a
     const got: string[] = [];
     let most = 0;
     for (let i = 0; i < bytes.length; i += step) {
-      got.push(...d.push(bytes.slice(i, i + step)));
+      got.push(...d.push(bytes.slice(i, i + step)).map((r) => new TextDecoder().decode(r)));
       most = Math.max(most, d.pending);
     }
     assert.deepEqual(got, [big, "", '{"type":"HEARTBEAT"}'], `step ${step}`);
@@ -150,7 +211,7 @@ Deno.test("operator-api.jsonl: snapshot, then TASK_ADDED/UPDATED give the names 
   const tasks = new Map<string, { disc: string; agent: string }>();
   for (const e of evs) {
     const t = e.task_added?.task;
-    if (t) tasks.set(t.task_id!.value!, { disc: t.discovery!.name!, agent: t.agent_id!.value! });
+    if (t) tasks.set(t.id!, { disc: t.discovery!.name!, agent: t.slave_id! });
   }
   assert.equal(tasks.size, 12);
   const taskNames = new Set([...r.a.keys(), ...r.aaaa.keys()].filter((n) => /\.marathon\.mesos\.$/.test(n)));
@@ -207,7 +268,7 @@ Deno.test("recovered-agents.jsonl: AGENT_ADDED and FRAMEWORK_ADDED after a failo
   const evs = events("recovered-agents.jsonl");
   const r = records(replay(evs).toState(LEADER));
   assert.deepEqual(r.a.get("web.marathon.mesos."), ["172.31.254.10"]);
-  const ids = evs.map((e) => e.task_added?.task?.task_id?.value).filter((x): x is string => !!x);
+  const ids = evs.map((e) => e.task_added?.task?.id).filter((x): x is string => !!x);
   assert.equal(ids.length, 2);
   const canon = ids.map((id) => `web-${taskHash(id)}-s0.marathon.mesos.`);
   assert.equal(r.a.has(canon[0]), false, "app.1 ended TASK_FAILED");
@@ -216,13 +277,10 @@ Deno.test("recovered-agents.jsonl: AGENT_ADDED and FRAMEWORK_ADDED after a failo
 });
 
 Deno.test("unhealthy.jsonl (GET_STATE): the snapshot alone gives the task's names", () => {
-  const doc = JSON.parse(Deno.readTextFileSync(new URL("unhealthy.jsonl", DIR))) as {
-    type: string;
-    get_state: OpGetState;
-  };
+  const doc = readEvent(Deno.readFileSync(new URL("unhealthy.jsonl", DIR)));
   assert.equal(doc.type, "GET_STATE");
   const model = new ClusterModel();
-  model.apply(snapshotDelta(doc.get_state));
+  model.apply(snapshotDelta(doc.get_state!));
   const r = records(model.toState(LEADER));
   const canon = `app-${taskHash("app.7a5a8aa6-d8be-11e8-9bf3-70b3d5800001")}-s0`;
   assert.deepEqual(r.a.get("app.marathon.mesos."), ["9.0.1.6"]);
@@ -235,7 +293,9 @@ Deno.test("unhealthy.jsonl (GET_STATE): the snapshot alone gives the task's name
 Deno.test("each event kind changes exactly its names", () => {
   const evs = events("operator-api.jsonl");
   const model = replay(evs);
-  const diff = (apply: OpEvent) => {
+  // Events written here as the master sends them, read as the stream reads them.
+  const diff = (sent: Record<string, unknown>) => {
+    const apply = readEvent(new TextEncoder().encode(JSON.stringify(sent)));
     const before = lines(records(model.toState(LEADER)));
     const d = eventDelta(apply, (id) => model.task(id));
     assert.ok(d, `${apply.type} gives a delta`);

@@ -339,7 +339,10 @@ class Builder {
         w.ensure(target.length + 2);
         w.len = writeWireName(w.buf, w.len, target);
         w.setU16(lenAt, w.len - rdStart);
-        if (!targetSrv.has(target) && inDomain(stripDot(target), this.domain)) targetSrv.set(target, i);
+        // Past MAX_TCP_MESSAGE no additional record is kept (below): targets are no longer noted.
+        if (w.len <= MAX_TCP_MESSAGE && !targetSrv.has(target) && inDomain(target, this.domainFqdn)) {
+          targetSrv.set(target, i);
+        }
       }
     }
     let nA = 0;

@@ -21,7 +21,7 @@ import { logger } from "../log.ts";
 import { joinHostPort, splitHostPortLoose } from "../net/host_port.ts";
 import { http1Request, type Http1Response, type Http1TlsOptions } from "../net/http1_client.ts";
 import { ClusterModel } from "./cluster_model.ts";
-import { eventDelta, type OpEvent, snapshotDelta } from "./operator_api.ts";
+import { eventDelta, type OpEvent, readEvent, snapshotDelta } from "./operator_api.ts";
 import { RecordIODecoder, RecordIOError } from "./recordio.ts";
 import type { StateDelta } from "./state_delta.ts";
 import type { MesosState } from "./state_types.ts";
@@ -110,6 +110,7 @@ export interface EventStreamOptions {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const EMPTY = new Uint8Array(0);
 const DEFAULT_RETRY_MS = [100, 250, 500, 1000, 2000, 5000];
 
 /** One subscription at a time to the current leader; `setMasters` as the leader source delivers. */
@@ -414,7 +415,7 @@ export class EventStream {
         const { value, done } = await reader.read();
         if (done) break;
         if (heartbeatMs > 0) arm(heartbeatMs, `no heartbeat from ${from} for ${heartbeatMs / 1000}s`);
-        let records: string[];
+        let records: Uint8Array[];
         try {
           records = decoder.push(value);
         } catch (err) {
@@ -431,9 +432,9 @@ export class EventStream {
         for (let r = 0; r < records.length; r++) {
           let ev: OpEvent;
           try {
-            ev = JSON.parse(records[r]) as OpEvent;
-            // A SUBSCRIBED record of a large cluster is hundreds of megabytes: its text can go now.
-            records[r] = "";
+            ev = readEvent(records[r]);
+            // A SUBSCRIBED record of a large cluster is hundreds of megabytes: its bytes can go now.
+            records[r] = EMPTY;
           } catch {
             if (first) {
               throw new NoOperatorApiError(`${from} answered SUBSCRIBE with a record that is not JSON`);

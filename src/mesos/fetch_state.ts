@@ -23,7 +23,7 @@ import { logger } from "../log.ts";
 import { joinHostPort, splitHostPortLoose } from "../net/host_port.ts";
 import { fetchFor, type Http1TlsOptions } from "../net/http1_client.ts";
 import type { MesosState } from "./state_types.ts";
-import { readState } from "./state_scan.ts";
+import { readState } from "./state_schema.ts";
 
 const log = logger("mesos");
 

@@ -19,6 +19,7 @@ import type {
   MesosTaskStatus,
 } from "./state_types.ts";
 import { slimTask } from "../records/task_slim.ts";
+import { arrayOf, object, scanJson } from "./json_scan.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Operator API shapes (the fields read; everything optional, unknown fields ignored)
@@ -80,23 +81,26 @@ export interface OpFramework {
   framework_info?: { id?: OpId; name?: string; hostname?: string };
 }
 
+/**
+ * A `get_state` as `readEvent` reads it: its tasks are converted as they are read
+ * (`convertTask`), so a snapshot of a large cluster never holds them in both forms.
+ */
 export interface OpGetState {
   get_tasks?: {
-    tasks?: OpTask[] | null;
-    pending_tasks?: OpTask[] | null;
-    orphan_tasks?: OpTask[] | null;
-    unreachable_tasks?: OpTask[] | null;
-    completed_tasks?: OpTask[] | null;
+    tasks?: MesosTask[] | null;
+    unreachable_tasks?: MesosTask[] | null;
   } | null;
   get_frameworks?: { frameworks?: OpFramework[] | null } | null;
   get_agents?: { agents?: OpAgent[] | null } | null;
 }
 
-/** One decoded stream event (`type` plus the field named after it). */
+/** One stream event as `readEvent` reads it (`type` plus the field named after it; tasks converted). */
 export interface OpEvent {
   type?: string;
   subscribed?: { get_state?: OpGetState; heartbeat_interval_seconds?: number };
-  task_added?: { task?: OpTask };
+  /** A GET_STATE answer (not an event: read the same way). */
+  get_state?: OpGetState;
+  task_added?: { task?: MesosTask };
   task_updated?: { framework_id?: OpId; status?: OpTaskStatus; state?: string };
   agent_added?: { agent?: OpAgent };
   agent_removed?: { agent_id?: OpId };
@@ -104,6 +108,78 @@ export interface OpEvent {
   framework_updated?: { framework?: OpFramework };
   framework_removed?: { framework_info?: { id?: OpId } };
   [key: string]: unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a record
+
+const opId = object({ value: "any" });
+const opLabels = object({ labels: arrayOf({ key: "any", value: "any" }) });
+const opStatus = object({
+  task_id: opId,
+  agent_id: opId,
+  state: "any",
+  timestamp: "any",
+  labels: opLabels,
+  healthy: "any",
+  container_status: object({
+    network_infos: arrayOf({
+      ip_address: "any",
+      ip_addresses: arrayOf({ ip_address: "any", protocol: "any" }),
+    }),
+  }),
+});
+const opTask = object({
+  name: "any",
+  task_id: opId,
+  framework_id: opId,
+  agent_id: opId,
+  state: "any",
+  resources: arrayOf({
+    name: "any",
+    type: "any",
+    scalar: object({ value: "any" }),
+    ranges: object({ range: arrayOf({ begin: "any", end: "any" }) }),
+  }),
+  statuses: { items: opStatus },
+  labels: opLabels,
+  discovery: object({
+    visibility: "any",
+    name: "any",
+    ports: object({ ports: arrayOf({ number: "any", name: "any", protocol: "any" }) }),
+  }),
+}, (t) => convertTask(t as OpTask));
+const opTasks = { items: opTask };
+const opAgent = object({ agent_info: object({ id: opId, hostname: "any", port: "any" }), pid: "any" });
+const opFramework = object({ framework_info: object({ id: opId, name: "any", hostname: "any" }) });
+
+const getState = object({
+  get_tasks: object({ tasks: opTasks, unreachable_tasks: opTasks }),
+  get_frameworks: object({ frameworks: { items: opFramework } }),
+  get_agents: object({ agents: { items: opAgent } }),
+});
+
+/** The fields of a stream event that are read (`OpEvent`); the rest of a record is not kept. */
+export const OP_EVENT_SCHEMA = object({
+  type: "any",
+  subscribed: object({ heartbeat_interval_seconds: "any", get_state: getState }),
+  get_state: getState,
+  task_added: object({ task: opTask }),
+  task_updated: object({ framework_id: opId, status: opStatus, state: "any" }),
+  agent_added: object({ agent: opAgent }),
+  agent_removed: object({ agent_id: opId }),
+  framework_added: object({ framework: opFramework }),
+  framework_updated: object({ framework: opFramework }),
+  framework_removed: object({ framework_info: object({ id: opId }) }),
+});
+
+/**
+ * One RecordIO record of the stream (UTF-8 JSON) with the fields that are read, its tasks
+ * converted (`convertTask`): a SUBSCRIBED snapshot of a large cluster is hundreds of
+ * megabytes, mostly fields no record comes from. Throws `SyntaxError` when it is not JSON.
+ */
+export function readEvent(record: Uint8Array): OpEvent {
+  return scanJson(record, OP_EVENT_SCHEMA) as OpEvent;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +320,7 @@ export function snapshotDelta(s: OpGetState): Required<Pick<StateDelta, "tasks" 
   const tasks: MesosTask[] = [];
   for (const list of [s.get_tasks?.tasks, s.get_tasks?.unreachable_tasks]) {
     for (const t of list ?? []) {
-      if (t && !isTerminal(t.state)) tasks.push(convertTask(t));
+      if (t && typeof t === "object" && !isTerminal(t.state)) tasks.push(t);
     }
   }
   return {
@@ -265,10 +341,8 @@ export type TaskLookup = (taskId: string) => MesosTask | undefined;
 export function eventDelta(ev: OpEvent, lookup: TaskLookup): StateDelta | null {
   switch (ev.type) {
     case "TASK_ADDED": {
-      const t = ev.task_added?.task;
-      if (!t) return null;
-      const task = convertTask(t);
-      if (!task.id) return null;
+      const task = ev.task_added?.task;
+      if (!task || typeof task !== "object" || !task.id) return null;
       return isTerminal(task.state) ? { removedTasks: [task.id] } : { tasks: [task] };
     }
     case "TASK_UPDATED": {

@@ -8,13 +8,10 @@ export class RecordIOError extends Error {
   override name = "RecordIOError";
 }
 
-const decoder = new TextDecoder();
-
 /**
- * Feed bytes with `push`; it returns the complete records (as text) they finish. A record
- * is copied once into a buffer of its announced length as its pieces arrive (a snapshot
- * of a large cluster is hundreds of megabytes in pieces of a few kilobytes), and decoded
- * once when it is complete.
+ * Feed bytes with `push`; it returns the complete records (their bytes) they finish. A record
+ * is copied once into a buffer of its announced length as its pieces arrive (a snapshot of a
+ * large cluster is hundreds of megabytes in pieces of a few kilobytes).
  */
 export class RecordIODecoder {
   /** The digits of a length line read so far. */
@@ -36,8 +33,8 @@ export class RecordIODecoder {
     return this.#want < 0 ? this.#head.length : this.#filled;
   }
 
-  push(bytes: Uint8Array): string[] {
-    const out: string[] = [];
+  push(bytes: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
     let at = 0;
     while (at < bytes.length || (this.#want === 0)) {
       if (this.#want < 0) {
@@ -65,8 +62,8 @@ export class RecordIODecoder {
       }
       const want = this.#want;
       if (this.#filled === 0 && bytes.length - at >= want) {
-        // The whole record is in this piece: decoded where it is.
-        out.push(decoder.decode(bytes.subarray(at, at + want)));
+        // The whole record is in this piece: copied out of it at once.
+        out.push(bytes.slice(at, at + want));
         at += want;
         this.#want = -1;
         continue;
@@ -77,7 +74,7 @@ export class RecordIODecoder {
       this.#filled += take;
       at += take;
       if (this.#filled < want) break;
-      out.push(decoder.decode(this.#record));
+      out.push(this.#record);
       this.#record = undefined;
       this.#filled = 0;
       this.#want = -1;

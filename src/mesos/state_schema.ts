@@ -1,66 +1,56 @@
 /**
  * What mesos-dns reads of a `/master/state` document (owns: the one description of the
- * fields read and their JSON types, SPEC §4.4; the shape check built from it; and the
- * projection of a document onto it, which is what the state scanner hands over).
+ * fields read and their JSON types, SPEC §4.4; the shape check built from it; and reading a
+ * document's bytes into those fields, tasks slim, `readState`).
  *
  * A field's type is checked when the field is present and not null; unknown fields are
  * ignored. Arrays of objects must not hold null elements. `any` fields are kept without a
  * type check (their readers check what they read).
  */
-import type { MesosTask } from "./state_types.ts";
+import type { MesosState, MesosTask } from "./state_types.ts";
 import { slimTask } from "../records/task_slim.ts";
-
-/** A leaf: the JSON type required (`any`: kept as it is, not checked). */
-export type LeafType = "string" | "number" | "integer" | "any";
-
-/** An object with the fields read; others are not kept. */
-export interface ObjectSchema {
-  readonly fields: Readonly<Record<string, Schema>>;
-  /** What is kept of such an object once it is checked (default: its fields). */
-  readonly reduce?: (o: Record<string, unknown>) => unknown;
-}
-
-/** An array of objects (elements must be objects, not null). */
-export interface ArraySchema {
-  readonly items: ObjectSchema;
-}
-
-export type Schema = LeafType | ObjectSchema | ArraySchema;
-
-function object(fields: Record<string, Schema>, reduce?: ObjectSchema["reduce"]): ObjectSchema {
-  return reduce ? { fields, reduce } : { fields };
-}
-
-function arrayOf(fields: Record<string, Schema>): ArraySchema {
-  return { items: object(fields) };
-}
+import {
+  arrayOf,
+  JsonScanError,
+  type LeafType,
+  object,
+  type ObjectSchema,
+  project,
+  scanJson,
+  type Schema,
+  SchemaMismatch,
+} from "./json_scan.ts";
 
 const labels = arrayOf({ key: "string", value: "string" });
 
 /** A task: the fields its records are derived from (SPEC §6), kept slim (`slimTask`). */
-const TASK = object({
-  id: "string",
-  name: "string",
-  framework_id: "string",
-  slave_id: "string",
-  state: "string",
-  resources: object({ ports: "string" }),
-  labels,
-  statuses: arrayOf({
-    state: "string",
-    timestamp: "number",
-    healthy: "any",
-    labels,
-    container_status: object({
-      network_infos: arrayOf({ ip_address: "string", ip_addresses: arrayOf({ ip_address: "string" }) }),
-    }),
-  }),
-  discovery: object({
-    visibility: "string",
+const TASK = object(
+  {
+    id: "string",
     name: "string",
-    ports: object({ ports: arrayOf({ number: "integer", name: "string", protocol: "string" }) }),
-  }),
-}, (t) => slimTask(t as MesosTask));
+    framework_id: "string",
+    slave_id: "string",
+    state: "string",
+    resources: object({ ports: "string" }),
+    labels,
+    statuses: arrayOf({
+      state: "string",
+      timestamp: "number",
+      healthy: "any",
+      labels,
+      container_status: object({
+        network_infos: arrayOf({ ip_address: "string", ip_addresses: arrayOf({ ip_address: "string" }) }),
+      }),
+    }),
+    discovery: object({
+      visibility: "string",
+      name: "string",
+      ports: object({ ports: arrayOf({ number: "integer", name: "string", protocol: "string" }) }),
+    }),
+  },
+  (t) => slimTask(t as MesosTask),
+  (t) => taskFits(t),
+);
 
 /** The whole document (`leader` is checked on its own: it must be a non-empty string). */
 export const STATE_SCHEMA: ObjectSchema = object({
@@ -82,24 +72,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/**
- * `doc` reduced to the fields of `schema` (a parsed document that passed `checkStateShape`,
- * e.g. from `JSON.parse`): objects keep only the schema's fields (then `reduce`), arrays of
- * objects are projected element by element, and a value whose type does not fit its schema
- * is kept as it is.
- */
-export function project(doc: unknown, schema: Schema = STATE_SCHEMA): unknown {
-  if (typeof schema === "string") return doc;
-  if ("fields" in schema) {
-    if (!isObject(doc)) return doc;
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(schema.fields)) {
-      if (Object.hasOwn(doc, key)) out[key] = project(doc[key], schema.fields[key]);
-    }
-    return schema.reduce ? schema.reduce(out) : out;
-  }
-  if (!Array.isArray(doc)) return doc;
-  return doc.map((el) => isObject(el) ? project(el, schema.items) : el);
+/** A parsed state that passed `checkStateShape`, reduced to what `readState` hands over. */
+export function projectState(doc: unknown): MesosState {
+  return project(doc, STATE_SCHEMA) as MesosState;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,11 +137,11 @@ function compile(schema: Schema): Check {
 }
 
 const stateCheck = compile(STATE_SCHEMA);
+const taskCheck = compile(TASK);
 
-/** Whether a value fits `schema` (as `checkStateShape` checks it, without describing a problem). */
-export function fits(schema: Schema): (v: unknown) => boolean {
-  const check = compile(schema);
-  return (v) => check(v, null) === null;
+/** Whether a task fits its schema (checked before it is made slim, so `checkStateShape` would pass it). */
+function taskFits(t: unknown): boolean {
+  return taskCheck(t, null) === null;
 }
 
 /**
@@ -187,4 +162,28 @@ export function checkStateShape(doc: unknown): string | null {
   }
   if (typeof leader !== "string" || leader === "") return "fetched state does not contain leader information";
   return stateCheck(doc, null) === null ? null : stateCheck(doc, "state");
+}
+
+/**
+ * The state in `bytes` (UTF-8 JSON) with only the fields mesos-dns reads, tasks slim:
+ * `project(JSON.parse(text), STATE_SCHEMA)` if it passes `checkStateShape`, else the problem
+ * that `checkStateShape` names. Throws `SyntaxError` when the bytes are not JSON.
+ */
+export function readState(bytes: Uint8Array): { state: MesosState; problem: null } | {
+  state: null;
+  problem: string;
+} {
+  let doc: unknown;
+  try {
+    doc = scanJson(bytes, STATE_SCHEMA);
+  } catch (err) {
+    if (!(err instanceof JsonScanError) && !(err instanceof SchemaMismatch)) throw err;
+    doc = undefined;
+  }
+  if (doc !== undefined && checkStateShape(doc) === null) return { state: doc as MesosState, problem: null };
+  // Not a state the scan takes: the whole document, parsed and checked, says why in the words of
+  // JSON.parse and checkStateShape (or, if the scan was wrong to refuse it, is taken).
+  const whole = JSON.parse(new TextDecoder().decode(bytes));
+  const problem = checkStateShape(whole);
+  return problem === null ? { state: projectState(whole), problem: null } : { state: null, problem };
 }

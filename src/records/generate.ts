@@ -135,12 +135,32 @@ export interface SlaveAddrs {
   fallback: string;
 }
 
+/**
+ * The names all tasks of one app share (label `T` in framework `F`): made once per
+ * derivation, so that the many tasks of an app hand the same strings to the record maps
+ * (hashed once), not a fresh copy each.
+ */
+interface AppNames {
+  /** `T.F.D.` */
+  a: string;
+  /** `T.F.slave.D.` */
+  slaveA: string;
+  /** `_T._tcp.F.slave.D.`, `_T._udp.F.slave.D.`, `_T._tcp.F.D.`, `_T._udp.F.D.` */
+  tcpSlave: string;
+  udpSlave: string;
+  tcp: string;
+  udp: string;
+}
+
 /** What every derivation needs: the options, host resolution and once-per-kind logging. */
 export class Derivation {
   readonly tail: string;
-  readonly spec: LabelFn;
+  readonly #spec: LabelFn;
   readonly #warned = new Set<string>();
   readonly #ipCache = new Map<string, ParsedIP[]>();
+  readonly #labels = new Map<string, string>();
+  /** Per framework label, per task label: the app's names. */
+  readonly #apps = new Map<string, Map<string, AppNames>>();
 
   constructor(
     readonly options: GeneratorOptions,
@@ -148,7 +168,37 @@ export class Derivation {
     readonly resolved: ReadonlyMap<string, readonly string[]>,
   ) {
     this.tail = `.${options.domain}.`;
-    this.spec = labelFunction(options.enforceRFC952);
+    this.#spec = labelFunction(options.enforceRFC952);
+  }
+
+  /** The label of `name` (§5.1, `EnforceRFC952`), worked out once per name. */
+  readonly spec: LabelFn = (name) => {
+    let label = this.#labels.get(name);
+    if (label === undefined) {
+      label = this.#spec(name);
+      this.#labels.set(name, label);
+    }
+    return label;
+  };
+
+  /** The names the tasks labelled `T` of the framework labelled `fname` share. */
+  appNames(T: string, fname: string): AppNames {
+    let apps = this.#apps.get(fname);
+    if (apps === undefined) this.#apps.set(fname, apps = new Map());
+    let names = apps.get(T);
+    if (names === undefined) {
+      const tail = this.tail;
+      names = {
+        a: `${T}.${fname}${tail}`,
+        slaveA: `${T}.${fname}.slave${tail}`,
+        tcpSlave: `_${T}._tcp.${fname}.slave${tail}`,
+        udpSlave: `_${T}._udp.${fname}.slave${tail}`,
+        tcp: `_${T}._tcp.${fname}${tail}`,
+        udp: `_${T}._udp.${fname}${tail}`,
+      };
+      apps.set(T, names);
+    }
+    return names;
   }
 
   /** Logs `msg` at most once per `kind` in this derivation's life. */
@@ -345,43 +395,37 @@ interface TaskContext {
 function taskPass(d: Derivation, c: TaskContext, T: string): void {
   const tail = d.tail;
   const emit = c.emit;
-  const arec = `${T}.${c.fname}`;
+  const app = d.appNames(T, c.fname);
   const canonical = `${T}-${c.hash}-${c.slaveTail}.${c.fname}`;
 
   if (c.ips.length > 0) {
-    const arecName = arec + tail;
     const canonicalName = canonical + tail;
     for (const ip of c.ips) {
-      put(emit, ip.kind, arecName, ip.text);
+      put(emit, ip.kind, app.a, ip.text);
       put(emit, ip.kind, canonicalName, ip.text);
     }
   }
-  const slaveA = `${arec}.slave${tail}`;
   const slaveC = `${canonical}.slave${tail}`;
   if (c.slave.ips.length > 0) {
     for (const ip of c.slave.ips) {
-      put(emit, ip.kind, slaveA, ip.text);
+      put(emit, ip.kind, app.slaveA, ip.text);
       put(emit, ip.kind, slaveC, ip.text);
     }
   } else {
     // Bogus non-IP A value kept for compatibility (§6.10); empty values are never stored.
-    put(emit, "A", slaveA, c.slave.fallback);
+    put(emit, "A", app.slaveA, c.slave.fallback);
     put(emit, "A", slaveC, c.slave.fallback);
   }
 
   // §6.3: resource ports → `C.F.slave.D.:P`.
   if (c.ports.length > 0) {
-    const tcpSlave = `_${T}._tcp.${c.fname}.slave${tail}`;
-    const udpSlave = `_${T}._udp.${c.fname}.slave${tail}`;
-    const tcp = `_${T}._tcp.${c.fname}${tail}`;
-    const udp = `_${T}._udp.${c.fname}${tail}`;
     for (const p of c.ports) {
       const target = `${slaveC}:${p}`;
-      put(emit, "SRV", tcpSlave, target);
-      put(emit, "SRV", udpSlave, target);
+      put(emit, "SRV", app.tcpSlave, target);
+      put(emit, "SRV", app.udpSlave, target);
       if (!c.discovery) {
-        put(emit, "SRV", tcp, target);
-        put(emit, "SRV", udp, target);
+        put(emit, "SRV", app.tcp, target);
+        put(emit, "SRV", app.udp, target);
       }
     }
   }

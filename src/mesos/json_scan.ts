@@ -1,46 +1,93 @@
 /**
- * Reading a master state straight from its bytes (owns: a JSON parser that builds only the
- * fields of `STATE_SCHEMA`, checks the syntax of everything else without building it, and
- * falls back to `JSON.parse` and `checkStateShape` to describe a body it cannot take).
+ * JSON read straight from its bytes into the fields a schema names (owns: the schema types
+ * and a parser that builds only those fields, checks the syntax of everything else without
+ * building it, and reduces objects as their schema says).
  *
- * The result equals `project(JSON.parse(text))` (state_schema.ts); a body that `JSON.parse`
- * or `checkStateShape` rejects is rejected with their words. A 100,000-task state is 90 MB of
- * JSON, of which mesos-dns reads a few fields per task: parsing all of it built about 270 MB
- * of objects that were garbage a moment later, and decoding it first made a 90 MB string
- * (issue #11). Here the bytes are read once; strings are decoded only where they are kept,
+ * The result equals `project(JSON.parse(text), schema)`. A large document is read once, as
+ * bytes: a 100,000-task `/master/state` is 90 MB of JSON of which mesos-dns reads a few fields
+ * per task; `JSON.parse` built about 270 MB of objects that were garbage a moment later,
+ * after decoding a 90 MB string (issue #11). Strings are decoded only where they are kept,
  * and a string seen a moment ago (an agent id, a task state) is shared, not decoded again.
  */
-import type { MesosState } from "./state_types.ts";
-import {
-  type ArraySchema,
-  checkStateShape,
-  fits,
-  type ObjectSchema,
-  project,
-  type Schema,
-  STATE_SCHEMA,
-} from "./state_schema.ts";
 
-/** The body is not valid JSON, or a checked object does not fit its schema. */
-class JsonScanError extends Error {}
+/** A leaf: the JSON type required (`any`: kept as it is, not checked). */
+export type LeafType = "string" | "number" | "integer" | "any";
+
+/** An object with the fields read; others are not kept. */
+export interface ObjectSchema {
+  readonly fields: Readonly<Record<string, Schema>>;
+  /**
+   * What is kept of such an object (default: its fields); `fits` says whether the object may
+   * be reduced (else the scan is refused: `SchemaMismatch`).
+   */
+  readonly reduce?: (o: Record<string, unknown>) => unknown;
+  readonly fits?: (o: Record<string, unknown>) => boolean;
+}
+
+/** An array of objects. */
+export interface ArraySchema {
+  readonly items: ObjectSchema;
+}
+
+export type Schema = LeafType | ObjectSchema | ArraySchema;
+
+/** An object schema with the given fields (and reduction). */
+export function object(
+  fields: Record<string, Schema>,
+  reduce?: ObjectSchema["reduce"],
+  fits?: ObjectSchema["fits"],
+): ObjectSchema {
+  return reduce ? (fits ? { fields, reduce, fits } : { fields, reduce }) : { fields };
+}
+
+/** An array of objects with the given fields. */
+export function arrayOf(fields: Record<string, Schema>): ArraySchema {
+  return { items: object(fields) };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * `doc` reduced to the fields of `schema` (a parsed document, e.g. from `JSON.parse`): objects
+ * keep only the schema's fields (then `reduce`), arrays of objects are projected element by
+ * element, and a value whose type does not fit its schema is kept as it is.
+ */
+export function project(doc: unknown, schema: Schema): unknown {
+  if (typeof schema === "string") return doc;
+  if ("fields" in schema) {
+    if (!isObject(doc)) return doc;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(schema.fields)) {
+      if (Object.hasOwn(doc, key)) out[key] = project(doc[key], schema.fields[key]);
+    }
+    return schema.reduce ? schema.reduce(out) : out;
+  }
+  if (!Array.isArray(doc)) return doc;
+  return doc.map((el) => isObject(el) ? project(el, schema.items) : el);
+}
+
+/** The bytes are not JSON (the message says where). */
+export class JsonScanError extends SyntaxError {}
+
+/** An object with a `fits` check failed it. */
+export class SchemaMismatch extends Error {}
 
 /** An object of the schema: its field names as strings and as bytes, and what each holds. */
 class ObjectNode {
   readonly names: string[];
   readonly keys: Uint8Array[];
   readonly children: Node[];
-  /** With `reduce`: the check the object must pass before it is reduced. */
-  readonly fits?: (v: unknown) => boolean;
   readonly reduce?: (o: Record<string, unknown>) => unknown;
+  readonly fits?: (o: Record<string, unknown>) => boolean;
   constructor(schema: ObjectSchema) {
     const enc = new TextEncoder();
     this.names = Object.keys(schema.fields);
     this.keys = this.names.map((n) => enc.encode(n));
     this.children = this.names.map((n) => compile(schema.fields[n]));
-    if (schema.reduce) {
-      this.fits = fits(schema);
-      this.reduce = schema.reduce;
-    }
+    this.reduce = schema.reduce;
+    this.fits = schema.fits;
   }
 }
 
@@ -59,7 +106,8 @@ function compile(schema: Schema): Node {
   return "fields" in schema ? new ObjectNode(schema) : new ArrayNode(schema);
 }
 
-const ROOT = new ObjectNode(STATE_SCHEMA);
+/** The compiled form of each object schema used so far. */
+const compiled = new WeakMap<ObjectSchema, ObjectNode>();
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -452,7 +500,7 @@ class Scanner {
       if (c !== CLOSE_OBJECT) this.fail();
       this.i++;
       if (!node.reduce) return out;
-      if (!node.fits!(out)) throw new JsonScanError("an object does not fit its schema");
+      if (node.fits && !node.fits(out)) throw new SchemaMismatch("an object does not fit its schema");
       return node.reduce(out);
     }
   }
@@ -487,36 +535,17 @@ class Scanner {
 }
 
 /**
- * The state in `bytes` (UTF-8 JSON; a leading byte order mark is ignored) with only the
- * fields mesos-dns reads, `project(JSON.parse(text))`, if it passes `checkStateShape`; else
- * the problem that `checkStateShape` names. Throws `SyntaxError` (from `JSON.parse`) when the
- * bytes are not JSON.
+ * The JSON value in `bytes` (UTF-8; a leading byte order mark is ignored) projected onto
+ * `schema`: `project(JSON.parse(text), schema)`. Throws `JsonScanError` when the bytes are
+ * not one JSON value, `SchemaMismatch` when an object fails its schema's `fits`.
  */
-export function readState(bytes: Uint8Array): { state: MesosState; problem: null } | {
-  state: null;
-  problem: string;
-} {
-  let doc: unknown;
-  try {
-    doc = scan(bytes);
-  } catch (err) {
-    if (!(err instanceof JsonScanError)) throw err;
-    doc = undefined;
-  }
-  if (doc !== undefined && checkStateShape(doc) === null) return { state: doc as MesosState, problem: null };
-  // Not a state the scan takes: the whole document, parsed and checked, says why (or, if the
-  // scan was wrong to refuse it, is taken).
-  const whole = JSON.parse(new TextDecoder().decode(bytes));
-  const problem = checkStateShape(whole);
-  return problem === null ? { state: project(whole) as MesosState, problem: null } : { state: null, problem };
-}
-
-/** The projection of the JSON in `bytes` (`JsonScanError` if it is not JSON, or a reduced object does not fit). */
-export function scan(bytes: Uint8Array): unknown {
+export function scanJson(bytes: Uint8Array, schema: ObjectSchema): unknown {
+  let root = compiled.get(schema);
+  if (!root) compiled.set(schema, root = new ObjectNode(schema));
   const s = new Scanner(bytes);
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) s.i = 3;
   const c = s.ws();
-  const doc = c === OPEN_OBJECT ? s.object(ROOT) : s.any(0);
+  const doc = c === OPEN_OBJECT ? s.object(root) : s.any(0);
   if (s.ws() !== -1) s.fail("Unexpected non-whitespace character after JSON:");
   return doc;
 }

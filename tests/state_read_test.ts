@@ -1,11 +1,11 @@
 /**
- * Tests of src/mesos/state_scan.ts: reading a state from its bytes gives what JSON.parse,
+ * Tests of readState (src/mesos/state_schema.ts, over src/mesos/json_scan.ts): reading a state from its bytes gives what JSON.parse,
  * checkStateShape and project give (state_schema.ts), on every fixture, a generated cluster,
  * JSON's corners, and thousands of damaged bodies.
  */
 import assert from "node:assert/strict";
-import { readState, scan } from "../src/mesos/state_scan.ts";
-import { checkStateShape, project } from "../src/mesos/state_schema.ts";
+import { scanJson } from "../src/mesos/json_scan.ts";
+import { checkStateShape, projectState, readState, STATE_SCHEMA } from "../src/mesos/state_schema.ts";
 import { generateDocument } from "../scripts/sim/cluster.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
@@ -22,7 +22,7 @@ function reference(bytes: Uint8Array): Outcome {
     return { syntax: true };
   }
   const problem = checkStateShape(doc);
-  return problem === null ? { state: project(doc) } : { problem };
+  return problem === null ? { state: projectState(doc) } : { problem };
 }
 
 function scanned(bytes: Uint8Array): Outcome {
@@ -42,8 +42,10 @@ function scanned(bytes: Uint8Array): Outcome {
 function same(bytes: Uint8Array, what: string): Outcome {
   const want = reference(bytes);
   assert.deepEqual(scanned(bytes), want, what);
-  if ("state" in want) assert.deepEqual(scan(bytes), want.state, `${what}: the scan alone`);
-  if ("syntax" in want) assert.throws(() => scan(bytes), `${what}: the scan alone refuses it`);
+  if ("state" in want) assert.deepEqual(scanJson(bytes, STATE_SCHEMA), want.state, `${what}: the scan alone`);
+  if ("syntax" in want) {
+    assert.throws(() => scanJson(bytes, STATE_SCHEMA), `${what}: the scan alone refuses it`);
+  }
   return want;
 }
 
