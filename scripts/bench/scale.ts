@@ -13,15 +13,17 @@
  * `SUBSCRIBE` with the same cluster as a ready-made SUBSCRIBED record, timed from that
  * request). At the largest size, each server
  * in turn then gets dnsperf load while the master alternates every second between the state
- * and one with 1% of the tasks killed (so every reload changes records), both polling every
- * `refreshSeconds` second: queries per second and the maximum and p99 latency. Knot then
+ * and one with 1% of the tasks killed (so every reload changes records), the pollers polling
+ * every `refreshSeconds` second, and on the event stream the same change as events (those
+ * tasks' TASK_UPDATED to TASK_KILLED, then their TASK_ADDED as running): queries per second
+ * and the maximum and p99 latency. Knot then
  * serves the same names (a zone file from mesos-dns's `/v1/axfr`) under the same load without
  * updates: the tail latency the machine itself gives.
  */
 import type { MesosState, MesosTask } from "../../src/mesos/state_types.ts";
 import { generateRecords } from "../../src/records/generate.ts";
 import { generateDocument } from "../sim/cluster.ts";
-import { subscribedEvent } from "../sim/operator_events.ts";
+import { subscribedEvent, taskAdded, taskUpdated } from "../sim/operator_events.ts";
 import { encodeRecord } from "../../src/mesos/recordio.ts";
 import { runDnsperf } from "./dnsperf.ts";
 import { type AxfrDoc, currentUser, startKnot, zoneFileFromAxfr } from "./knot.ts";
@@ -66,9 +68,10 @@ interface Master {
 /**
  * A master serving pre-serialised states (the first, or alternating between them), and
  * with `streamOn(true)` the operator API's event stream: `stream` (a RecordIO SUBSCRIBED
- * record), then nothing (the stream stays open until `close`).
+ * record), then, while it alternates, `events[0]`, `events[1]`, ... in turn at each change
+ * (the stream stays open until `close`).
  */
-function serveStates(bodies: Uint8Array[], stream: Uint8Array, port: number): Master {
+function serveStates(bodies: Uint8Array[], stream: Uint8Array, events: Uint8Array[], port: number): Master {
   let first: number | undefined;
   let current = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -109,7 +112,14 @@ function serveStates(bodies: Uint8Array[], stream: Uint8Array, port: number): Ma
     alternate: (ms) => {
       clearInterval(timer);
       current = 0;
-      if (ms > 0) timer = setInterval(() => current = (current + 1) % bodies.length, ms);
+      let batch = 0;
+      if (ms > 0) {
+        timer = setInterval(() => {
+          current = (current + 1) % bodies.length;
+          for (const c of open) c.enqueue(events[batch] as Uint8Array<ArrayBuffer>);
+          batch = (batch + 1) % events.length;
+        }, ms);
+      }
     },
     streamOn: (on) => {
       streaming = on;
@@ -254,7 +264,7 @@ function states(
   tasks: number,
   seed: number,
   master: string,
-): { docs: MesosState[]; probe: string; enumerate: EnumerateDoc; stream: Uint8Array } {
+): { docs: MesosState[]; probe: string; enumerate: EnumerateDoc; stream: Uint8Array; events: Uint8Array[] } {
   const doc = generateDocument({ frameworks: 5, agents: Math.max(1, Math.round(tasks / 20)), tasks, seed });
   doc.leader = `master@${master}`;
   doc.pid = doc.leader;
@@ -283,14 +293,22 @@ function states(
     if (probeName) break;
   }
   const changed = structuredClone(doc);
+  // The same change as events: those tasks killed (TASK_UPDATED), then listed again running (TASK_ADDED).
+  let kills = "";
+  let revivals = "";
   let n = 0;
-  for (const f of changed.frameworks ?? []) {
-    for (const t of (f.tasks ?? []) as MesosTask[]) {
-      if (t.state === "TASK_RUNNING" && n++ % 100 === 50) t.state = "TASK_KILLED";
+  for (const [fi, f] of (changed.frameworks ?? []).entries()) {
+    for (const [ti, t] of ((f.tasks ?? []) as MesosTask[]).entries()) {
+      if (t.state !== "TASK_RUNNING" || n++ % 100 !== 50) continue;
+      t.state = "TASK_KILLED";
+      const was = doc.frameworks![fi].tasks![ti];
+      kills += encodeRecord(JSON.stringify(taskUpdated(was, { state: "TASK_KILLED", timestamp: 2e9 })));
+      revivals += encodeRecord(JSON.stringify(taskAdded(was as MesosTask & Record<string, unknown>)));
     }
   }
   const stream = new TextEncoder().encode(encodeRecord(JSON.stringify(subscribedEvent(doc, 15))));
-  return { docs: [doc, changed], probe: probeName, enumerate, stream };
+  const events = [new TextEncoder().encode(kills), new TextEncoder().encode(revivals)];
+  return { docs: [doc, changed], probe: probeName, enumerate, stream, events };
 }
 
 /** mesos-dns measured on the event stream's SUBSCRIBED snapshot instead of a polled state. */
@@ -365,9 +383,9 @@ export async function runScale(o: ScaleOptions): Promise<string> {
     o.progress(`scale: generating a cluster of ${tasks} tasks`);
     const masterPort = freeDnsPort();
     const address = `127.0.0.1:${masterPort}`;
-    const { docs, probe, enumerate, stream } = states(tasks, o.seed, address);
+    const { docs, probe, enumerate, stream, events } = states(tasks, o.seed, address);
     const bodies = docs.map((d) => new TextEncoder().encode(JSON.stringify(d)) as Uint8Array<ArrayBuffer>);
-    const master = serveStates(bodies, stream, masterPort);
+    const master = serveStates(bodies, stream, events, masterPort);
     try {
       for (const [name, start] of servers) {
         master.resetFirst();
@@ -401,9 +419,9 @@ export async function runScale(o: ScaleOptions): Promise<string> {
         const file = `${o.tmp}/scale-queries.txt`;
         await Deno.writeTextFile(file, queries.lines.join("\n") + "\n");
         for (const [name, start] of servers) {
-          if (name === STREAMED) continue;
           master.alternate(0);
           master.resetFirst();
+          master.streamOn(name === STREAMED);
           const s = await start(address, o.refreshSeconds);
           try {
             await firstAnswer(s.port, probe, performance.now() + 300_000, s.alive);
@@ -422,7 +440,9 @@ export async function runScale(o: ScaleOptions): Promise<string> {
               maxMs: r.maxLatencyMs,
               p99Ms: r.p99LatencyMs,
               lost: r.lost,
-              reloads: `every ${o.refreshSeconds} s`,
+              reloads: name === STREAMED
+                ? "events each second (1% of the tasks killed, then listed again)"
+                : `every ${o.refreshSeconds} s`,
             });
             if (name === "mesos-dns" && o.knot) {
               const res = await fetch(`http://127.0.0.1:${s.http}/v1/axfr`);
@@ -432,6 +452,7 @@ export async function runScale(o: ScaleOptions): Promise<string> {
             o.progress(`scale: ${name} load failed: ${e}\n${s.output().slice(-2000)}`);
           } finally {
             master.alternate(0);
+            master.streamOn(false);
             await s.stop();
           }
         }
@@ -469,7 +490,8 @@ function report(builds: BuildResult[], loads: LoadResult[], o: ScaleOptions): st
       `### Under load at ${Math.max(...o.sizes).toLocaleString("en-US")} tasks while updates land`,
       "",
       `dnsperf, ${o.clients} clients, ${o.loadSeconds} s; the master alternates every second between the state ` +
-        "and one with 1% of the tasks killed; each server reloads every " + `${o.refreshSeconds} s` +
+        "and one with 1% of the tasks killed (on the event stream: those tasks killed, then listed again, as " +
+        "events); the pollers reload every " + `${o.refreshSeconds} s` +
         (o.knot
           ? "; Knot serves the same names from a zone file, without updates (the machine's reference)."
           : "."),

@@ -164,6 +164,14 @@ export const PTR_BUILD_AT_ONCE_MS = 20;
 /** A PTR build after a change waits this many times the last build's duration. */
 export const PTR_BUILD_SPACING = 10;
 
+/**
+ * An update of the zone's top layer that took longer than this is followed by a pause
+ * (`UPDATE_SPACING` times as long) in which newer snapshots are merged, not applied one by one.
+ */
+export const UPDATE_AT_ONCE_MS = 50;
+/** The pause after a slow update, in multiples of its duration: updates keep at most half the thread. */
+export const UPDATE_SPACING = 1;
+
 /** Longest stretch a full zone build keeps the thread before letting queries in. */
 export const REBUILD_SLICE_MS = 10;
 
@@ -200,8 +208,9 @@ export class Responder {
   #changed = new Set<string>();
   /** A snapshot without `changes` came: the next build is a full one. */
   #wantFull = false;
-  /** A full build is under way (in slices). */
+  /** A full build is under way (in slices), or the pause after a slow update (`UPDATE_SPACING`). */
   #building = false;
+  #pauseTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   readonly #zoneListeners = new Set<(zone: ZoneAnswers) => void>();
   /** What the allocation-free path read from the current request. */
@@ -275,7 +284,11 @@ export class Responder {
    * `topLimit`, is built whole in slices of `REBUILD_SLICE_MS`, the previous zone answering
    * (TCP and the general path included) in between; snapshots published meanwhile are
    * merged and applied when it is done. The first zone and small ones (`SLICED_BUILD_NAMES`)
-   * are built at once, before `publish` returns.
+   * are built at once, before `publish` returns. An update slower than `UPDATE_AT_ONCE_MS`
+   * (a cluster of 100,000 tasks changing fast: each change rewrites the answers of names
+   * with thousands of records) is followed by a pause as long, so that a stream of changes
+   * takes at most half the thread: what comes meanwhile is merged into the next update.
+   * HTTP reads the snapshot the zone was built from (`servedSnapshot`), so it never runs ahead.
    */
   #rebuild(snap: Snapshot): void {
     this.#followPtr(snap);
@@ -344,6 +357,15 @@ export class Responder {
         this.#install(updateZoneAnswers(zone, snap, this.#cfg, changed), snap, t0, changed.size);
       } catch (e) {
         log.error("updating DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
+      }
+      const ms = performance.now() - t0;
+      if (ms > UPDATE_AT_ONCE_MS && !this.#closed) {
+        this.#building = true;
+        this.#pauseTimer = setTimeout(() => {
+          this.#pauseTimer = undefined;
+          this.#building = false;
+          if (this.#latest) this.#apply();
+        }, ms * UPDATE_SPACING);
       }
       return;
     }
@@ -476,6 +498,8 @@ export class Responder {
     this.#closed = true;
     clearTimeout(this.#ptrTimer);
     this.#ptrTimer = undefined;
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
     this.#unsubscribe();
   }
 

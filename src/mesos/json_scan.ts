@@ -130,7 +130,7 @@ const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
 /** Strings up to this many bytes are looked up in the cache of strings seen. */
 const CACHED_LEN = 64;
-/** Slots of the cache (a power of two); a slot holds the last string that hashed to it. */
+/** Most slots of the cache (a power of two); a slot holds the last string that hashed to it. */
 const CACHE_SLOTS = 1 << 14;
 
 class Scanner {
@@ -143,12 +143,19 @@ class Scanner {
   /** Character codes of a short ASCII string, for `String.fromCharCode`. */
   readonly codes: number[] = [];
   /** The cache of strings seen: per slot, where the string's bytes are in `b`, their length, the string. */
-  readonly cacheAt = new Int32Array(CACHE_SLOTS);
-  readonly cacheLen = new Int32Array(CACHE_SLOTS).fill(-1);
-  readonly cached: string[] = new Array(CACHE_SLOTS).fill("");
+  readonly cacheAt: Int32Array;
+  readonly cacheLen: Int32Array;
+  readonly cached: string[];
+  readonly cacheMask: number;
 
   constructor(readonly b: Uint8Array) {
     this.n = b.length;
+    // A slot per 64 bytes of input or so: a stream event of a kilobyte does not pay for a large cache.
+    const slots = Math.min(CACHE_SLOTS, 2 ** Math.max(4, Math.ceil(Math.log2(b.length / 64 + 1))));
+    this.cacheAt = new Int32Array(slots);
+    this.cacheLen = new Int32Array(slots).fill(-1);
+    this.cached = new Array(slots).fill("");
+    this.cacheMask = slots - 1;
   }
 
   fail(what?: string): never {
@@ -182,7 +189,7 @@ class Scanner {
       if (c > 0x7f) ascii = false;
       h = Math.imul(h ^ c, 0x01000193);
     }
-    const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
+    const slot = (h ^ (h >>> 15)) & this.cacheMask;
     if (this.cacheLen[slot] === len) {
       const at = this.cacheAt[slot];
       let j = 0;

@@ -102,8 +102,9 @@ function nextTurn(): Promise<void> {
 /** Where in a reload `releaseMemory` is called (see `StatePollerOptions`). */
 export type ReleaseStage = "starting" | "fetched" | "replaced" | "published";
 
-/** Number of records in a set: every (name, value) pair of A, AAAA and SRV. */
+/** Number of records in a set: every (name, value) pair of A, AAAA and SRV (counted by its maker if it did). */
 export function countRecords(records: RecordSet): number {
+  if (records.recordCount !== undefined) return records.recordCount;
   let n = 0;
   for (const map of [records.a, records.aaaa, records.srv]) {
     for (const values of map.values()) n += values.length;

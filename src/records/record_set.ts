@@ -35,6 +35,8 @@ export interface RecordSet {
   readonly srv: ReadonlyMap<string, readonly string[]>;
   /** Per framework, per task, the records each task newly added (for `/v1/enumerate`). */
   readonly frameworks: readonly EnumFramework[] | null;
+  /** How many (type, name, value) records the set holds, when its maker counted them. */
+  readonly recordCount?: number;
 }
 
 /**
@@ -50,6 +52,8 @@ export class RecordSetBuilder {
   readonly srv = new Map<string, string[]>();
   /** The values of each list longer than `SCAN_LIMIT`, keyed by the list itself. */
   readonly #long = new Map<string[], Set<string>>();
+  /** How many records were added (each new triple once). */
+  count = 0;
 
   constructor(readonly domain: string) {}
 
@@ -59,22 +63,32 @@ export class RecordSetBuilder {
     const list = map.get(name);
     if (list === undefined) {
       map.set(name, [value]);
+      this.count++;
       return true;
     }
     if (list.length < SCAN_LIMIT) {
       if (list.includes(value)) return false;
       list.push(value);
       if (list.length === SCAN_LIMIT) this.#long.set(list, new Set(list));
+      this.count++;
       return true;
     }
     const values = this.#long.get(list)!;
     if (values.has(value)) return false;
     values.add(value);
     list.push(value);
+    this.count++;
     return true;
   }
 
   build(frameworks: EnumFramework[] | null): RecordSet {
-    return { domain: this.domain, a: this.a, aaaa: this.aaaa, srv: this.srv, frameworks };
+    return {
+      domain: this.domain,
+      a: this.a,
+      aaaa: this.aaaa,
+      srv: this.srv,
+      frameworks,
+      recordCount: this.count,
+    };
   }
 }

@@ -152,28 +152,40 @@ class TypeTable {
 }
 
 /** A task as the store keeps it: what its records are derived from. */
+/** Never changed once its records are derived (published `/v1/enumerate` views hold it); replaced instead. */
 interface TaskEntry {
-  task: MesosTask;
-  frameworkId: string;
-  agentId: string;
+  readonly task: MesosTask;
+  readonly frameworkId: string;
+  readonly agentId: string;
   /** Its records (type, name, value triples, flat), or empty when it has none. */
-  records: string[];
+  readonly records: string[];
 }
 
 interface FrameworkEntry {
   framework: MesosFramework;
   label: string;
   records: string[];
-  /** Ids of its tasks the store holds, in arrival order. */
-  tasks: Set<string>;
+  /**
+   * Its tasks the store holds, by key, in arrival order. Held by the published view once
+   * published (`shared`): copied before it changes (`#tasksOf`), so a publish costs nothing
+   * per task and a published set never changes.
+   */
+  tasks: Map<string, TaskEntry>;
+  shared: boolean;
   /** Its part of `/v1/enumerate` as last published (undefined: changed since). */
   view?: FrameworkView;
 }
 
-/** A framework and its tasks' records, as `/v1/enumerate` reads them. */
+/** A task as `/v1/enumerate` reads it. */
+interface ViewTask {
+  readonly task: MesosTask;
+  readonly records: readonly string[];
+}
+
+/** A framework and its tasks' records, as `/v1/enumerate` reads them (never changed once published). */
 interface FrameworkView {
   name: string;
-  tasks: { name: string; id: string; records: readonly string[] }[];
+  tasks: { values(): Iterable<ViewTask> };
 }
 
 interface AgentEntry {
@@ -242,6 +254,8 @@ export class RecordStore {
   #hasRecords = false;
   /** Names touched by the change being applied. */
   #touched = new Set<string>();
+  /** How many records the tables hold. */
+  #count = 0;
   /** The record lists removed or added by the change being applied. */
   #lists: (readonly string[])[] = [];
 
@@ -295,7 +309,8 @@ export class RecordStore {
         framework: { id: f.id, name: f.name, pid: f.pid, hostname: f.hostname },
         label: frameworkLabel(d, f),
         records,
-        tasks: old?.tasks ?? new Set(),
+        tasks: old?.tasks ?? new Map(),
+        shared: false,
       });
     });
     for (const s of arr(state?.slaves)) {
@@ -320,7 +335,8 @@ export class RecordStore {
     // record held meanwhile): per framework in state order, its tasks that got records.
     const views: FrameworkView[] = [];
     frameworks.forEach((f, i) => {
-      const view: FrameworkView = { name: f && typeof f === "object" ? str(f.name) : "", tasks: [] };
+      const tasks: ViewTask[] = [];
+      const view: FrameworkView = { name: f && typeof f === "object" ? str(f.name) : "", tasks };
       views.push(view);
       if (!f || typeof f !== "object") return;
       const fw = this.#frameworks.get(ids[i])!;
@@ -338,10 +354,9 @@ export class RecordStore {
           this.#dups.set(id, dups);
         }
         this.#putTask(d, kept, ids[i], key, (list) => {
-          view.tasks.push({ name: str(task.name), id, records: list });
+          tasks.push({ task: kept, records: list });
           return collect(list);
         });
-        fw.tasks.add(key);
       }
     });
     this.#extra = extra;
@@ -356,10 +371,12 @@ export class RecordStore {
         enumerated ??= enumerate(before, views);
         return enumerated;
       },
+      recordCount: b.count,
     };
     this.#types.A.reset(b.a);
     this.#types.AAAA.reset(b.aaaa);
     this.#types.SRV.reset(b.srv);
+    this.#count = b.count;
     this.#hasRecords = true;
     if (!previous) return { records: rs, changes: undefined };
     const names = new Set<string>();
@@ -384,10 +401,21 @@ export class RecordStore {
     const agent = this.#agents.get(agentId);
     agent?.tasks.add(id);
     const fw = this.#frameworks.get(frameworkId);
+    if (fw) this.#tasksOf(fw).set(id, entry);
     if (getsRecords(d, task) && agent?.addrs && fw) {
       taskRecords(d, task, fw.label, agent.addrs, emitFor(entry.records));
     }
     return entry;
+  }
+
+  /** The tasks of `fw`, to be changed: copied first if a published view holds them. */
+  #tasksOf(fw: FrameworkEntry): Map<string, TaskEntry> {
+    if (fw.shared) {
+      fw.tasks = new Map(fw.tasks);
+      fw.shared = false;
+    }
+    fw.view = undefined;
+    return fw.tasks;
   }
 
   /**
@@ -406,7 +434,7 @@ export class RecordStore {
       const fw = this.#frameworks.get(id);
       if (!fw) continue;
       this.#remove(fw.records);
-      for (const tid of fw.tasks) this.#dropTask(tid);
+      for (const tid of [...fw.tasks.keys()]) this.#dropTask(tid);
       this.#frameworks.delete(id);
     }
     for (const f of delta.frameworks ?? []) {
@@ -421,14 +449,15 @@ export class RecordStore {
         framework: { id: f.id, name: f.name, pid: f.pid, hostname: f.hostname },
         label,
         records,
-        tasks: old?.tasks ?? new Set(),
+        tasks: old?.shared ? new Map(old.tasks) : old?.tasks ?? new Map(),
+        shared: false,
       };
       this.#frameworks.set(id, entry);
-      if (old && old.label !== label) { for (const tid of entry.tasks) rederive.add(tid); }
+      if (old && old.label !== label) { for (const tid of entry.tasks.keys()) rederive.add(tid); }
       // Tasks that came before their framework get their records now.
       if (!old) {
         for (const [tid, t] of this.#tasks) {
-          if (t.frameworkId === id) entry.tasks.add(tid), rederive.add(tid);
+          if (t.frameworkId === id) entry.tasks.set(tid, t), rederive.add(tid);
         }
       }
     }
@@ -467,20 +496,19 @@ export class RecordStore {
       if (old) this.#dropTask(id);
       rederive.delete(id);
       this.#putTask(d, t, fid, id, (list) => this.#adder(list));
-      const fw = this.#frameworks.get(fid);
-      fw?.tasks.add(id);
-      if (fw) fw.view = undefined;
     }
     for (const id of rederive) {
       const old = this.#tasks.get(id);
       if (!old) continue;
       this.#remove(old.records);
-      old.records = [];
+      // A new entry: published views hold the old one, never changed.
+      const entry: TaskEntry = { ...old, records: [] };
+      this.#tasks.set(id, entry);
       const agent = this.#agents.get(old.agentId);
       const fw = this.#frameworks.get(old.frameworkId);
-      if (fw) fw.view = undefined;
+      if (fw) this.#tasksOf(fw).set(id, entry);
       if (getsRecords(d, old.task) && agent?.addrs && fw) {
-        taskRecords(d, old.task, fw.label, agent.addrs, this.#adder(old.records));
+        taskRecords(d, old.task, fw.label, agent.addrs, this.#adder(entry.records));
       }
     }
     const names = this.#touched;
@@ -532,8 +560,7 @@ export class RecordStore {
     this.#tasks.delete(id);
     this.#agents.get(t.agentId)?.tasks.delete(id);
     const fw = this.#frameworks.get(t.frameworkId);
-    fw?.tasks.delete(id);
-    if (fw) fw.view = undefined;
+    if (fw) this.#tasksOf(fw).delete(id);
   }
 
   /** An emitter that applies each record to the tables and lists it in `list`. */
@@ -555,6 +582,7 @@ export class RecordStore {
       return;
     }
     this.#touched.add(name);
+    this.#count++;
     if (cur !== undefined && table.fresh.has(cur)) {
       (cur as string[]).push(value);
       return;
@@ -584,6 +612,7 @@ export class RecordStore {
       const at = cur.indexOf(value);
       if (at < 0) continue;
       this.#touched.add(name);
+      this.#count--;
       if (cur.length === 1) {
         table.set(name, undefined);
         continue;
@@ -614,14 +643,10 @@ export class RecordStore {
     const srv = this.#types.SRV.publish();
     const contributions = {
       before: this.#beforeTasks(),
-      frameworks: [...this.#frameworks.values()].map((f) =>
-        f.view ??= {
-          name: str(f.framework.name),
-          tasks: [...f.tasks].map((id) => this.#tasks.get(id)).filter((t): t is TaskEntry =>
-            t !== undefined && t.records.length > 0
-          ).map((t) => ({ name: str(t.task.name), id: str(t.task.id), records: t.records })),
-        }
-      ),
+      frameworks: [...this.#frameworks.values()].map((f) => {
+        f.shared = true;
+        return f.view ??= { name: str(f.framework.name), tasks: f.tasks };
+      }),
     };
     let enumerated: EnumFramework[] | null | undefined;
     return {
@@ -633,6 +658,7 @@ export class RecordStore {
         enumerated ??= enumerate(contributions.before, contributions.frameworks);
         return enumerated;
       },
+      recordCount: this.#count,
     };
   }
 }
@@ -669,7 +695,8 @@ function enumerate(
   const out: EnumFramework[] = [];
   for (const f of frameworks) {
     const tasks: EnumTask[] = [];
-    for (const t of f.tasks) {
+    for (const t of f.tasks.values()) {
+      if (t.records.length === 0) continue;
       let records: EnumRecord[] | null = null;
       for (let i = 0; i < t.records.length; i += 3) {
         const key = `${t.records[i]} ${t.records[i + 1]} ${t.records[i + 2]}`;
@@ -681,7 +708,7 @@ function enumerate(
           rtype: t.records[i] as RRType,
         });
       }
-      tasks.push({ name: t.name, id: t.id, records });
+      tasks.push({ name: str(t.task.name), id: str(t.task.id), records });
     }
     out.push({ tasks, name: f.name });
   }
