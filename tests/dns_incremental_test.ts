@@ -15,6 +15,9 @@ import { generateDocument, Rng } from "../scripts/sim/cluster.ts";
 import { buildQuery, decode, queryTcp, queryUdp, TcpClient } from "./helpers/dns_client.ts";
 import { deltaReady, randomChange } from "./helpers/random_deltas.ts";
 import { testConfig } from "./helpers/test_config.ts";
+import { waitFor } from "./helpers/wait.ts";
+import { Responder } from "../src/dns/respond.ts";
+import { Forwarder } from "../src/dns/forwarder.ts";
 import { engineTest, UDP_ENGINES } from "./helpers/udp_engines.ts";
 
 const OPTIONS: GeneratorOptions = {
@@ -236,5 +239,42 @@ Deno.test("TCP keeps answering while a large zone is built again", async () => {
   } finally {
     client.close();
     await dns.close();
+  }
+});
+
+Deno.test("after a slow update, the changes published during its pause are applied together, none lost", async () => {
+  const holder = new SnapshotHolder();
+  const a: Record<string, string[]> = { "slave.mesos.": ["10.0.0.1"] };
+  const set = () => {
+    const b = new RecordSetBuilder("mesos");
+    for (const [name, ips] of Object.entries(a)) for (const ip of ips) b.add("A", name, ip);
+    return b.build(null);
+  };
+  holder.publish(set());
+  const config = testConfig();
+  // Every update counts as slow here (the threshold is 50 ms): each is followed by a pause as long as it took
+  // (a timer even when it took under the clock's resolution).
+  const responder = new Responder({ config, holder, forwarder: new Forwarder(config), updateAtOnceMs: -1 });
+  const updates: number[] = [];
+  responder.onZone((z) => updates.push(z.serial));
+  try {
+    const published: Snapshot[] = [];
+    for (let k = 0; k < 6; k++) {
+      a[`web-${k}.marathon.mesos.`] = [`10.1.0.${k}`];
+      published.push(
+        holder.publish(set(), new Date(), undefined, { names: new Set([`web-${k}.marathon.mesos.`]) }),
+      );
+    }
+    // The first change is applied at once; the rest wait for its pause, then go in one update.
+    assert.equal(responder.servedSnapshot, published[0]);
+    assert.equal(updates.length, 1);
+    await waitFor(() => responder.servedSnapshot === published[5], { timeoutMs: 5000 });
+    assert.equal(updates.length, 2, `updates: ${updates.join(", ")}`);
+    for (let k = 0; k < 6; k++) {
+      const want = JSON.stringify([[`A web-${k}.marathon.mesos "10.1.0.${k}"`], []]);
+      assert.equal(answerOf(responder.zone!, `web-${k}.marathon.mesos`, 1), want, `web-${k}`);
+    }
+  } finally {
+    responder.close();
   }
 });

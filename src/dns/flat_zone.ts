@@ -291,12 +291,19 @@ function render(l: Layer, id: number, k: number, out: Uint8Array): number {
 }
 
 /**
- * Writes `name` (a trailing dot is ignored; `""` = root) in uncompressed wire form at `out[at]`
- * (room for `name.length + 2` bytes); returns where it ends, or -1 if it is not a valid
- * ASCII name (empty or long labels, over 255 octets).
+ * Writes `name` (its first `end` characters; a trailing dot is ignored; `""` = root) in
+ * uncompressed wire form at `out[at]` (room for `end + 2` bytes), lower-cased if `lower`;
+ * returns where it ends, or -1 if it is not a valid ASCII name (empty or long labels, over
+ * 255 octets).
  */
-export function writeWireName(out: Uint8Array, at: number, name: string): number {
-  let n = name.length;
+export function writeWireName(
+  out: Uint8Array,
+  at: number,
+  name: string,
+  end = name.length,
+  lower = false,
+): number {
+  let n = end;
   if (n > 1 && name.charCodeAt(n - 1) === 0x2e) n--;
   if (n === 0) {
     out[at] = 0;
@@ -314,7 +321,7 @@ export function writeWireName(out: Uint8Array, at: number, name: string): number
       label = 0;
     } else {
       if (c > 0x7f || ++label > 63) return -1;
-      out[at + 1 + i] = c;
+      out[at + 1 + i] = lower && c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
     }
   }
   if (label === 0) return -1;

@@ -94,6 +94,8 @@ export interface ResponderOptions {
   counters?: DnsCounterRegion;
   /** The cache of forwarded answers (none: every outside name is forwarded). */
   cache?: ForwardCache;
+  /** Updates slower than this are followed by a pause (default `UPDATE_AT_ONCE_MS`; tests set 0). */
+  updateAtOnceMs?: number;
 }
 
 /**
@@ -211,6 +213,7 @@ export class Responder {
   /** A full build is under way (in slices), or the pause after a slow update (`UPDATE_SPACING`). */
   #building = false;
   #pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #updateAtOnceMs: number;
   #closed = false;
   readonly #zoneListeners = new Set<(zone: ZoneAnswers) => void>();
   /** What the allocation-free path read from the current request. */
@@ -241,6 +244,7 @@ export class Responder {
     this.#forwarder = opts.forwarder;
     this.#holder = opts.holder;
     this.#plainAllowed = opts.plainPath !== false;
+    this.#updateAtOnceMs = opts.updateAtOnceMs ?? UPDATE_AT_ONCE_MS;
     this.#settings(opts.config);
     const current = opts.holder.current();
     if (current) this.#rebuild(current);
@@ -359,7 +363,7 @@ export class Responder {
         log.error("updating DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
       }
       const ms = performance.now() - t0;
-      if (ms > UPDATE_AT_ONCE_MS && !this.#closed) {
+      if (ms > this.#updateAtOnceMs && !this.#closed) {
         this.#building = true;
         this.#pauseTimer = setTimeout(() => {
           this.#pauseTimer = undefined;

@@ -84,19 +84,24 @@ function shuffle(p: Int32Array, n: number): void {
   }
 }
 
-/** The parsed values of one name: A as numbers, AAAA as 16-byte arrays, SRV port and target. */
+/**
+ * The parsed values of one name: A as numbers, AAAA as 16-byte arrays, SRV port and the
+ * value whose text before `srvColon` is the target (written from there: a name with
+ * thousands of SRV values makes no string per value).
+ */
 class Values {
   a: number[] = [];
   aaaa: Uint8Array[] = [];
   srvPort: number[] = [];
-  /** Lower-cased target without trailing dot. */
-  srvTarget: string[] = [];
+  srvValue: string[] = [];
+  srvColon: number[] = [];
 
   clear(): void {
     this.a.length = 0;
     this.aaaa.length = 0;
     this.srvPort.length = 0;
-    this.srvTarget.length = 0;
+    this.srvValue.length = 0;
+    this.srvColon.length = 0;
   }
 }
 
@@ -192,14 +197,13 @@ class Builder {
     for (const value of values) {
       const colon = value.lastIndexOf(":");
       const port = parsePort(value, colon + 1);
-      // The target as stored (a trailing dot kept: it is the key of its own records).
-      const target = colon > 0 ? value.slice(0, colon).toLowerCase() : "";
-      if (port < 0 || !validName(target)) {
+      if (port < 0 || colon <= 0 || !validName(value, colon)) {
         this.#bad("SRV", fqdn, value);
         continue;
       }
       v.srvPort.push(port);
-      v.srvTarget.push(target);
+      v.srvValue.push(value);
+      v.srvColon.push(colon);
     }
     return values.length;
   }
@@ -327,7 +331,8 @@ class Builder {
       const p = this.#permutation(nSrv);
       for (let i = 0; i < nSrv; i++) {
         const s = p[i];
-        const target = v.srvTarget[s];
+        const value = v.srvValue[s];
+        const colon = v.srvColon[s];
         this.#starts.push(w.len);
         srvAt.push(w.len);
         const lenAt = w.len + 10;
@@ -336,12 +341,14 @@ class Builder {
         w.u16(0);
         w.u16(this.weight);
         w.u16(v.srvPort[s]);
-        w.ensure(target.length + 2);
-        w.len = writeWireName(w.buf, w.len, target);
+        w.ensure(colon + 2);
+        w.len = writeWireName(w.buf, w.len, value, colon, true);
         w.setU16(lenAt, w.len - rdStart);
         // Past MAX_TCP_MESSAGE no additional record is kept (below): targets are no longer noted.
-        if (w.len <= MAX_TCP_MESSAGE && !targetSrv.has(target) && inDomain(target, this.domainFqdn)) {
-          targetSrv.set(target, i);
+        if (w.len <= MAX_TCP_MESSAGE) {
+          // The target as stored (a trailing dot kept: it is the key of its own records).
+          const target = value.slice(0, colon).toLowerCase();
+          if (!targetSrv.has(target) && inDomain(target, this.domainFqdn)) targetSrv.set(target, i);
         }
       }
     }
@@ -574,11 +581,11 @@ function parsePort(s: string, from: number): number {
 }
 
 /**
- * Whether `name` (a trailing dot is ignored; not empty) can be written in wire form: ASCII
- * labels of 1–63 octets.
+ * Whether `name` (its first `end` characters; a trailing dot is ignored; not empty) can be
+ * written in wire form: ASCII labels of 1–63 octets.
  */
-function validName(name: string): boolean {
-  let n = name.length;
+function validName(name: string, end = name.length): boolean {
+  let n = end;
   if (n > 1 && name.charCodeAt(n - 1) === 0x2e) n--;
   if (n === 0 || n + 2 > 255) return false;
   let label = 0;

@@ -42,6 +42,9 @@ import { parseIP } from "../net/ip.ts";
 import type { EnumFramework, EnumRecord, EnumTask, RecordSet, RRType } from "./record_set.ts";
 import { RecordSetBuilder } from "./record_set.ts";
 
+/** Value lists this long are checked for a value through a set (`RecordStore.#holds`). */
+const LONG_LIST = 32;
+
 /** A value list removed in a layer (the name has no records of that type any more). */
 const GONE: readonly string[] = Object.freeze([]);
 
@@ -256,6 +259,8 @@ export class RecordStore {
   #touched = new Set<string>();
   /** How many records the tables hold. */
   #count = 0;
+  /** The values of long value lists, for `#add`'s check (made when first needed, kept with the list). */
+  readonly #valueSets = new WeakMap<readonly string[], Set<string>>();
   /** The record lists removed or added by the change being applied. */
   #lists: (readonly string[])[] = [];
 
@@ -573,10 +578,18 @@ export class RecordStore {
     };
   }
 
+  /** Whether `list` holds `value`: a scan for short lists, a set for long ones (an app's thousands of instances). */
+  #holds(list: readonly string[], value: string): boolean {
+    if (list.length < LONG_LIST) return list.includes(value);
+    let values = this.#valueSets.get(list);
+    if (values === undefined) this.#valueSets.set(list, values = new Set(list));
+    return values.has(value);
+  }
+
   #add(type: RRType, name: string, value: string): void {
     const table = this.#types[type];
     const cur = table.get(name);
-    if (cur !== undefined && cur.includes(value)) {
+    if (cur !== undefined && this.#holds(cur, value)) {
       const key = `${type} ${name} ${value}`;
       this.#extra.set(key, (this.#extra.get(key) ?? 0) + 1);
       return;
@@ -585,6 +598,7 @@ export class RecordStore {
     this.#count++;
     if (cur !== undefined && table.fresh.has(cur)) {
       (cur as string[]).push(value);
+      this.#valueSets.get(cur)?.add(value);
       return;
     }
     const next = cur === undefined ? [value] : [...cur, value];
@@ -619,6 +633,7 @@ export class RecordStore {
       }
       if (table.fresh.has(cur)) {
         (cur as string[]).splice(at, 1);
+        this.#valueSets.get(cur)?.delete(value);
         continue;
       }
       const next = [...cur.slice(0, at), ...cur.slice(at + 1)];
