@@ -361,12 +361,16 @@ export class FlatZoneWriter {
   /** Per name: its flags (bits above 0x7f are the builder's, cleared by `finish`). */
   readonly #flags: SharedAppendBytes;
 
-  /** `expectedNames`: about how many names the layer will hold (sizes the reservations). */
-  constructor(expectedNames = 1024) {
+  /**
+   * `expectedNames`: about how many names the layer will hold (sizes the reservations).
+   * `continues`: a finished writer whose answers this layer goes on appending to, so that
+   * names of its layer can be taken over without copying their answers (`reuseName`).
+   */
+  constructor(expectedNames = 1024, continues?: FlatZoneWriter) {
     const n = Math.max(16, expectedNames);
-    this.#messages = new SharedAppendBytes(n * 256);
-    this.#answers = new SharedIntList(n * 3);
-    this.#meta = new SharedIntList(n * 8);
+    this.#messages = continues ? continues.#messages : new SharedAppendBytes(n * 256);
+    this.#answers = continues ? continues.#answers : new SharedIntList(n * 3);
+    this.#meta = continues ? continues.#meta : new SharedIntList(n * 8);
     this.#keys = new SharedAppendBytes(n * 48);
     this.#offsets = new SharedIntList(n + 1);
     this.#offsets.push(0);
@@ -377,6 +381,11 @@ export class FlatZoneWriter {
   /** How many names have been added. */
   get names(): number {
     return this.#names.length;
+  }
+
+  /** Bytes of answers written (with those of the writers it continues: some no longer in use). */
+  get messageBytes(): number {
+    return this.#messages.length;
   }
 
   /** The number of `name` if it was added, else undefined. */
@@ -485,6 +494,20 @@ export class FlatZoneWriter {
       const pairs = layer.meta[m + 2 + count];
       const patches = layer.meta.subarray(m + 3 + count, m + 3 + count + pairs);
       this.setAnswer(to, k, this.add(message, len, starts, count + 1, patches, pairs));
+    }
+    this.setFlags(to, layer.flags[n]);
+    return to;
+  }
+
+  /**
+   * Takes name `n` of `layer` into this layer under the name `name`, its answers shared, not
+   * copied: `layer` must be the layer of a writer this one continues. Returns its new number.
+   */
+  reuseName(layer: FlatLayerParts, n: number, name: string): number {
+    const to = this.#numbers.get(name) ?? this.addName(name);
+    for (let k = 0; k < KINDS; k++) {
+      const id = layer.entries[n * KINDS + k] - 1;
+      if (id >= 0) this.setAnswer(to, k, id);
     }
     this.setFlags(to, layer.flags[n]);
     return to;

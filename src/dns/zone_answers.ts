@@ -58,6 +58,8 @@ export interface ZoneAnswers {
    * thread only): a name without records exists while this is above 0 (RFC 8020).
    */
   readonly children: ReadonlyMap<string, number>;
+  /** The writer of the top layer, which the next update goes on from (main thread only; none after a whole build). */
+  readonly topWriter?: FlatZoneWriter;
 }
 
 /** Whether an empty non-terminal (a name with only names below it) answers NODATA (RFC 8020). */
@@ -134,14 +136,15 @@ class Builder {
   readonly children = new Map<string, number>();
   bad = 0;
 
-  /** `expectedNames`: about how many names the layer gets (sizes its shared arrays). */
+  /** `expectedNames`: about how many names the layer gets (sizes its shared arrays); `continues`: see `FlatZoneWriter`. */
   constructor(
     readonly records: RecordSet,
     readonly serial: number,
     readonly cfg: Config,
     expectedNames: number,
+    continues?: FlatZoneWriter,
   ) {
-    this.out = new FlatZoneWriter(expectedNames);
+    this.out = new FlatZoneWriter(expectedNames, continues);
     this.ttl = cfg.TTL >>> 0;
     this.weight = cfg.SRVRecordDefaultWeight & 0xffff;
     this.flags3 = cfg.RecurseOn ? FLAG_RA : 0;
@@ -632,6 +635,9 @@ function* fullBuild(b: Builder, rs: RecordSet): Generator<void, FlatLayerParts> 
   return yield* b.finishSteps();
 }
 
+/** Top layers go on from the previous one's answers until they hold this many bytes (or the base's size). */
+const TOP_FRESH_BYTES = 16 * 1024 * 1024;
+
 /** A flag bit the builder uses to mark names whose answers are written (not shared). */
 const BUILT = 0x80;
 
@@ -695,11 +701,18 @@ export function updateZoneAnswers(
   changed: Iterable<string>,
 ): ZoneAnswers {
   const changedNames = [...changed];
+  // The new top layer goes on from the previous one's answers (its unchanged names are taken
+  // over without a copy), until the answers written since the base outweigh the base's own:
+  // then it starts afresh, copying only the answers in use.
+  const prev = previous.topWriter;
+  const goOn = prev !== undefined &&
+    prev.messageBytes < Math.max(TOP_FRESH_BYTES, previous.flat.parts.messages.length);
   const b = new Builder(
     snapshot.records,
     snapshot.serial,
     config,
     2 * (changedNames.length + previous.topNames.size),
+    goOn ? prev : undefined,
   );
   const apex = b.domainFqdn;
   // Stored names (with the trailing dot), as the builder takes them.
@@ -763,7 +776,8 @@ export function updateZoneAnswers(
       if (names.has(key) || decided.has(key) || key === apex) continue;
       const n = topIndex.findName(servedName);
       // A tombstone is not in the index as a live name: written again as one.
-      if (n >= 0) b.out.copyName(oldTop, n, key);
+      if (n >= 0 && goOn) b.out.reuseName(oldTop, n, key);
+      else if (n >= 0) b.out.copyName(oldTop, n, key);
       else b.out.addName(key);
     }
   }
@@ -778,5 +792,6 @@ export function updateZoneAnswers(
     flat: new FlatZone({ ...previous.flat.parts, top }),
     topNames,
     children,
+    topWriter: b.out,
   };
 }

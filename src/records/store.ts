@@ -344,7 +344,6 @@ export class RecordStore {
       const view: FrameworkView = { name: f && typeof f === "object" ? str(f.name) : "", tasks };
       views.push(view);
       if (!f || typeof f !== "object") return;
-      const fw = this.#frameworks.get(ids[i])!;
       for (const task of arr(f.tasks)) {
         if (!task || typeof task !== "object") continue;
         // Kept as given: the state sources hand over slim tasks (`slimTask`), never changed afterwards.
