@@ -699,14 +699,16 @@ export function updateZoneAnswers(
   snapshot: Snapshot,
   config: Config,
   changed: Iterable<string>,
+  /** `freshTopBytes`: the bytes of answers a top layer goes on from (default: 16 MiB or the base's size). */
+  opts: { freshTopBytes?: number } = {},
 ): ZoneAnswers {
   const changedNames = [...changed];
   // The new top layer goes on from the previous one's answers (its unchanged names are taken
   // over without a copy), until the answers written since the base outweigh the base's own:
   // then it starts afresh, copying only the answers in use.
   const prev = previous.topWriter;
-  const goOn = prev !== undefined &&
-    prev.messageBytes < Math.max(TOP_FRESH_BYTES, previous.flat.parts.messages.length);
+  const limit = opts.freshTopBytes ?? Math.max(TOP_FRESH_BYTES, previous.flat.parts.messages.length);
+  const goOn = prev !== undefined && prev.messageBytes < limit;
   const b = new Builder(
     snapshot.records,
     snapshot.serial,
