@@ -74,8 +74,9 @@ export class RecordSetBuilder {
       return true;
     }
     const values = this.#long.get(list)!;
-    if (values.has(value)) return false;
-    values.add(value);
+    // One hash lookup, not two: adding a value that is there leaves the size as it was.
+    const size = values.size;
+    if (values.add(value).size === size) return false;
     list.push(value);
     this.count++;
     return true;
