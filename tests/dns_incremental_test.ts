@@ -41,8 +41,11 @@ function answerOf(zone: ZoneAnswers, name: string, qtype: number): string {
   const id = zone.flat.answer(n, qtype);
   if (id < 0) return "NODATA";
   const msg = decode(zone.flat.render(id, 0));
+  // Owners point at the question, which a reply takes from the request: they read as the name asked
+  // (a stored answer may be its `_tcp`/`_udp` twin's).
+  const asked = msg.questions?.[0]?.name;
   const rr = (r: { type: string; name: string; data?: unknown }) =>
-    `${r.type} ${r.name} ${JSON.stringify(r.data)}`;
+    `${r.type} ${r.name === asked ? name : r.name} ${JSON.stringify(r.data)}`;
   const answers = (msg.answers ?? []).map(rr).sort();
   // Additional addresses are drawn at random among a target's: only their owners compare.
   const extra = (msg.additionals ?? []).map((r) => `${r.type} ${r.name}`).sort();

@@ -294,3 +294,47 @@ Deno.test("ipv4Number agrees with parseIP on every octet form", () => {
     assert.equal(ipv4Number(s), expected, s);
   }
 });
+
+Deno.test("_tcp and _udp twins with the same SRV values share one stored answer; replies name the name asked", () => {
+  const b = new RecordSetBuilder("mesos");
+  for (let t = 0; t < 3; t++) {
+    b.add("A", `web-x${t}.marathon.mesos.`, `10.0.0.${t + 1}`);
+    for (const proto of ["_tcp", "_udp"]) {
+      b.add("SRV", `_web.${proto}.marathon.mesos.`, `web-x${t}.marathon.mesos.:${31000 + t}`);
+    }
+  }
+  // Not twins: different values.
+  b.add("SRV", "_db._tcp.marathon.mesos.", "web-x0.marathon.mesos.:5432");
+  b.add("SRV", "_db._udp.marathon.mesos.", "web-x1.marathon.mesos.:5432");
+  const holder = new SnapshotHolder();
+  const snap = holder.publish(b.build(null));
+  const config = testConfig();
+  const flat = buildZoneAnswers(snap, config).flat;
+  const idOf = (name: string) => flat.answer(flat.findName(name), 33);
+  assert.equal(idOf("_web._udp.marathon.mesos"), idOf("_web._tcp.marathon.mesos"), "one answer for both");
+  assert.notEqual(idOf("_db._udp.marathon.mesos"), idOf("_db._tcp.marathon.mesos"));
+  const responder = new Responder({ config, holder, forwarder: new Forwarder(config) });
+  try {
+    const ask = (name: string) => {
+      const reply = responder.respond(buildQuery(name, "SRV"), "udp");
+      assert.ok(reply instanceof Uint8Array, name);
+      return decode(reply);
+    };
+    for (const name of ["_web._tcp.marathon.mesos", "_web._udp.marathon.mesos", "_WEB._Udp.marathon.mesos"]) {
+      const m = ask(name);
+      assert.equal(m.answers?.length, 3, name);
+      for (const rr of m.answers ?? []) assert.equal(rr.name, name, `owner of ${name}`);
+      assert.deepEqual(
+        (m.answers ?? []).map((rr) => ((rr as { data?: { port: number } }).data)!.port).sort(),
+        [31000, 31001, 31002],
+      );
+      assert.equal(m.additionals?.length, 3, `${name}: the targets' addresses`);
+    }
+    // The `.*` form is answered by re-encoding the stored answer: its records are the asked twin's.
+    const wild = ask("_web._udp.marathon.*.mesos");
+    assert.equal(wild.answers?.length, 3);
+    for (const rr of wild.answers ?? []) assert.equal(rr.name, "_web._udp.marathon.mesos");
+  } finally {
+    responder.close();
+  }
+});

@@ -741,17 +741,21 @@ export class Responder {
       const e2 = inDomain(key, zone.domain) ? flat.findName(key) : -1;
       if (e2 >= 0) {
         const id = flat.answer(e2, q.qtype);
-        if (id >= 0) return this.#wildcard(flat, id, req, q, limit, out);
+        if (id >= 0) return this.#wildcard(flat, id, key, req, q, limit, out);
         return writeNegative(flat, req, q, RCODE_NOERROR, limit, this.#setTC, out);
       }
     }
     return writeNegative(flat, req, q, entry >= 0 ? RCODE_NOERROR : RCODE_NXDOMAIN, limit, this.#setTC, out);
   }
 
-  /** Slow path for `.*` names: re-encodes the stored answer with the question as asked. */
+  /**
+   * Slow path for `.*` names: re-encodes the stored answer of `key` with the question as asked,
+   * its records owned by `key` (a stored answer may be its `_tcp`/`_udp` twin's).
+   */
   #wildcard(
     flat: FlatZone,
     id: number,
+    key: string,
     req: Uint8Array,
     q: ParsedQuery,
     limit: number,
@@ -760,6 +764,8 @@ export class Responder {
     const stored = new Uint8Array(flat.length(id));
     flat.renderInto(id, stored);
     const packet = dnsPacket.decode(Buffer.from(stored));
+    const storedName = packet.questions?.[0]?.name;
+    for (const rr of packet.answers ?? []) if (rr.name === storedName) rr.name = key;
     // Decode just the header and the asked question (counts zeroed but QDCOUNT = 1).
     const mini = Buffer.alloc(q.qEnd);
     mini.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);

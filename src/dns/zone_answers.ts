@@ -134,6 +134,11 @@ class Builder {
   #added = false;
   /** Names directly below each name (see `ZoneAnswers.children`), counted as names are added. */
   readonly children = new Map<string, number>();
+  /**
+   * SRV-only names built in this layer whose `_tcp`/`_udp` twin is not built yet: their values
+   * and answer. A twin with the same values takes the same answer (see `name`).
+   */
+  readonly #twins = new Map<string, { values: readonly string[]; id: number }>();
   bad = 0;
 
   /** `expectedNames`: about how many names the layer gets (sizes its shared arrays); `continues`: see `FlatZoneWriter`. */
@@ -410,6 +415,8 @@ class Builder {
    * name has no stored values (or cannot be encoded).
    */
   name(fqdn: string): number {
+    const twinned = this.#twinned(fqdn);
+    if (twinned >= 0) return twinned;
     const v = this.#v;
     v.clear();
     const storedA = this.#parseA(fqdn, v.a);
@@ -443,6 +450,33 @@ class Builder {
       SLOT.any,
       kinds > 1 ? this.#prepared(fqdn, TYPE_ANY, srvs, as, aaaas) : (pa ?? paaaa ?? psrv),
     );
+    if (kinds === 1 && psrv !== undefined && twinOf(fqdn) !== undefined) {
+      this.#twins.set(fqdn, { values: this.records.srv.get(fqdn)!, id: psrv });
+    }
+    return n;
+  }
+
+  /**
+   * `_T._udp.F.D.` and `_T._tcp.F.D.` usually hold the same SRV values and nothing else: their
+   * answers are then the same bytes but for the question, which a reply takes from the request
+   * (and both names have the same length). The second of the two built in a layer takes the
+   * first one's answer: the name's number, or -1 when it has no such twin.
+   */
+  #twinned(fqdn: string): number {
+    const twin = twinOf(fqdn);
+    if (twin === undefined) return -1;
+    const built = this.#twins.get(twin);
+    if (built === undefined) return -1;
+    const values = this.records.srv.get(fqdn);
+    if (values === undefined || values.length !== built.values.length) return -1;
+    if (this.records.a.get(fqdn) !== undefined || this.records.aaaa.get(fqdn) !== undefined) return -1;
+    for (let i = 0; i < values.length; i++) if (values[i] !== built.values[i]) return -1;
+    this.#twins.delete(twin);
+    const n = this.#entry(fqdn);
+    const out = this.out;
+    out.setFlags(n, NAME_EXISTS);
+    out.setAnswer(n, SLOT.srv, built.id);
+    out.setAnswer(n, SLOT.any, built.id);
     return n;
   }
 
@@ -569,6 +603,15 @@ class Builder {
     this.done();
     return this.out.finishSteps(this.apexWire, this.negativeSoa(), this.flags3, this.serial);
   }
+}
+
+/** The name with its first `._tcp.` made `._udp.` or the other way round, or undefined without either. */
+function twinOf(fqdn: string): string | undefined {
+  const tcp = fqdn.indexOf("._tcp.");
+  const udp = fqdn.indexOf("._udp.");
+  const at = tcp < 0 ? udp : udp < 0 ? tcp : Math.min(tcp, udp);
+  if (at < 0) return undefined;
+  return fqdn.slice(0, at) + (at === tcp ? "._udp." : "._tcp.") + fqdn.slice(at + 6);
 }
 
 /** The port number at `s[from..]` (digits only, at most 65535), or -1. */
