@@ -26,6 +26,7 @@ import { hostsToResolve, nameServerIPs } from "./records/generate.ts";
 import { deltaHostsToResolve, RecordStore, type StoreUpdate } from "./records/store.ts";
 import { SnapshotHolder } from "./records/snapshot.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
+import { PACE_AT_ONCE_MS, PACE_SPACING, WorkPacer } from "./work_pacer.ts";
 import { type HttpServer, startHttpServer } from "./http/server.ts";
 import { readyMaxAge, StateFreshness } from "./mesos/freshness.ts";
 import { DnsCounterSlots } from "./metrics/dns_counters.ts";
@@ -356,8 +357,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   let poller: StatePoller | undefined;
   let leaderSource: LeaderSource | undefined;
   let stream: EventStream | null = null;
+  // Stream deltas are published at once, unless the last one was slow to build: then the events
+  // of a pause as long are merged and published together (the zone's updates are paced alike).
+  const deltaPacer = new WorkPacer(PACE_AT_ONCE_MS, PACE_SPACING);
   const closeAll = async () => {
-    clearTimeout(flushTimer);
+    deltaPacer.close();
     await stream?.close();
     await poller?.close();
     await fetcher?.close();
@@ -413,25 +417,6 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   let pendingSnapshot: (() => MesosState) | null = null;
   let pendingDelta: StateDelta | null = null;
   let modelState: (() => MesosState) | null = null;
-  // Deltas are published at once, unless the last one ended less than its own duration ago:
-  // then the events meanwhile are merged and published together when that much time has
-  // passed (a fast stream on a large cluster keeps at most half the thread; see also the
-  // zone's own spacing, `UPDATE_SPACING`).
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
-  let lastFlushEnd = -Infinity;
-  let lastFlushMs = 0;
-  const pushDelta = (pl: StatePoller, from: string) => {
-    if (flushTimer !== undefined) return;
-    const wait = lastFlushEnd + lastFlushMs - performance.now();
-    if (wait <= 0) {
-      void pl.push(flushStream, from);
-      return;
-    }
-    flushTimer = setTimeout(() => {
-      flushTimer = undefined;
-      void pl.push(flushStream, from);
-    }, wait);
-  };
   const resolveFor = opts.resolveHosts ?? resolveHosts;
   // Collections around whole states (issue #6): the poller's reloads and the stream's snapshots.
   const releaseMemory = memoryReleaser();
@@ -452,8 +437,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     const t0 = performance.now();
     try {
       const update = store.delta(delta, resolved);
-      lastFlushEnd = performance.now();
-      lastFlushMs = lastFlushEnd - t0;
+      deltaPacer.took(performance.now() - t0);
       return update;
     } catch (err) {
       // A store without records yet (e.g. new rules after a configuration reload): whole state.
@@ -493,7 +477,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         modelState = state;
         // A snapshot not built yet is read from the model when built: it has this delta.
         if (!pendingSnapshot) pendingDelta = pendingDelta ? mergeDeltas([pendingDelta, delta]) : delta;
-        if (affects) pushDelta(pl, from);
+        if (affects) deltaPacer.run(() => void pl.push(flushStream, from));
       },
       onLive: (live) => pl.pause(live || mode === "stream"),
       onDown: () => {

@@ -148,6 +148,10 @@ Deno.test("JSON's corners: escapes, Unicode, numbers, repeated keys, nesting, wh
     "a string": `"x"`,
     "empty": ``,
     "literals": `{${leader}, "a": true, "b": false, "c": null, "pid": null, "hostname": true}`,
+    "an empty task": `{${leader}, "frameworks": [{"tasks": [{}, {"id": "t"}]}], "slaves": [{}]}`,
+    "a trailing comma in an array": `{${leader}, "slaves": [{"id": "s"},]}`,
+    "a trailing comma in an object": `{${leader}, "slaves": [{"id": "s",}]}`,
+    "a trailing comma in an unread object": `{${leader}, "x": {"a": 1,}}`,
   };
   for (const [what, text] of Object.entries(cases)) same(enc.encode(text), what);
   // A byte order mark before the document is ignored (as TextDecoder drops it).
@@ -165,6 +169,16 @@ Deno.test("JSON's corners: escapes, Unicode, numbers, repeated keys, nesting, wh
     new Uint8Array([...enc.encode(`{${leader}, `), 0xff, ...enc.encode(`"x": 1}`)]),
     "bad byte outside strings",
   );
+  // A \u escape takes four hex digits, not bytes a case-blind test would take for some.
+  for (const byte of [0x10, 0x19, 0x47, 0x67, 0x41, 0x66]) {
+    const esc = [0x5c, 0x75, 0x30, 0x30, byte, 0x31];
+    for (const field of ["x", "hostname"]) {
+      same(
+        new Uint8Array([...enc.encode(`{${leader}, "${field}": "`), ...esc, ...enc.encode(`"}`)]),
+        `a \\u escape with byte 0x${byte.toString(16)} in ${field}`,
+      );
+    }
+  }
 });
 
 Deno.test("damaged bodies: every change to a valid state is read as JSON.parse + checkStateShape read it", () => {

@@ -59,6 +59,7 @@ import {
 import { ResponseRateLimit, RRL_DROP, RRL_SLIP, slipReply } from "./rate_limit.ts";
 import { buildPtrAnswers, type PtrAnswers } from "./ptr_answers.ts";
 import type { WorkerForwarding } from "./udp_ffi_protocol.ts";
+import { PACE_AT_ONCE_MS, PACE_SPACING, WorkPacer } from "../work_pacer.ts";
 import { inDomain, updateZoneAnswers, type ZoneAnswers, zoneBuild } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
@@ -94,7 +95,7 @@ export interface ResponderOptions {
   counters?: DnsCounterRegion;
   /** The cache of forwarded answers (none: every outside name is forwarded). */
   cache?: ForwardCache;
-  /** Updates slower than this are followed by a pause (default `UPDATE_AT_ONCE_MS`; tests set 0). */
+  /** Updates slower than this are followed by a pause (default `PACE_AT_ONCE_MS`; tests set -1: always). */
   updateAtOnceMs?: number;
 }
 
@@ -166,14 +167,6 @@ export const PTR_BUILD_AT_ONCE_MS = 20;
 /** A PTR build after a change waits this many times the last build's duration. */
 export const PTR_BUILD_SPACING = 10;
 
-/**
- * An update of the zone's top layer that took longer than this is followed by a pause
- * (`UPDATE_SPACING` times as long) in which newer snapshots are merged, not applied one by one.
- */
-export const UPDATE_AT_ONCE_MS = 50;
-/** The pause after a slow update, in multiples of its duration: updates keep at most half the thread. */
-export const UPDATE_SPACING = 1;
-
 /** Longest stretch a full zone build keeps the thread before letting queries in. */
 export const REBUILD_SLICE_MS = 10;
 
@@ -210,10 +203,10 @@ export class Responder {
   #changed = new Set<string>();
   /** A snapshot without `changes` came: the next build is a full one. */
   #wantFull = false;
-  /** A full build is under way (in slices), or the pause after a slow update (`UPDATE_SPACING`). */
+  /** A full build is under way (in slices). */
   #building = false;
-  #pauseTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #updateAtOnceMs: number;
+  /** The pause after a slow update (`work_pacer.ts`). */
+  readonly #pacer: WorkPacer;
   #closed = false;
   readonly #zoneListeners = new Set<(zone: ZoneAnswers) => void>();
   /** What the allocation-free path read from the current request. */
@@ -244,7 +237,7 @@ export class Responder {
     this.#forwarder = opts.forwarder;
     this.#holder = opts.holder;
     this.#plainAllowed = opts.plainPath !== false;
-    this.#updateAtOnceMs = opts.updateAtOnceMs ?? UPDATE_AT_ONCE_MS;
+    this.#pacer = new WorkPacer(opts.updateAtOnceMs ?? PACE_AT_ONCE_MS, PACE_SPACING);
     this.#settings(opts.config);
     const current = opts.holder.current();
     if (current) this.#rebuild(current);
@@ -288,7 +281,7 @@ export class Responder {
    * `topLimit`, is built whole in slices of `REBUILD_SLICE_MS`, the previous zone answering
    * (TCP and the general path included) in between; snapshots published meanwhile are
    * merged and applied when it is done. The first zone and small ones (`SLICED_BUILD_NAMES`)
-   * are built at once, before `publish` returns. An update slower than `UPDATE_AT_ONCE_MS`
+   * are built at once, before `publish` returns. An update slower than `PACE_AT_ONCE_MS`
    * (a cluster of 100,000 tasks changing fast: each change rewrites the answers of names
    * with thousands of records) is followed by a pause as long, so that a stream of changes
    * takes at most half the thread: what comes meanwhile is merged into the next update.
@@ -299,7 +292,7 @@ export class Responder {
     this.#latest = snap;
     if (snap.changes === undefined) this.#wantFull = true;
     else if (!this.#wantFull) { for (const name of snap.changes.names) this.#changed.add(name); }
-    if (!this.#building) this.#apply();
+    if (!this.#building) this.#pacer.run(() => this.#apply());
   }
 
   /**
@@ -362,15 +355,7 @@ export class Responder {
       } catch (e) {
         log.error("updating DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
       }
-      const ms = performance.now() - t0;
-      if (ms > this.#updateAtOnceMs && !this.#closed) {
-        this.#building = true;
-        this.#pauseTimer = setTimeout(() => {
-          this.#pauseTimer = undefined;
-          this.#building = false;
-          if (this.#latest) this.#apply();
-        }, ms * UPDATE_SPACING);
-      }
+      this.#pacer.took(performance.now() - t0);
       return;
     }
     this.#building = true;
@@ -502,8 +487,7 @@ export class Responder {
     this.#closed = true;
     clearTimeout(this.#ptrTimer);
     this.#ptrTimer = undefined;
-    clearTimeout(this.#pauseTimer);
-    this.#pauseTimer = undefined;
+    this.#pacer.close();
     this.#unsubscribe();
   }
 

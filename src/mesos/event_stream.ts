@@ -51,7 +51,6 @@ export interface StreamStats {
   lastError: string | null;
 }
 
-/** A master answered in a way that shows it has no operator API. */
 /** The counters before anything happened: `auto` polls until a stream opens, `poll` only polls. */
 export function initialStreamStats(mode: StateSourceMode): StreamStats {
   return {
@@ -69,6 +68,7 @@ export function initialStreamStats(mode: StateSourceMode): StreamStats {
   };
 }
 
+/** A master answered in a way that shows it has no operator API. */
 export class NoOperatorApiError extends Error {
   override name = "NoOperatorApiError";
 }

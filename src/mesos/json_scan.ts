@@ -229,8 +229,8 @@ class Scanner {
         const e = b[i + 1];
         if (e === 0x75) {
           for (let k = i + 2; k < i + 6; k++) {
-            const h = b[k] | 0x20;
-            if (!((h >= ZERO && h <= NINE) || (h >= 0x61 && h <= 0x66))) {
+            const h = b[k];
+            if (!((h >= ZERO && h <= NINE) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66))) {
               this.i = Math.min(k, n);
               this.fail("Bad Unicode escape");
             }
@@ -371,8 +371,7 @@ class Scanner {
   key(): void {
     if (this.b[this.i] !== QUOTE) this.fail();
     this.i = this.stringEnd(this.i + 1) + 1;
-    if (this.ws() !== COLON) this.fail();
-    this.i++;
+    this.colon();
   }
 
   /** Skips a string, number or literal starting with byte `c` at `i`. */
@@ -396,62 +395,12 @@ class Scanner {
         this.skip();
         return JSON.parse(this.decode(start, this.i));
       }
-      return c === OPEN_OBJECT ? this.anyObject(depth) : this.anyArray(depth);
+      return c === OPEN_OBJECT ? this.object(null, depth) : this.array(null, depth);
     }
     if (c === 0x74) return this.literal(TRUE), true;
     if (c === 0x66) return this.literal(FALSE), false;
     if (c === 0x6e) return this.literal(NULL), null;
     this.fail();
-  }
-
-  anyObject(depth: number): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    this.i++;
-    let c = this.ws();
-    if (c === CLOSE_OBJECT) {
-      this.i++;
-      return out;
-    }
-    while (true) {
-      if (c !== QUOTE) this.fail();
-      const key = this.string();
-      if (this.ws() !== COLON) this.fail();
-      this.i++;
-      const v = this.any(depth + 1);
-      if (key === "__proto__") {
-        Object.defineProperty(out, key, { value: v, writable: true, enumerable: true, configurable: true });
-      } else out[key] = v;
-      c = this.ws();
-      if (c === COMMA) {
-        this.i++;
-        c = this.ws();
-        continue;
-      }
-      if (c !== CLOSE_OBJECT) this.fail();
-      this.i++;
-      return out;
-    }
-  }
-
-  anyArray(depth: number): unknown[] {
-    const out: unknown[] = [];
-    this.i++;
-    let c = this.ws();
-    if (c === CLOSE_ARRAY) {
-      this.i++;
-      return out;
-    }
-    while (true) {
-      out.push(this.any(depth + 1));
-      c = this.ws();
-      if (c === COMMA) {
-        this.i++;
-        continue;
-      }
-      if (c !== CLOSE_ARRAY) this.fail();
-      this.i++;
-      return out;
-    }
   }
 
   /** The value at `i` (after whitespace) as `node` keeps it. */
@@ -477,67 +426,74 @@ class Scanner {
     return -1;
   }
 
-  /** The object at `i` (`{`) with only the fields of `node`. */
-  object(node: ObjectNode): unknown {
+  /** Skips whitespace, then the colon after a key. */
+  colon(): void {
+    if (this.ws() !== COLON) this.fail();
+    this.i++;
+  }
+
+  /**
+   * The object at `i` (`{`): with `node`, only its fields (then reduced as its schema says);
+   * without, whole (`depth`: how deep it is in a whole value).
+   */
+  object(node: ObjectNode | null, depth = 0): unknown {
     const out: Record<string, unknown> = {};
     this.i++;
     let c = this.ws();
-    if (c === CLOSE_OBJECT) {
-      this.i++;
-      return out;
-    }
-    while (true) {
+    while (c !== CLOSE_OBJECT) {
       if (c !== QUOTE) this.fail();
-      const s = this.i + 1;
-      const e = this.stringEnd(s);
-      const f = this.escaped
-        ? node.names.indexOf(JSON.parse(this.decode(s - 1, e + 1)))
-        : this.field(node, s, e);
-      this.i = e + 1;
-      if (this.ws() !== COLON) this.fail();
-      this.i++;
-      if (f >= 0) out[node.names[f]] = this.value(node.children[f]);
-      else this.skip();
+      if (node === null) {
+        const key = this.string();
+        this.colon();
+        const v = this.any(depth + 1);
+        if (key === "__proto__") {
+          Object.defineProperty(out, key, { value: v, writable: true, enumerable: true, configurable: true });
+        } else out[key] = v;
+      } else {
+        const s = this.i + 1;
+        const e = this.stringEnd(s);
+        const f = this.escaped
+          ? node.names.indexOf(JSON.parse(this.decode(s - 1, e + 1)))
+          : this.field(node, s, e);
+        this.i = e + 1;
+        this.colon();
+        if (f >= 0) out[node.names[f]] = this.value(node.children[f]);
+        else this.skip();
+      }
       c = this.ws();
       if (c === COMMA) {
         this.i++;
         c = this.ws();
-        continue;
-      }
-      if (c !== CLOSE_OBJECT) this.fail();
-      this.i++;
-      if (!node.reduce) return out;
-      if (node.fits && !node.fits(out)) throw new SchemaMismatch("an object does not fit its schema");
-      return node.reduce(out);
+        if (c === CLOSE_OBJECT) this.fail();
+      } else if (c !== CLOSE_OBJECT) this.fail();
     }
+    this.i++;
+    if (node === null || !node.reduce) return out;
+    if (node.fits && !node.fits(out)) throw new SchemaMismatch("an object does not fit its schema");
+    return node.reduce(out);
   }
 
-  /** The array at `i` (`[`), its objects kept as `node.items` keeps them (no room to spare). */
-  array(node: ArrayNode): unknown[] {
+  /**
+   * The array at `i` (`[`): with `node`, its objects kept as `node.items` keeps them; without,
+   * whole. Short arrays keep no room to spare.
+   */
+  array(node: ArrayNode | null, depth = 0): unknown[] {
+    const out: unknown[] = [];
     this.i++;
     let c = this.ws();
-    if (c === CLOSE_ARRAY) {
-      this.i++;
-      return [];
-    }
-    const first = c === OPEN_OBJECT ? this.object(node.items) : this.any(0);
-    c = this.ws();
-    if (c === CLOSE_ARRAY) {
-      this.i++;
-      return [first];
-    }
-    const out: unknown[] = [first];
-    while (true) {
-      if (c !== COMMA) this.fail();
-      this.i++;
+    while (c !== CLOSE_ARRAY) {
+      out.push(
+        node === null ? this.any(depth + 1) : c === OPEN_OBJECT ? this.object(node.items) : this.any(0),
+      );
       c = this.ws();
-      out.push(c === OPEN_OBJECT ? this.object(node.items) : this.any(0));
-      c = this.ws();
-      if (c === CLOSE_ARRAY) {
+      if (c === COMMA) {
         this.i++;
-        return out.length < 16 ? out.slice() : out;
-      }
+        c = this.ws();
+        if (c === CLOSE_ARRAY) this.fail();
+      } else if (c !== CLOSE_ARRAY) this.fail();
     }
+    this.i++;
+    return out.length < 16 ? out.slice() : out;
   }
 }
 

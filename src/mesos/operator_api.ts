@@ -64,7 +64,6 @@ export interface OpTask {
   state?: string;
   resources?: OpResource[] | null;
   statuses?: OpTaskStatus[] | null;
-  labels?: OpLabels | null;
   discovery?: {
     visibility?: string;
     name?: string;
@@ -135,14 +134,8 @@ const opTask = object({
   framework_id: opId,
   agent_id: opId,
   state: "any",
-  resources: arrayOf({
-    name: "any",
-    type: "any",
-    scalar: object({ value: "any" }),
-    ranges: object({ range: arrayOf({ begin: "any", end: "any" }) }),
-  }),
+  resources: arrayOf({ name: "any", ranges: object({ range: arrayOf({ begin: "any", end: "any" }) }) }),
   statuses: { items: opStatus },
-  labels: opLabels,
   discovery: object({
     visibility: "any",
     name: "any",
@@ -274,8 +267,6 @@ export function convertTask(t: OpTask): MesosTask {
   const ports = portsString(t.resources);
   out.resources = ports === undefined ? {} : { ports };
   out.statuses = Array.isArray(t.statuses) ? t.statuses.map(convertStatus) : [];
-  const l = labels(t.labels);
-  if (l) out.labels = l;
   const d = convertDiscovery(t.discovery);
   if (d) out.discovery = d;
   return slimTask(out);

@@ -154,8 +154,10 @@ class TypeTable {
   }
 }
 
-/** A task as the store keeps it: what its records are derived from. */
-/** Never changed once its records are derived (published `/v1/enumerate` views hold it); replaced instead. */
+/**
+ * A task as the store keeps it: what its records are derived from. Never changed once its
+ * records are derived (published `/v1/enumerate` views hold it): replaced instead.
+ */
 interface TaskEntry {
   readonly task: MesosTask;
   readonly frameworkId: string;
