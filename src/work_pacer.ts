@@ -1,9 +1,9 @@
 /**
  * Pacing of work that follows changes (owns: the rule that work slower than a threshold is
  * followed by a pause as long as it took, times a factor, and that what asks for the work
- * meanwhile waits for the pause's end, once). The zone's updates and the event stream's
- * deltas use it, so that a fast stream of changes on a large cluster keeps at most a share
- * of the main thread (half with a factor of 1), merging what comes during a pause.
+ * meanwhile waits for the pause's end, once). The zone's updates, the PTR answers and the
+ * event stream's deltas use it, so that a fast stream of changes on a large cluster keeps at
+ * most a share of the main thread (half with a factor of 1), merging what comes during a pause.
  */
 /** Work slower than this is followed by a pause. */
 export const PACE_AT_ONCE_MS = 50;
@@ -36,11 +36,16 @@ export class WorkPacer {
     }, ms * this.spacing);
   }
 
-  /** Drops the pause and what waits for it. */
-  close(): void {
-    this.#closed = true;
+  /** Drops the pause under way and what waits for it (the next work runs at once). */
+  reset(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#pending = undefined;
+  }
+
+  /** Drops the pause and what waits for it, for good. */
+  close(): void {
+    this.#closed = true;
+    this.reset();
   }
 }

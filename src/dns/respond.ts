@@ -164,7 +164,7 @@ function writeHeaderReply(
 
 /** PTR answers that took longer than this to build are not built again for every small change. */
 export const PTR_BUILD_AT_ONCE_MS = 20;
-/** A PTR build after a change waits this many times the last build's duration. */
+/** The pause after a slow PTR build, in multiples of its duration. */
 export const PTR_BUILD_SPACING = 10;
 
 /** Longest stretch a full zone build keeps the thread before letting queries in. */
@@ -193,9 +193,8 @@ export class Responder {
   #zone: ZoneAnswers | undefined;
   /** PTR answers for the known addresses (`PTROn`), else undefined. */
   #ptr: PtrAnswers | undefined;
-  /** How long the last PTR build took (ms), and the pending later build, if any (`#followPtr`). */
-  #ptrMs = 0;
-  #ptrTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The pause after a slow PTR build (`#followPtr`). */
+  readonly #ptrPacer = new WorkPacer(PTR_BUILD_AT_ONCE_MS, PTR_BUILD_SPACING);
   #zoneSnapshot: Snapshot | undefined;
   /** The newest snapshot not applied yet. */
   #latest: Snapshot | undefined;
@@ -298,28 +297,25 @@ export class Responder {
   /**
    * PTR answers follow the snapshots (`PTROn`). They are built from every address of the
    * record set, so with a large cluster and a stream of small changes they are not built
-   * for each one: a change that comes when building them took more than `PTR_BUILD_AT_ONCE_MS`
-   * is followed by one build `PTR_BUILD_SPACING` times that long later, for the newest
-   * snapshot then (at most about a tenth of the thread). A whole state builds them at once.
+   * for each one: a build that took more than `PTR_BUILD_AT_ONCE_MS` is followed by a pause
+   * `PTR_BUILD_SPACING` times as long, after which one build takes the newest snapshot (at most
+   * about a tenth of the thread). A whole state builds them at once.
    */
   #followPtr(snap: Snapshot): void {
     if (!this.#cfg.PTROn) {
       this.#ptr = undefined;
-      clearTimeout(this.#ptrTimer);
-      this.#ptrTimer = undefined;
+      this.#ptrPacer.reset();
       return;
     }
-    if (snap.changes !== undefined && this.#ptr !== undefined && this.#ptrMs > PTR_BUILD_AT_ONCE_MS) {
-      this.#ptrTimer ??= setTimeout(() => {
-        this.#ptrTimer = undefined;
-        const current = this.#holder.current();
-        if (!this.#closed && current && this.#cfg.PTROn) this.#buildPtr(current);
-      }, this.#ptrMs * PTR_BUILD_SPACING);
+    if (snap.changes === undefined || this.#ptr === undefined) {
+      this.#ptrPacer.reset();
+      this.#buildPtr(snap);
       return;
     }
-    clearTimeout(this.#ptrTimer);
-    this.#ptrTimer = undefined;
-    this.#buildPtr(snap);
+    this.#ptrPacer.run(() => {
+      const current = this.#holder.current();
+      if (current && this.#cfg.PTROn) this.#buildPtr(current);
+    });
   }
 
   #buildPtr(snap: Snapshot): void {
@@ -329,7 +325,7 @@ export class Responder {
     } catch (e) {
       log.error("building PTR answers failed, keeping the previous ones: {e}", { e: String(e) });
     }
-    this.#ptrMs = performance.now() - t0;
+    this.#ptrPacer.took(performance.now() - t0);
   }
 
   /** The snapshot the zone in use was built from (undefined before the first zone). */
@@ -485,8 +481,7 @@ export class Responder {
   /** Stops following snapshot updates. */
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#ptrTimer);
-    this.#ptrTimer = undefined;
+    this.#ptrPacer.close();
     this.#pacer.close();
     this.#unsubscribe();
   }
