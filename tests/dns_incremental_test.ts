@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startDnsServer } from "../src/dns/server.ts";
 import { buildZoneAnswers, updateZoneAnswers, type ZoneAnswers } from "../src/dns/zone_answers.ts";
 import { startHttpServer } from "../src/http/server.ts";
+import { questionWire } from "../src/dns/wire.ts";
 import type { MesosState } from "../src/mesos/state_types.ts";
 import type { GeneratorOptions } from "../src/records/generate.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
@@ -40,7 +41,7 @@ function answerOf(zone: ZoneAnswers, name: string, qtype: number): string {
   if (n < 0) return "NXDOMAIN";
   const id = zone.flat.answer(n, qtype);
   if (id < 0) return "NODATA";
-  const msg = decode(zone.flat.render(id, 0));
+  const msg = decode(zone.flat.render(id, 0, questionWire(name, qtype)!));
   // Owners point at the question, which a reply takes from the request: they read as the name asked
   // (a stored answer may be its `_tcp`/`_udp` twin's).
   const asked = msg.questions?.[0]?.name;

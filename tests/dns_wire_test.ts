@@ -10,7 +10,7 @@ import { Forwarder } from "../src/dns/forwarder.ts";
 import { parseQuery } from "../src/dns/query.ts";
 import { MIN_REPLY_BUFFER, Responder } from "../src/dns/respond.ts";
 import { questionOf, sameQuestion } from "../src/dns/upstream_udp.ts";
-import { nameToWire, truncateMessage } from "../src/dns/wire.ts";
+import { nameToWire, questionWire, truncateMessage } from "../src/dns/wire.ts";
 import { ipv4Bytes, ipv4Number, ipv6Bytes, parseIP } from "../src/net/ip.ts";
 import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
@@ -241,7 +241,11 @@ Deno.test("truncateMessage: whole records only, OPT kept, TC set", () => {
   for (let i = 0; i < 40; i++) b.add("A", "many.mesos.", `10.0.0.${i}`);
   const holder = new SnapshotHolder();
   const zone = buildZoneAnswers(holder.publish(b.build(null)), testConfig());
-  const full = zone.flat.render(zone.flat.answer(zone.flat.findName("many.mesos"), 1), 0);
+  const full = zone.flat.render(
+    zone.flat.answer(zone.flat.findName("many.mesos"), 1),
+    0,
+    questionWire("many.mesos", 1)!,
+  );
   assert.equal(full.length, 12 + 12 + 4 + 40 * 16);
   const cut = truncateMessage(full, 200, true);
   assert.ok(cut.length <= 200);
@@ -280,7 +284,13 @@ Deno.test("precomputing answers for 10,000 tasks: every name indexed, SRV answer
   const zone = buildZoneAnswers(snap, testConfig());
   assert.ok(zone.flat.size > 25000);
   const flat = zone.flat;
-  const srv = decode(flat.render(flat.answer(flat.findName("_app7._tcp.marathon.mesos"), 33), 0));
+  const srv = decode(
+    flat.render(
+      flat.answer(flat.findName("_app7._tcp.marathon.mesos"), 33),
+      0,
+      questionWire("_app7._tcp.marathon.mesos", 33)!,
+    ),
+  );
   assert.equal(srv.answers?.length, 10);
   assert.equal(srv.additionals?.length, 10);
 });

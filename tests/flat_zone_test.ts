@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
-import { truncateMessage, TYPE_A, TYPE_SRV } from "../src/dns/wire.ts";
+import { questionWire, truncateMessage, TYPE_A, TYPE_SRV } from "../src/dns/wire.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
 import { testConfig } from "./helpers/test_config.ts";
@@ -31,14 +31,17 @@ Deno.test("a reply cut to size holds the same records as the whole rendering cut
   ) {
     const id = flat.answer(flat.findName(name), qtype);
     assert.ok(id >= 0, name);
+    const question = questionWire(name, qtype)!;
     // Each rendering serves the next rotation: 0, 1, 2, ... across the sizes below.
     let rotation = 0;
     for (const room of [512 - 11, 1232, 4096 - 11]) {
       const out = new Uint8Array(65535);
+      // The question is the caller's to write: the cut leaves it as it is.
+      out.set(question, 12);
       for (let k = 0; k < 305; k++) {
         const len = flat.renderAnswersCut(id, out, room);
         assert.ok(len > 0 && len <= room, `${name} room ${room}: cut length ${len}`);
-        const expected = truncateMessage(flat.render(id, rotation++ % 300), room, false);
+        const expected = truncateMessage(flat.render(id, rotation++ % 300, question), room, false);
         assert.deepEqual(out.subarray(0, len), expected, `${name} room ${room} rotation ${k}`);
         // Answers only: the cut drops every additional record.
         assert.equal((out[10] << 8) | out[11], 0);

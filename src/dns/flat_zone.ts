@@ -11,10 +11,26 @@
  */
 import { hashWireName, NameIndex, type NameIndexParts, sharedBytes, sharedInt32 } from "./name_index.ts";
 import { SharedAppendBytes, SharedIntList } from "./shared_append.ts";
-import { copyBytes, nameToWire, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_NS, TYPE_SOA, TYPE_SRV } from "./wire.ts";
+import {
+  copyBytes,
+  HEADER_LEN,
+  nameToWire,
+  TYPE_A,
+  TYPE_AAAA,
+  TYPE_ANY,
+  TYPE_NS,
+  TYPE_SOA,
+  TYPE_SRV,
+} from "./wire.ts";
 
 /** Offset of the target name inside an SRV RR whose owner is a 2-byte pointer. */
 export const SRV_TARGET_IN_RR = 2 + 10 + 6;
+
+/**
+ * Int32 per answer in `answers`: where its bytes are in `messages`, its length as a
+ * reply, where its rotation data is in `meta`, and where its question ends.
+ */
+const ANSWER_INTS = 4;
 
 /** The answer kinds stored per name, in slot order. */
 const KINDS = 6;
@@ -62,13 +78,21 @@ export interface FlatLayerParts {
   entries: Int32Array;
   /** Name number → `NAME_EXISTS` (a top layer's 0: the name was removed). */
   flags: Uint8Array;
-  /** Answer number × 3: message offset, message length, offset of its rotation data in `meta`. */
+  /**
+   * Answer number × 4 (`ANSWER_INTS`): offset of its bytes in `messages`, its length as a
+   * reply, offset of its rotation data in `meta`, and the end of its question. Offsets in
+   * `meta` are offsets in the reply.
+   */
   answers: Int32Array;
   /** Per answer: n (records rotated), n + 1 answer starts, then 2p, then p patch pairs. */
   meta: Int32Array;
   /** Per answer: the next rotation to serve. */
   rotation: Int32Array;
-  /** Every answer's bytes. */
+  /**
+   * Every answer's bytes: its header, then the reply from the end of its question on. The
+   * question itself is not stored: a reply takes it from the request, and the stored name
+   * (or a `_tcp`/`_udp` twin sharing the answer) has the same length.
+   */
   messages: Uint8Array;
   /** The zone apex in wire form, lower-cased. */
   apexWire: Uint8Array;
@@ -135,7 +159,7 @@ export class FlatZone {
     this.index = this.#base.index;
     this.#top = parts.top ? new Layer(parts.top) : undefined;
     this.#baseNames = parts.entries.length / KINDS;
-    this.#baseAnswers = parts.answers.length / 3;
+    this.#baseAnswers = parts.answers.length / ANSWER_INTS;
     const newest = parts.top ?? parts;
     this.apexWire = newest.apexWire;
     this.negativeSoa = newest.negativeSoa;
@@ -184,18 +208,21 @@ export class FlatZone {
   /** The length of answer `id` (every rotation has the same length). */
   length(id: number): number {
     return id < this.#baseAnswers
-      ? this.#base.answers[id * 3 + 1]
-      : this.#top!.answers[(id - this.#baseAnswers) * 3 + 1];
+      ? this.#base.answers[id * ANSWER_INTS + 1]
+      : this.#top!.answers[(id - this.#baseAnswers) * ANSWER_INTS + 1];
   }
 
-  /** Writes the next rotation of answer `id` at the start of `out`; returns its length. */
+  /**
+   * Writes the next rotation of answer `id` at the start of `out`, all but its question
+   * (`out` keeps what it had there: the caller writes the question as asked); returns its length.
+   */
   renderInto(id: number, out: Uint8Array): number {
     let l = this.#base;
     if (id >= this.#baseAnswers) {
       l = this.#top!;
       id -= this.#baseAnswers;
     }
-    const n = l.meta[l.answers[id * 3 + 2]];
+    const n = l.meta[l.answers[id * ANSWER_INTS + 2]];
     let k = 0;
     if (n > 1) {
       k = l.rotation[id];
@@ -208,8 +235,9 @@ export class FlatZone {
    * When the answer records of answer `id` do not all fit in `room` bytes (a name with many
    * records asked over UDP): writes its next rotation cut to what fits (header, question,
    * then whole answer records in rotation order; no additional records; counts patched) at
-   * the start of `out` and returns the length, copying no more than that. Otherwise -1
-   * (the caller renders it whole). The same bytes as rendering whole and cutting.
+   * the start of `out` and returns the length, copying no more than that (the question
+   * left to the caller, as in `renderInto`). Otherwise -1 (the caller renders it whole).
+   * The same bytes as rendering whole and cutting.
    */
   renderAnswersCut(id: number, out: Uint8Array, room: number): number {
     let l = this.#base;
@@ -218,7 +246,8 @@ export class FlatZone {
       id -= this.#baseAnswers;
     }
     const meta = l.meta;
-    const m = l.answers[id * 3 + 2];
+    const a = id * ANSWER_INTS;
+    const m = l.answers[a + 2];
     const n = meta[m];
     if (n < 2) return -1;
     const starts = m + 1;
@@ -227,8 +256,12 @@ export class FlatZone {
     const k = l.rotation[id];
     l.rotation[id] = k + 1 >= n ? 0 : k + 1;
     const msgs = l.messages;
-    const msgAt = l.answers[id * 3];
-    copyBytes(out, 0, msgs, msgAt, msgAt + first);
+    const msgAt = l.answers[a];
+    const qEnd = l.answers[a + 3];
+    // Reply offset v (at or past the question's end) is stored at `v + shift`.
+    const shift = msgAt + HEADER_LEN - qEnd;
+    copyBytes(out, 0, msgs, msgAt, msgAt + HEADER_LEN);
+    copyBytes(out, qEnd, msgs, qEnd + shift, first + shift);
     let pos = first;
     let count = 0;
     for (let j = 0; j < n; j++) {
@@ -236,7 +269,7 @@ export class FlatZone {
       const from = meta[starts + r];
       const to = meta[starts + r + 1];
       if (pos + (to - from) > room) break;
-      copyBytes(out, pos, msgs, msgAt + from, msgAt + to);
+      copyBytes(out, pos, msgs, from + shift, to + shift);
       pos += to - from;
       count++;
     }
@@ -246,36 +279,48 @@ export class FlatZone {
     return pos;
   }
 
-  /** Rotation `k` of answer `id` as a new array. */
-  render(id: number, k: number): Uint8Array {
+  /**
+   * Rotation `k` of answer `id` as a new array, with `question` (the name in wire form,
+   * type and class, as a request has it) as its question.
+   */
+  render(id: number, k: number, question: Uint8Array): Uint8Array {
     const out = new Uint8Array(this.length(id));
+    out.set(question, HEADER_LEN);
     if (id >= this.#baseAnswers) render(this.#top!, id - this.#baseAnswers, k, out);
     else render(this.#base, id, k, out);
     return out;
   }
 }
 
-/** Writes rotation `k` of answer `id` of layer `l` at the start of `out`; returns its length. */
+/**
+ * Writes rotation `k` of answer `id` of layer `l` at the start of `out`, all but the
+ * question (`out[HEADER_LEN, question end)` is left as it is); returns its length.
+ */
 function render(l: Layer, id: number, k: number, out: Uint8Array): number {
-  const msgAt = l.answers[id * 3];
-  const len = l.answers[id * 3 + 1];
+  const a = id * ANSWER_INTS;
+  const msgAt = l.answers[a];
+  const len = l.answers[a + 1];
+  const qEnd = l.answers[a + 3];
   const msgs = l.messages;
+  // Reply offset v (at or past the question's end) is stored at `v + shift`.
+  const shift = msgAt + HEADER_LEN - qEnd;
+  copyBytes(out, 0, msgs, msgAt, msgAt + HEADER_LEN);
   if (k === 0) {
-    copyBytes(out, 0, msgs, msgAt, msgAt + len);
+    copyBytes(out, qEnd, msgs, qEnd + shift, len + shift);
     return len;
   }
   // Answer k first, the order kept cyclic: [header+question][k..n)[0..k)[additional].
   const meta = l.meta;
-  const m = l.answers[id * 3 + 2];
+  const m = l.answers[a + 2];
   const n = meta[m];
   const starts = m + 1;
   const first = meta[starts];
   const end = meta[starts + n];
   const cut = meta[starts + k];
-  copyBytes(out, 0, msgs, msgAt, msgAt + first);
-  copyBytes(out, first, msgs, msgAt + cut, msgAt + end);
-  copyBytes(out, first + (end - cut), msgs, msgAt + first, msgAt + cut);
-  copyBytes(out, end, msgs, msgAt + end, msgAt + len);
+  copyBytes(out, qEnd, msgs, qEnd + shift, first + shift);
+  copyBytes(out, first, msgs, cut + shift, end + shift);
+  copyBytes(out, first + (end - cut), msgs, first + shift, cut + shift);
+  copyBytes(out, end, msgs, end + shift, len + shift);
   // Additional records whose owner points into a moved SRV target follow it.
   const p = starts + n + 1;
   const pairs = meta[p];
@@ -369,7 +414,7 @@ export class FlatZoneWriter {
   constructor(expectedNames = 1024, continues?: FlatZoneWriter) {
     const n = Math.max(16, expectedNames);
     this.#messages = continues ? continues.#messages : new SharedAppendBytes(n * 256);
-    this.#answers = continues ? continues.#answers : new SharedIntList(n * 3);
+    this.#answers = continues ? continues.#answers : new SharedIntList(n * ANSWER_INTS);
     this.#meta = continues ? continues.#meta : new SharedIntList(n * 8);
     this.#keys = new SharedAppendBytes(n * 48);
     this.#offsets = new SharedIntList(n + 1);
@@ -436,14 +481,30 @@ export class FlatZoneWriter {
   }
 
   /**
-   * Adds an answer: `message[0, len)` is its template (rotation 0), `starts[0, nStarts)` the
-   * offset of each answer RR plus the end of the answer section, `patches[0, nPatches)`
-   * pairs (offset of an owner pointer, index of the SRV answer it points into). Returns its
-   * number.
+   * Adds an answer: `message[0, len)` is its reply (rotation 0; its question, which ends at
+   * `qEnd`, is not read), `starts[0, nStarts)` the offset of each answer RR plus the end of
+   * the answer section, `patches[0, nPatches)` pairs (offset of an owner pointer, index of
+   * the SRV answer it points into). Returns its number.
    */
   add(
     message: Uint8Array,
     len: number,
+    qEnd: number,
+    starts: ArrayLike<number>,
+    nStarts: number,
+    patches: ArrayLike<number>,
+    nPatches: number,
+  ): number {
+    return this.#add(message, 0, qEnd, len, qEnd, starts, nStarts, patches, nPatches);
+  }
+
+  /** `add` of an answer whose header is at `src[headerAt]` and its bytes from `qEnd` on at `src[restAt]`. */
+  #add(
+    src: Uint8Array,
+    headerAt: number,
+    restAt: number,
+    len: number,
+    qEnd: number,
     starts: ArrayLike<number>,
     nStarts: number,
     patches: ArrayLike<number>,
@@ -451,16 +512,20 @@ export class FlatZoneWriter {
   ): number {
     const messages = this.#messages;
     const at = messages.length;
-    copyBytes(messages.ensure(len), at, message, 0, len);
-    messages.length = at + len;
+    const stored = HEADER_LEN + len - qEnd;
+    const into = messages.ensure(stored);
+    copyBytes(into, at, src, headerAt, headerAt + HEADER_LEN);
+    copyBytes(into, at + HEADER_LEN, src, restAt, restAt + len - qEnd);
+    messages.length = at + stored;
     const answers = this.#answers;
-    const id = answers.length / 3;
-    const a = answers.ensure(3);
+    const id = answers.length / ANSWER_INTS;
+    const a = answers.ensure(ANSWER_INTS);
     const meta = this.#meta;
-    a[id * 3] = at;
-    a[id * 3 + 1] = len;
-    a[id * 3 + 2] = meta.length;
-    answers.length += 3;
+    a[id * ANSWER_INTS] = at;
+    a[id * ANSWER_INTS + 1] = len;
+    a[id * ANSWER_INTS + 2] = meta.length;
+    a[id * ANSWER_INTS + 3] = qEnd;
+    answers.length += ANSWER_INTS;
     const m = meta.ensure(nStarts + nPatches + 2);
     let i = meta.length;
     m[i++] = nStarts > 0 ? nStarts - 1 : 0;
@@ -480,20 +545,25 @@ export class FlatZoneWriter {
     for (let k = 0; k < KINDS; k++) {
       const id = layer.entries[n * KINDS + k] - 1;
       if (id < 0) continue;
-      const at = layer.answers[id * 3];
-      const len = layer.answers[id * 3 + 1];
-      const m = layer.answers[id * 3 + 2];
+      const at = layer.answers[id * ANSWER_INTS];
+      const len = layer.answers[id * ANSWER_INTS + 1];
+      const m = layer.answers[id * ANSWER_INTS + 2];
+      const qEnd = layer.answers[id * ANSWER_INTS + 3];
       const count = layer.meta[m];
-      const message = layer.messages.subarray(at, at + len);
+      const from = layer.messages;
       if (count === 0) {
         // Nothing to rotate: the rotation data is never read.
-        this.setAnswer(to, k, this.add(message, len, [], 0, [], 0));
+        this.setAnswer(to, k, this.#add(from, at, at + HEADER_LEN, len, qEnd, [], 0, [], 0));
         continue;
       }
       const starts = layer.meta.subarray(m + 1, m + 2 + count);
       const pairs = layer.meta[m + 2 + count];
       const patches = layer.meta.subarray(m + 3 + count, m + 3 + count + pairs);
-      this.setAnswer(to, k, this.add(message, len, starts, count + 1, patches, pairs));
+      this.setAnswer(
+        to,
+        k,
+        this.#add(from, at, at + HEADER_LEN, len, qEnd, starts, count + 1, patches, pairs),
+      );
     }
     this.setFlags(to, layer.flags[n]);
     return to;
@@ -547,7 +617,7 @@ export class FlatZoneWriter {
       flags: count === 0 ? sharedBytes(0) : flags,
       answers: this.#answers.view(),
       meta: this.#meta.view(),
-      rotation: sharedInt32(this.#answers.length / 3),
+      rotation: sharedInt32(this.#answers.length / ANSWER_INTS),
       messages: this.#messages.view(),
       apexWire: shared(apexWire),
       negativeSoa: shared(negativeSoa),

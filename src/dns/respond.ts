@@ -31,6 +31,7 @@ import {
   MAX_UDP_PAYLOAD,
   nameToWire,
   OPT_LEN,
+  questionWire,
   RCODE_BADVERS,
   RCODE_NOERROR,
   RCODE_NXDOMAIN,
@@ -740,11 +741,11 @@ export class Responder {
     limit: number,
     out: Uint8Array,
   ): number {
+    // The stored answer with `key` as its question: its records' owners point at it.
     const stored = new Uint8Array(flat.length(id));
+    stored.set(questionWire(key, q.qtype)!, HEADER_LEN);
     flat.renderInto(id, stored);
     const packet = dnsPacket.decode(Buffer.from(stored));
-    const storedName = packet.questions?.[0]?.name;
-    for (const rr of packet.answers ?? []) if (rr.name === storedName) rr.name = key;
     // Decode just the header and the asked question (counts zeroed but QDCOUNT = 1).
     const mini = Buffer.alloc(q.qEnd);
     mini.set(req.subarray(HEADER_LEN, q.qEnd), HEADER_LEN);

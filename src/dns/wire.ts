@@ -146,6 +146,20 @@ export function nameToWire(name: string): Uint8Array | undefined {
   return w.name(n) ? w.finish() : undefined;
 }
 
+/**
+ * A question in wire form (name, type, class IN), as a request holds it after its header;
+ * undefined if the name cannot be encoded.
+ */
+export function questionWire(name: string, qtype: number): Uint8Array | undefined {
+  const w = nameToWire(name);
+  if (!w) return undefined;
+  const q = new Uint8Array(w.length + 4);
+  q.set(w);
+  writeU16(q, w.length, qtype);
+  writeU16(q, w.length + 2, CLASS_IN);
+  return q;
+}
+
 /** Reads a big-endian 16-bit value. */
 export function readU16(b: Uint8Array, at: number): number {
   return (b[at] << 8) | b[at + 1];

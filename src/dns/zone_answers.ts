@@ -34,7 +34,6 @@ import {
   nameToWire,
   TYPE_A,
   TYPE_AAAA,
-  TYPE_ANY,
   TYPE_NS,
   TYPE_SOA,
   TYPE_SRV,
@@ -132,6 +131,9 @@ class Builder {
   #lastParent = "";
   /** Whether the last `#entry` added its name (it was not in the layer yet). */
   #added = false;
+  /** The name `#start` last began an answer for, and where its question ends (-1: not encodable). */
+  #qname = "";
+  #qEnd = -1;
   /** Names directly below each name (see `ZoneAnswers.children`), counted as names are added. */
   readonly children = new Map<string, number>();
   /**
@@ -259,22 +261,27 @@ class Builder {
     this.children.set(parent, (this.children.get(parent) ?? 0) + 1);
   }
 
-  /** Header and question (name written from text, a trailing dot ignored; false if it cannot be encoded). */
-  #start(qname: string, qtype: number): boolean {
+  /**
+   * The header, and room for the question (a trailing dot of `qname` ignored): the
+   * question's bytes are not written, as they are not stored (`FlatZoneWriter.add`). False
+   * if the name cannot be encoded.
+   */
+  #start(qname: string): boolean {
+    if (qname !== this.#qname) {
+      this.#qname = qname;
+      this.#qEnd = validName(qname) ? HEADER_LEN + wireLength(qname) + 4 : -1;
+    }
+    if (this.#qEnd < 0) return false;
     const w = this.#w;
     w.buf = this.scratch;
     w.len = 0;
-    w.ensure(HEADER_LEN + qname.length + 6);
+    w.ensure(this.#qEnd);
     const b = w.buf;
     b.fill(0, 0, HEADER_LEN);
     b[2] = FLAG_QR | FLAG_AA;
     b[3] = this.flags3;
     b[5] = 1;
-    const end = writeWireName(b, HEADER_LEN, qname);
-    if (end < 0) return false;
-    w.len = end;
-    w.u16(qtype);
-    w.u16(CLASS_IN);
+    w.len = this.#qEnd;
     return true;
   }
 
@@ -295,7 +302,7 @@ class Builder {
     w.setU16(6, an);
     w.setU16(8, ns);
     w.setU16(10, ar);
-    return this.out.add(w.buf, w.len, this.#starts, nStarts, this.#patches, nPatches);
+    return this.out.add(w.buf, w.len, this.#qEnd, this.#starts, nStarts, this.#patches, nPatches);
   }
 
   #addrs(owner: number, as: readonly number[], aaaas: readonly Uint8Array[], starts: boolean): void {
@@ -324,9 +331,9 @@ class Builder {
    * random) as additional records whose owner points at the target. Undefined if the
    * name cannot be encoded.
    */
-  #prepared(qname: string, qtype: number, srv: boolean, a: boolean, aaaa: boolean): number | undefined {
+  #prepared(qname: string, srv: boolean, a: boolean, aaaa: boolean): number | undefined {
     const v = this.#v;
-    if (!this.#start(qname, qtype)) return undefined;
+    if (!this.#start(qname)) return undefined;
     const w = this.#w;
     this.#starts.length = 0;
     this.#patches.length = 0;
@@ -426,9 +433,9 @@ class Builder {
     const as = v.a.length > 0;
     const aaaas = v.aaaa.length > 0;
     const srvs = v.srvPort.length > 0;
-    const pa = as ? this.#prepared(fqdn, TYPE_A, false, true, false) : undefined;
-    const paaaa = aaaas ? this.#prepared(fqdn, TYPE_AAAA, false, false, true) : undefined;
-    const psrv = srvs ? this.#prepared(fqdn, TYPE_SRV, true, false, false) : undefined;
+    const pa = as ? this.#prepared(fqdn, false, true, false) : undefined;
+    const paaaa = aaaas ? this.#prepared(fqdn, false, false, true) : undefined;
+    const psrv = srvs ? this.#prepared(fqdn, true, false, false) : undefined;
     if (pa === undefined && paaaa === undefined && psrv === undefined) {
       // Stored, but every value was invalid (e.g. an agent name that did not resolve):
       // the name exists, so it answers NODATA (SPEC §6.10, §7.3).
@@ -448,7 +455,7 @@ class Builder {
     out.setAnswer(
       n,
       SLOT.any,
-      kinds > 1 ? this.#prepared(fqdn, TYPE_ANY, srvs, as, aaaas) : (pa ?? paaaa ?? psrv),
+      kinds > 1 ? this.#prepared(fqdn, srvs, as, aaaas) : (pa ?? paaaa ?? psrv),
     );
     if (kinds === 1 && psrv !== undefined && twinOf(fqdn) !== undefined) {
       this.#twins.set(fqdn, { values: this.records.srv.get(fqdn)!, id: psrv });
@@ -573,16 +580,16 @@ class Builder {
       return at;
     };
 
-    this.#start(this.domainFqdn, TYPE_SOA);
+    this.#start(this.domainFqdn);
     soa();
     this.out.setAnswer(n, SLOT.soa, this.#finish(1, 0, 0));
 
-    this.#start(this.domainFqdn, TYPE_NS);
+    this.#start(this.domainFqdn);
     let nsAt = ns();
     this.#addrs(0xc000 | nsAt, glue.a, glue.aaaa, false);
     this.out.setAnswer(n, SLOT.ns, this.#finish(1, 0, glue.a.length + glue.aaaa.length));
 
-    this.#start(this.domainFqdn, TYPE_ANY);
+    this.#start(this.domainFqdn);
     soa();
     nsAt = ns();
     const apex = this.#addresses(this.domainFqdn);
@@ -612,6 +619,12 @@ function twinOf(fqdn: string): string | undefined {
   const at = tcp < 0 ? udp : udp < 0 ? tcp : Math.min(tcp, udp);
   if (at < 0) return undefined;
   return fqdn.slice(0, at) + (at === tcp ? "._udp." : "._tcp.") + fqdn.slice(at + 6);
+}
+
+/** The length of `name` (a trailing dot ignored; encodable, see `validName`) in wire form. */
+function wireLength(name: string): number {
+  const n = name.length > 1 && name.charCodeAt(name.length - 1) === 0x2e ? name.length - 1 : name.length;
+  return n === 0 ? 1 : n + 2;
 }
 
 /** The port number at `s[from..]` (digits only, at most 65535), or -1. */
