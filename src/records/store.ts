@@ -341,6 +341,8 @@ export class RecordStore {
     // `/v1/enumerate` is worked out when asked for, from the contributions (no object per
     // record held meanwhile): per framework in state order, its tasks that got records.
     const views: FrameworkView[] = [];
+    /** Where each task's records are listed, then copied at their size (no spare room kept per task). */
+    const scratch: string[] = [];
     frameworks.forEach((f, i) => {
       const tasks: ViewTask[] = [];
       const view: FrameworkView = { name: f && typeof f === "object" ? str(f.name) : "", tasks };
@@ -359,10 +361,7 @@ export class RecordStore {
           dups.push(key);
           this.#dups.set(id, dups);
         }
-        this.#putTask(d, kept, ids[i], key, (list) => {
-          tasks.push({ task: kept, records: list });
-          return collect(list);
-        });
+        tasks.push(this.#putTask(d, kept, ids[i], key, collect, scratch));
       }
     });
     this.#extra = extra;
@@ -393,24 +392,36 @@ export class RecordStore {
     return { records: rs, changes: { names } };
   }
 
-  /** Stores a task and derives its records into `records` (nothing applied to the tables). */
+  /**
+   * Stores a task and derives its records, emitted by `emitFor(list)` as they are listed in
+   * `list`: the entry's records, or with `scratch`, that array, whose records the entry then
+   * gets a copy of.
+   */
   #putTask(
     d: Derivation,
     task: MesosTask,
     frameworkId: string,
     id: string,
     emitFor: (list: string[]) => Emit,
+    scratch?: string[],
   ): TaskEntry {
     const agentId = str(task.slave_id);
-    const entry: TaskEntry = { task, frameworkId, agentId, records: [] };
-    this.#tasks.set(id, entry);
     const agent = this.#agents.get(agentId);
-    agent?.tasks.add(id);
     const fw = this.#frameworks.get(frameworkId);
-    if (fw) this.#tasksOf(fw).set(id, entry);
+    let records: string[] = [];
     if (getsRecords(d, task) && agent?.addrs && fw) {
-      taskRecords(d, task, fw.label, agent.addrs, emitFor(entry.records));
+      if (scratch) {
+        scratch.length = 0;
+        taskRecords(d, task, fw.label, agent.addrs, emitFor(scratch));
+        records = scratch.slice();
+      } else {
+        taskRecords(d, task, fw.label, agent.addrs, emitFor(records));
+      }
     }
+    const entry: TaskEntry = { task, frameworkId, agentId, records };
+    this.#tasks.set(id, entry);
+    agent?.tasks.add(id);
+    if (fw) this.#tasksOf(fw).set(id, entry);
     return entry;
   }
 
