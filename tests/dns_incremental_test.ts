@@ -117,6 +117,67 @@ Deno.test("layered zone: after each random delta, every name answers as a zone b
   }
 });
 
+Deno.test("whole and layered builds agree on names whose values cannot be served, names that cannot be encoded, and the names above them (RFC 8020)", () => {
+  const config = testConfig();
+  const rng = new Rng(11);
+  const labels = ["a", "b", "c", "_tcp", "x", "l".repeat(64)];
+  let unservable = 0;
+  for (let round = 0; round < 40; round++) {
+    const b = new RecordSetBuilder("mesos");
+    const names = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      let name = "mesos.";
+      for (let d = rng.int(1, 4); d > 0; d--) name = `${rng.pick(labels)}.${name}`;
+      names.add(name);
+      switch (rng.int(0, 3)) {
+        case 0:
+          b.add("A", name, "not-an-ip"); // no value it can serve
+          break;
+        case 1:
+          b.add("A", name, `10.0.0.${rng.int(1, 250)}`);
+          break;
+        case 2:
+          b.add("SRV", name, `a.b.mesos.:${rng.int(1, 60000)}`);
+          break;
+        default:
+          b.add("SRV", name, "bad..target.mesos.:1"); // nor here
+      }
+    }
+    const rs = b.build(null);
+    for (const name of names) {
+      const valid = (rs.a.get(name) ?? []).some((v) => v !== "not-an-ip") ||
+        (rs.srv.get(name) ?? []).some((v) => !v.startsWith("bad"));
+      if (!valid) unservable++;
+    }
+    const whole = buildZoneAnswers(new SnapshotHolder().publish(rs), config);
+    // The same records as a change to an empty zone: a top layer built name by name.
+    const holder = new SnapshotHolder();
+    const empty = buildZoneAnswers(holder.publish(new RecordSetBuilder("mesos").build(null)), config);
+    const snap = holder.publish(rs, new Date());
+    const layered = updateZoneAnswers(empty, snap, config, names);
+    const asked = new Set<string>();
+    for (const name of names) {
+      for (let p = name.slice(0, -1); p.includes("."); p = p.slice(p.indexOf(".") + 1)) asked.add(p);
+    }
+    for (const name of asked) {
+      for (const t of TYPES) {
+        assert.equal(
+          answerOf(layered, name, t),
+          answerOf(whole, name, t),
+          `round ${round}: ${name} type ${t}`,
+        );
+      }
+    }
+    assert.deepEqual(
+      new Map([...layered.children].sort()),
+      new Map([...whole.children].sort()),
+      `round ${round}`,
+    );
+  }
+  // The rounds had names without a value to serve, with and without names below them.
+  assert.ok(unservable > 100, `${unservable}`);
+});
+
 /** The sorted A values of `name` over UDP, TCP and HTTP. */
 async function threeWays(dnsPort: number, httpPort: number, name: string): Promise<string[][]> {
   const udp = (await queryUdp(dnsPort, name, "A")).msg;

@@ -396,8 +396,10 @@ export class FlatZoneWriter {
   /** Per answer: message offset, message length, offset in `#meta`. */
   readonly #answers: SharedIntList;
   readonly #meta: SharedIntList;
+  /** The names added with `addName`, at their numbers (`addNewName` leaves holes). */
   readonly #names: string[] = [];
   readonly #numbers = new Map<string, number>();
+  #count = 0;
   /** The names in wire form, one after another, and where each starts (one more: the end). */
   readonly #keys: SharedAppendBytes;
   readonly #offsets: SharedIntList;
@@ -425,7 +427,7 @@ export class FlatZoneWriter {
 
   /** How many names have been added. */
   get names(): number {
-    return this.#names.length;
+    return this.#count;
   }
 
   /** Bytes of answers written (with those of the writers it continues: some no longer in use). */
@@ -433,13 +435,13 @@ export class FlatZoneWriter {
     return this.#messages.length;
   }
 
-  /** The number of `name` if it was added, else undefined. */
+  /** The number of `name` if it was added with `addName`, else undefined. */
   numberOf(name: string): number | undefined {
     return this.#numbers.get(name);
   }
 
-  /** The name numbered `n`. */
-  nameAt(n: number): string {
+  /** The name numbered `n`, if it was added with `addName`. */
+  nameAt(n: number): string | undefined {
     return this.#names[n];
   }
 
@@ -448,15 +450,25 @@ export class FlatZoneWriter {
    * answers or flags; returns its number.
    */
   addName(name: string): number {
-    const n = this.#names.length;
+    const n = this.addNewName(name);
+    this.#names[n] = name;
+    this.#numbers.set(name, n);
+    return n;
+  }
+
+  /**
+   * `addName` for a name the caller knows is not in the layer, and will not look up by
+   * `numberOf` or `nameAt`: the layer keeps no string or map entry for it (a whole build's
+   * hundreds of thousands of names).
+   */
+  addNewName(name: string): number {
+    const n = this.#count++;
     const keys = this.#keys;
     const out = keys.ensure(name.length + 2);
     const end = writeWireName(out, keys.length, name);
     if (end < 0) throw new Error(`zone name ${JSON.stringify(name)} cannot be written in wire form`);
     keys.length = end;
     this.#offsets.push(end);
-    this.#names.push(name);
-    this.#numbers.set(name, n);
     const entries = this.#entries;
     entries.ensure(KINDS);
     entries.length += KINDS; // committed pages of a new buffer are zero
@@ -598,7 +610,7 @@ export class FlatZoneWriter {
     flags3: number,
     serial: number,
   ): Generator<void, FlatLayerParts> {
-    const count = this.#names.length;
+    const count = this.#count;
     const flags = this.#flags.view();
     for (let n = 0; n < count; n++) flags[n] &= 0x7f;
     const index = yield* NameIndex.fromWiresSteps(this.#keys.view(), this.#offsets.view(), count);

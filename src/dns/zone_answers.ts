@@ -143,13 +143,18 @@ class Builder {
   readonly #twins = new Map<string, { values: readonly string[]; id: number }>();
   bad = 0;
 
-  /** `expectedNames`: about how many names the layer gets (sizes its shared arrays); `continues`: see `FlatZoneWriter`. */
+  /**
+   * `expectedNames`: about how many names the layer gets (sizes its shared arrays);
+   * `continues`: see `FlatZoneWriter`; `whole`: a whole build (`fullBuild`), which builds
+   * each name with records once, so that they are added without a lookup (`addNewName`).
+   */
   constructor(
     readonly records: RecordSet,
     readonly serial: number,
     readonly cfg: Config,
     expectedNames: number,
     continues?: FlatZoneWriter,
+    readonly whole = false,
   ) {
     this.out = new FlatZoneWriter(expectedNames, continues);
     this.ttl = cfg.TTL >>> 0;
@@ -245,8 +250,12 @@ class Builder {
     return valid.length === 0 ? undefined : valid[Math.floor(Math.random() * valid.length)];
   }
 
-  /** The number of `fqdn` in the layer, added when missing. */
+  /** The number of `fqdn` in the layer, added when missing (in a whole build, only the apex can be there). */
   #entry(fqdn: string): number {
+    if (this.whole && fqdn !== this.domainFqdn) {
+      this.#added = true;
+      return this.out.addNewName(fqdn);
+    }
     const have = this.out.numberOf(fqdn);
     this.#added = have === undefined;
     return have ?? this.out.addName(fqdn);
@@ -490,7 +499,9 @@ class Builder {
   /**
    * Adds the empty non-terminals above `name` (RFC 8020): every missing parent up to the
    * apex (names below them are counted in `children`); `counted`: `name` was just added, so it is
-   * counted below its parent (`children`), as each parent added here is below its own.
+   * counted below its parent (`children`), as each parent added here is below its own. In a
+   * whole build, a parent with records is left to the build, which adds it and its own
+   * parents (a name with records that is not built cannot be encoded, nor can `name`).
    */
   parents(name: string, counted: boolean): void {
     if (!EMPTY_NON_TERMINALS_EXIST) return;
@@ -512,6 +523,7 @@ class Builder {
         this.out.setFlags(have, NAME_EXISTS);
         break;
       }
+      if (this.whole && parent !== this.domainFqdn && hasStored(this.records, parent)) break;
       this.out.setFlags(this.out.addName(parent), NAME_EXISTS);
       childAdded = true;
     }
@@ -670,19 +682,23 @@ function served(fqdn: string): boolean {
   return true;
 }
 
-/** Builds the base layer: every stored name, the empty non-terminals and the apex. */
+/**
+ * Builds the base layer (`b` a whole build): every stored name, the empty non-terminals and
+ * the apex. A name is built where its first type with values is listed (A, AAAA, SRV), so
+ * once, and each built name's parents are added then.
+ */
 function* fullBuild(b: Builder, rs: RecordSet): Generator<void, FlatLayerParts> {
   let i = 0;
-  for (const map of [rs.a, rs.aaaa, rs.srv]) {
-    for (const [fqdn, values] of map) {
+  const maps = [rs.a, rs.aaaa, rs.srv];
+  for (let m = 0; m < maps.length; m++) {
+    for (const [fqdn, values] of maps[m]) {
       if ((++i & 255) === 0) yield;
       if (values.length === 0) continue;
+      if (m > 0 && (rs.a.get(fqdn)?.length ?? 0) > 0) continue;
+      if (m > 1 && (rs.aaaa.get(fqdn)?.length ?? 0) > 0) continue;
       if (!served(fqdn) || !inDomain(fqdn, b.domainFqdn)) continue;
-      const have = b.out.numberOf(fqdn);
-      if (have !== undefined && (b.out.flagsOf(have) & BUILT) !== 0) continue;
-      const n = b.name(fqdn);
-      if (n < 0) continue;
-      b.out.setFlags(n, BUILT);
+      // Not built: it cannot be encoded, so neither can any name below it.
+      if (b.name(fqdn) < 0) continue;
       b.parents(fqdn, b.added);
     }
   }
@@ -693,9 +709,6 @@ function* fullBuild(b: Builder, rs: RecordSet): Generator<void, FlatLayerParts> 
 
 /** Top layers go on from the previous one's answers until they hold this many bytes (or the base's size). */
 const TOP_FRESH_BYTES = 16 * 1024 * 1024;
-
-/** A flag bit the builder uses to mark names whose answers are written (not shared). */
-const BUILT = 0x80;
 
 /**
  * Builds every precomputed zone answer for a snapshot (SPEC §7.2–7.4, §0): A, AAAA and
@@ -715,7 +728,7 @@ export function buildZoneAnswers(snapshot: Snapshot, config: Config): ZoneAnswer
  */
 export function* zoneBuild(snapshot: Snapshot, config: Config): Generator<void, ZoneAnswers> {
   const rs = snapshot.records;
-  const b = new Builder(rs, snapshot.serial, config, rs.a.size + rs.aaaa.size + rs.srv.size);
+  const b = new Builder(rs, snapshot.serial, config, rs.a.size + rs.aaaa.size + rs.srv.size, undefined, true);
   const base = yield* fullBuild(b, snapshot.records);
   return {
     domain: b.domain,
@@ -843,7 +856,7 @@ export function updateZoneAnswers(
   b.apex();
   const top = b.finish();
   const topNames = new Set<string>();
-  for (let n = 0; n < b.out.names; n++) topNames.add(stripDot(b.out.nameAt(n)));
+  for (let n = 0; n < b.out.names; n++) topNames.add(stripDot(b.out.nameAt(n)!));
   return {
     domain: b.domain,
     serial: snapshot.serial,
