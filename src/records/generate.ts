@@ -166,6 +166,8 @@ export class Derivation {
     readonly options: GeneratorOptions,
     /** Host name → IPs, for non-IP hosts (see `hostsToResolve`). */
     readonly resolved: ReadonlyMap<string, readonly string[]>,
+    /** Logs nothing (`warnOnce`): records derived again, whose problems were logged the first time. */
+    readonly quiet = false,
   ) {
     this.tail = `.${options.domain}.`;
     this.#spec = labelFunction(options.enforceRFC952);
@@ -203,7 +205,7 @@ export class Derivation {
 
   /** Logs `msg` at most once per `kind` in this derivation's life. */
   warnOnce(kind: string, msg: string): void {
-    if (this.#warned.has(kind)) return;
+    if (this.quiet || this.#warned.has(kind)) return;
     this.#warned.add(kind);
     log.warn`${msg}`;
   }

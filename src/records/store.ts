@@ -156,14 +156,28 @@ class TypeTable {
 
 /**
  * A task as the store keeps it: what its records are derived from. Never changed once its
- * records are derived (published `/v1/enumerate` views hold it): replaced instead.
+ * records are derived (published `/v1/enumerate` views hold it): replaced instead. Its
+ * records are not kept: they are derived again from the entry when needed (`recordsOf`),
+ * which gives the same records, as the entry keeps what they were derived with.
  */
 interface TaskEntry {
   readonly task: MesosTask;
   readonly frameworkId: string;
   readonly agentId: string;
-  /** Its records (type, name, value triples, flat), or empty when it has none. */
-  readonly records: string[];
+  /** Its framework's label and its agent's addresses when its records were derived (both undefined: it has none). */
+  readonly label: string | undefined;
+  readonly addrs: SlaveAddrs | undefined;
+}
+
+/** A task's records (type, name, value triples, flat; empty when it has none), derived by `d`. */
+function recordsOf(d: Derivation, t: TaskEntry): string[] {
+  const list: string[] = [];
+  if (t.addrs === undefined || t.label === undefined) return list;
+  taskRecords(d, t.task, t.label, t.addrs, (type, name, value) => {
+    list.push(type, name, value);
+    return true;
+  });
+  return list;
 }
 
 interface FrameworkEntry {
@@ -181,16 +195,10 @@ interface FrameworkEntry {
   view?: FrameworkView;
 }
 
-/** A task as `/v1/enumerate` reads it. */
-interface ViewTask {
-  readonly task: MesosTask;
-  readonly records: readonly string[];
-}
-
 /** A framework and its tasks' records, as `/v1/enumerate` reads them (never changed once published). */
 interface FrameworkView {
   name: string;
-  tasks: { values(): Iterable<ViewTask> };
+  tasks: { values(): Iterable<TaskEntry> };
 }
 
 interface AgentEntry {
@@ -265,6 +273,8 @@ export class RecordStore {
   readonly #valueSets = new WeakMap<readonly string[], Set<string>>();
   /** The record lists removed or added by the change being applied. */
   #lists: (readonly string[])[] = [];
+  /** Derives the records of tasks being removed again (`recordsOf`; made for each change). */
+  #quietDerivation: Derivation | undefined;
 
   constructor(opts: RecordStoreOptions) {
     this.#opts = opts;
@@ -273,7 +283,7 @@ export class RecordStore {
   /** How many tasks have records (RUNNING on a known agent). */
   get taskCount(): number {
     let n = 0;
-    for (const t of this.#tasks.values()) if (t.records.length > 0) n++;
+    for (const t of this.#tasks.values()) if (t.addrs !== undefined) n++;
     return n;
   }
 
@@ -341,10 +351,15 @@ export class RecordStore {
     // `/v1/enumerate` is worked out when asked for, from the contributions (no object per
     // record held meanwhile): per framework in state order, its tasks that got records.
     const views: FrameworkView[] = [];
-    /** Where each task's records are listed, then copied at their size (no spare room kept per task). */
-    const scratch: string[] = [];
+    /** Stores a task's record; copies beyond the first are counted (its records are not listed: see `TaskEntry`). */
+    const collectTask: Emit = (type, name, value) => {
+      if (b.add(type, name, value)) return true;
+      const key = `${type} ${name} ${value}`;
+      extra.set(key, (extra.get(key) ?? 0) + 1);
+      return false;
+    };
     frameworks.forEach((f, i) => {
-      const tasks: ViewTask[] = [];
+      const tasks: TaskEntry[] = [];
       const view: FrameworkView = { name: f && typeof f === "object" ? str(f.name) : "", tasks };
       views.push(view);
       if (!f || typeof f !== "object") return;
@@ -361,11 +376,12 @@ export class RecordStore {
           dups.push(key);
           this.#dups.set(id, dups);
         }
-        tasks.push(this.#putTask(d, kept, ids[i], key, collect, scratch));
+        tasks.push(this.#putTask(d, kept, ids[i], key, collectTask));
       }
     });
     this.#extra = extra;
     const before = this.#beforeTasks();
+    const options = this.#opts.options;
     let enumerated: EnumFramework[] | null | undefined;
     const rs: RecordSet = {
       domain: this.#opts.options.domain,
@@ -373,7 +389,7 @@ export class RecordStore {
       aaaa: b.aaaa,
       srv: b.srv,
       get frameworks() {
-        enumerated ??= enumerate(before, views);
+        enumerated ??= enumerate(before, views, new Derivation(options, new Map(), true));
         return enumerated;
       },
       recordCount: b.count,
@@ -392,37 +408,25 @@ export class RecordStore {
     return { records: rs, changes: { names } };
   }
 
-  /**
-   * Stores a task and derives its records, emitted by `emitFor(list)` as they are listed in
-   * `list`: the entry's records, or with `scratch`, that array, whose records the entry then
-   * gets a copy of.
-   */
-  #putTask(
-    d: Derivation,
-    task: MesosTask,
-    frameworkId: string,
-    id: string,
-    emitFor: (list: string[]) => Emit,
-    scratch?: string[],
-  ): TaskEntry {
+  /** Stores a task and derives its records into `emit`. */
+  #putTask(d: Derivation, task: MesosTask, frameworkId: string, id: string, emit: Emit): TaskEntry {
     const agentId = str(task.slave_id);
     const agent = this.#agents.get(agentId);
     const fw = this.#frameworks.get(frameworkId);
-    let records: string[] = [];
+    let entry: TaskEntry = { task, frameworkId, agentId, label: undefined, addrs: undefined };
     if (getsRecords(d, task) && agent?.addrs && fw) {
-      if (scratch) {
-        scratch.length = 0;
-        taskRecords(d, task, fw.label, agent.addrs, emitFor(scratch));
-        records = scratch.slice();
-      } else {
-        taskRecords(d, task, fw.label, agent.addrs, emitFor(records));
-      }
+      entry = { task, frameworkId, agentId, label: fw.label, addrs: agent.addrs };
+      taskRecords(d, task, fw.label, agent.addrs, emit);
     }
-    const entry: TaskEntry = { task, frameworkId, agentId, records };
     this.#tasks.set(id, entry);
     agent?.tasks.add(id);
     if (fw) this.#tasksOf(fw).set(id, entry);
     return entry;
+  }
+
+  /** A derivation for `recordsOf` during the change being applied. */
+  get #quiet(): Derivation {
+    return this.#quietDerivation ??= new Derivation(this.#opts.options, this.#resolved, true);
   }
 
   /** The tasks of `fw`, to be changed: copied first if a published view holds them. */
@@ -443,6 +447,7 @@ export class RecordStore {
     if (!this.#hasRecords) throw new Error("RecordStore.delta before the first snapshot");
     if (resolved) { for (const [k, v] of resolved) this.#resolved.set(k, v); }
     const d = new Derivation(this.#opts.options, this.#resolved);
+    this.#quietDerivation = undefined;
     this.#touched = new Set();
     this.#lists = [];
     const rederive = new Set<string>();
@@ -512,21 +517,14 @@ export class RecordStore {
       const fid = str(t.framework_id) || old?.frameworkId || "";
       if (old) this.#dropTask(id);
       rederive.delete(id);
-      this.#putTask(d, t, fid, id, (list) => this.#adder(list));
+      this.#putTask(d, t, fid, id, this.#adder([]));
     }
     for (const id of rederive) {
       const old = this.#tasks.get(id);
       if (!old) continue;
-      this.#remove(old.records);
+      this.#remove(recordsOf(this.#quiet, old));
       // A new entry: published views hold the old one, never changed.
-      const entry: TaskEntry = { ...old, records: [] };
-      this.#tasks.set(id, entry);
-      const agent = this.#agents.get(old.agentId);
-      const fw = this.#frameworks.get(old.frameworkId);
-      if (fw) this.#tasksOf(fw).set(id, entry);
-      if (getsRecords(d, old.task) && agent?.addrs && fw) {
-        taskRecords(d, old.task, fw.label, agent.addrs, this.#adder(entry.records));
-      }
+      this.#putTask(d, old.task, old.frameworkId, id, this.#adder([]));
     }
     const names = this.#touched;
     this.#touched = new Set();
@@ -573,7 +571,7 @@ export class RecordStore {
   #dropKey(id: string): void {
     const t = this.#tasks.get(id);
     if (!t) return;
-    this.#remove(t.records);
+    this.#remove(recordsOf(this.#quiet, t));
     this.#tasks.delete(id);
     this.#agents.get(t.agentId)?.tasks.delete(id);
     const fw = this.#frameworks.get(t.frameworkId);
@@ -675,6 +673,7 @@ export class RecordStore {
         return f.view ??= { name: str(f.framework.name), tasks: f.tasks };
       }),
     };
+    const options = this.#opts.options;
     let enumerated: EnumFramework[] | null | undefined;
     return {
       domain: this.#opts.options.domain,
@@ -682,7 +681,11 @@ export class RecordStore {
       aaaa,
       srv,
       get frameworks() {
-        enumerated ??= enumerate(contributions.before, contributions.frameworks);
+        enumerated ??= enumerate(
+          contributions.before,
+          contributions.frameworks,
+          new Derivation(options, new Map(), true),
+        );
         return enumerated;
       },
       recordCount: this.#count,
@@ -709,11 +712,12 @@ function sameAddrs(x: SlaveAddrs | undefined, y: SlaveAddrs | undefined): boolea
 /**
  * `/v1/enumerate` (SPEC §8.6) from contributions: per framework and task, the records the
  * task added that nothing before it (the framework, agent and master records, earlier
- * tasks) had.
+ * tasks) had. `d` derives the tasks' records again (`recordsOf`).
  */
 function enumerate(
   before: readonly (readonly string[])[],
   frameworks: readonly FrameworkView[],
+  d: Derivation,
 ): EnumFramework[] | null {
   const seen = new Set<string>();
   for (const list of before) {
@@ -723,16 +727,17 @@ function enumerate(
   for (const f of frameworks) {
     const tasks: EnumTask[] = [];
     for (const t of f.tasks.values()) {
-      if (t.records.length === 0) continue;
+      const list = recordsOf(d, t);
+      if (list.length === 0) continue;
       let records: EnumRecord[] | null = null;
-      for (let i = 0; i < t.records.length; i += 3) {
-        const key = `${t.records[i]} ${t.records[i + 1]} ${t.records[i + 2]}`;
+      for (let i = 0; i < list.length; i += 3) {
+        const key = `${list[i]} ${list[i + 1]} ${list[i + 2]}`;
         if (seen.has(key)) continue;
         seen.add(key);
         (records ??= []).push({
-          name: t.records[i + 1],
-          host: t.records[i + 2],
-          rtype: t.records[i] as RRType,
+          name: list[i + 1],
+          host: list[i + 2],
+          rtype: list[i] as RRType,
         });
       }
       tasks.push({ name: str(t.task.name), id: str(t.task.id), records });
