@@ -61,6 +61,9 @@ export interface ZoneAnswers {
   readonly topWriter?: FlatZoneWriter;
 }
 
+/** How many parents of recent names `Builder.parents` knows to be done. */
+const RECENT_PARENTS = 4;
+
 /** Whether an empty non-terminal (a name with only names below it) answers NODATA (RFC 8020). */
 const EMPTY_NON_TERMINALS_EXIST = true;
 
@@ -127,8 +130,8 @@ class Builder {
   #patches: number[] = [];
   readonly #targetSrv = new Map<string, number>();
   readonly #srvStarts: number[] = [];
-  /** The parent whose ancestors are all in the layer (see `parents`). */
-  #lastParent = "";
+  /** Parents whose ancestors are all in the layer, the latest first (see `parents`). */
+  readonly #recentParents: string[] = [];
   /** Whether the last `#entry` added its name (it was not in the layer yet). */
   #added = false;
   /** The name `#start` last began an answer for, and where its question ends (-1: not encodable). */
@@ -505,19 +508,27 @@ class Builder {
    */
   parents(name: string, counted: boolean): void {
     if (!EMPTY_NON_TERMINALS_EXIST) return;
-    // Names come grouped (a framework's tasks): the parent of the previous name is known to be done.
-    const last = this.#lastParent;
+    // Names come grouped (a framework's tasks, each with a name below `F.D.` and one below
+    // `F.slave.D.`): the parents of the last few names are known to be done.
+    const recent = this.#recentParents;
     const dot = name.indexOf(".");
-    if (last !== "" && name.length - dot - 1 === last.length && name.endsWith(last)) {
-      if (counted) this.#countChild(last);
-      return;
+    const parentLength = name.length - dot - 1;
+    for (let i = 0; i < recent.length; i++) {
+      const p = recent[i];
+      if (p.length === parentLength && name.endsWith(p)) {
+        if (counted) this.#countChild(p);
+        return;
+      }
     }
     let parent = name;
     let childAdded = counted;
     while (parent !== this.domainFqdn) {
       parent = parent.slice(parent.indexOf(".") + 1);
       if (childAdded) this.#countChild(parent);
-      if (parent.length === name.length - dot - 1) this.#lastParent = parent;
+      if (parent.length === parentLength) {
+        if (recent.length === RECENT_PARENTS) recent.pop();
+        recent.unshift(parent);
+      }
       const have = this.out.numberOf(parent);
       if (have !== undefined) {
         this.out.setFlags(have, NAME_EXISTS);
