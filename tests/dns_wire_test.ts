@@ -13,6 +13,7 @@ import { questionOf, sameQuestion } from "../src/dns/upstream_udp.ts";
 import { nameToWire, questionWire, truncateMessage } from "../src/dns/wire.ts";
 import { ipv4Bytes, ipv4Number, ipv6Bytes, parseIP } from "../src/net/ip.ts";
 import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
+import { writeAnswer } from "../src/dns/zone_reply.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
 import { buildQuery, decode } from "./helpers/dns_client.ts";
@@ -347,4 +348,31 @@ Deno.test("_tcp and _udp twins with the same SRV values share one stored answer;
   } finally {
     responder.close();
   }
+});
+
+Deno.test("a reply whose answers fit but whose additional records do not is cut after them, with the question as asked", () => {
+  const b = new RecordSetBuilder("mesos");
+  for (let i = 0; i < 6; i++) {
+    const target = `a-rather-long-target-name-number-${i}.marathon.slave.mesos.`;
+    b.add("SRV", "_web._tcp.marathon.mesos.", `${target}:${31000 + i}`);
+    b.add("A", target, `10.0.0.${i + 1}`);
+    b.add("AAAA", target, `fd00::${i + 1}`);
+  }
+  const zone = buildZoneAnswers(new SnapshotHolder().publish(b.build(null)), testConfig());
+  const id = zone.flat.answer(zone.flat.findName("_web._tcp.marathon.mesos"), 33);
+  // Whole, it is larger than a plain UDP reply; its six answers alone fit.
+  assert.ok(zone.flat.length(id) > 512);
+  const req = buildQuery("_WEB._tcp.Marathon.mesos.", "SRV", { id: 4242 });
+  const r = parseQuery(req);
+  assert.equal(r.kind, "query");
+  if (r.kind !== "query") return;
+  const out = new Uint8Array(65535).fill(0xee);
+  const len = writeAnswer(zone.flat, id, req, r.query, 512, true, out);
+  assert.ok(len <= 512, `${len}`);
+  const msg = decode(out.subarray(0, len));
+  assert.equal(msg.id, 4242);
+  assert.deepEqual(msg.questions, [{ name: "_WEB._tcp.Marathon.mesos", type: "SRV", class: "IN" }]);
+  assert.equal(msg.answers?.length, 6);
+  assert.ok((msg.additionals?.length ?? 0) < 12);
+  for (const rr of msg.answers ?? []) assert.equal(rr.name, "_WEB._tcp.Marathon.mesos");
 });

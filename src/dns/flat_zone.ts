@@ -405,7 +405,7 @@ export class FlatZoneWriter {
   readonly #offsets: SharedIntList;
   /** Per name: KINDS answer numbers + 1. */
   readonly #entries: SharedIntList;
-  /** Per name: its flags (bits above 0x7f are the builder's, cleared by `finish`). */
+  /** Per name: its flags (`NAME_EXISTS`). */
   readonly #flags: SharedAppendBytes;
 
   /**
@@ -482,12 +482,7 @@ export class FlatZoneWriter {
     if (id !== undefined) this.#entries.data[n * KINDS + slot] = id + 1;
   }
 
-  /** Name `n`'s flags. */
-  flagsOf(n: number): number {
-    return this.#flags.data[n];
-  }
-
-  /** Adds `bits` (`NAME_EXISTS`, or builder bits above 0x7f) to name `n`'s flags. */
+  /** Adds `bits` (`NAME_EXISTS`) to name `n`'s flags. */
   setFlags(n: number, bits: number): void {
     this.#flags.data[n] |= bits;
   }
@@ -612,7 +607,6 @@ export class FlatZoneWriter {
   ): Generator<void, FlatLayerParts> {
     const count = this.#count;
     const flags = this.#flags.view();
-    for (let n = 0; n < count; n++) flags[n] &= 0x7f;
     const index = yield* NameIndex.fromWiresSteps(this.#keys.view(), this.#offsets.view(), count);
     yield;
     const shared = (b: Uint8Array) => {

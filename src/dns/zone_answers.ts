@@ -5,9 +5,10 @@
  * copy. Multi-record answers are stored once, in a random order drawn at build time, and
  * rotated by one record per response (a copy in two pieces plus a few pointer patches).
  *
- * Template layout: header (ID 0; QR, AA, RA and rcode set; RD/CD clear), the question
- * with the lower-cased name, then the records, whose owners point (compression) at the
- * question name. The responder overwrites the ID, flags and question bytes as asked.
+ * Template layout: header (ID 0; QR, AA, RA and rcode set; RD/CD clear), room for the
+ * question, then the records, whose owners point (compression) at the question name. The
+ * question is not stored (`FlatZoneWriter.add`): the responder writes it as asked, with the
+ * ID and flags.
  */
 import type { Config } from "../config/types.ts";
 import { logger } from "../log.ts";

@@ -82,8 +82,10 @@ export function writeAnswer(
       if (setTC) out[2] |= FLAG_TC;
       return finishReply(out, cutLen, req, q);
     }
-    // Only additional records left out (rare): render aside, cut, and copy what fits.
+    // Only additional records left out (rare): render aside (with the question, which the
+    // cut reads past), cut, and copy what fits.
     const full = new Uint8Array(bodyLen);
+    copyBytes(full, HEADER_LEN, req, HEADER_LEN, q.qEnd);
     zone.renderInto(id, full);
     const cut = truncateMessage(full, limit - optLen, setTC);
     bodyLen = cut.length;

@@ -2,9 +2,11 @@
  * The record store (owns: the records of the cluster kept up to date one change at a
  * time). Every framework, agent and task, and the masters together, contribute a list of
  * (type, name, value) records, derived by the rules of generate.ts (SPEC §5–6); the store
- * keeps each contribution and how many contributions hold each record, so that a change
- * removes exactly its old records and adds its new ones (a name several tasks share keeps
- * the values of the others). Pure: host names are resolved by the caller.
+ * keeps each contribution (a task's as what it was derived from, to derive it again when
+ * needed: a list per task would cost tens of MB at 100,000 tasks) and how many
+ * contributions hold each record, so that a change removes exactly its old records and adds
+ * its new ones (a name several tasks share keeps the values of the others). Pure: host
+ * names are resolved by the caller.
  *
  * Entry points (the state sources call them; see `StateDelta`):
  * - `snapshot(state, masters, resolved)`: a whole state (a poll, or the operator stream's
