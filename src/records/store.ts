@@ -259,6 +259,8 @@ export class RecordStore {
   };
   /** Copies of a record beyond the first, keyed `type name value` (only records held more than once). */
   #extra = new Map<string, number>();
+  /** Whether a published record set reads `#extra` (`/v1/enumerate`): copied before it changes. */
+  #extraShared = false;
   #frameworks = new Map<string, FrameworkEntry>();
   #agents = new Map<string, AgentEntry>();
   #tasks = new Map<string, TaskEntry>();
@@ -384,15 +386,18 @@ export class RecordStore {
     this.#extra = extra;
     const before = this.#beforeTasks();
     const options = this.#opts.options;
-    let enumerated: EnumFramework[] | null | undefined;
+    // The record set's `/v1/enumerate` reads `extra` as it is now.
+    this.#extraShared = true;
+    const enumerated = lazyEnumeration(() =>
+      enumerate(before, views, extra, new Derivation(options, new Map(), true))
+    );
     const rs: RecordSet = {
       domain: this.#opts.options.domain,
       a: b.a,
       aaaa: b.aaaa,
       srv: b.srv,
       get frameworks() {
-        enumerated ??= enumerate(before, views, new Derivation(options, new Map(), true));
-        return enumerated;
+        return enumerated();
       },
       recordCount: b.count,
     };
@@ -603,7 +608,7 @@ export class RecordStore {
     const cur = table.get(name);
     if (cur !== undefined && this.#holds(cur, value)) {
       const key = `${type} ${name} ${value}`;
-      this.#extra.set(key, (this.#extra.get(key) ?? 0) + 1);
+      this.#extraToChange().set(key, (this.#extra.get(key) ?? 0) + 1);
       return;
     }
     this.#touched.add(name);
@@ -618,6 +623,15 @@ export class RecordStore {
     table.set(name, next);
   }
 
+  /** `#extra`, to be changed: copied first if a published record set reads it. */
+  #extraToChange(): Map<string, number> {
+    if (this.#extraShared) {
+      this.#extra = new Map(this.#extra);
+      this.#extraShared = false;
+    }
+    return this.#extra;
+  }
+
   /** Removes one copy of each record of a contribution. */
   #remove(list: readonly string[]): void {
     this.#lists.push(list);
@@ -628,8 +642,8 @@ export class RecordStore {
       const key = `${type} ${name} ${value}`;
       const more = this.#extra.get(key);
       if (more !== undefined) {
-        if (more > 1) this.#extra.set(key, more - 1);
-        else this.#extra.delete(key);
+        if (more > 1) this.#extraToChange().set(key, more - 1);
+        else this.#extraToChange().delete(key);
         continue;
       }
       const table = this.#types[type];
@@ -676,19 +690,24 @@ export class RecordStore {
       }),
     };
     const options = this.#opts.options;
-    let enumerated: EnumFramework[] | null | undefined;
+    const extra = this.#extra;
+    // The record set's `/v1/enumerate` reads `extra` as it is now.
+    this.#extraShared = true;
+    const enumerated = lazyEnumeration(() =>
+      enumerate(
+        contributions.before,
+        contributions.frameworks,
+        extra,
+        new Derivation(options, new Map(), true),
+      )
+    );
     return {
       domain: this.#opts.options.domain,
       a,
       aaaa,
       srv,
       get frameworks() {
-        enumerated ??= enumerate(
-          contributions.before,
-          contributions.frameworks,
-          new Derivation(options, new Map(), true),
-        );
-        return enumerated;
+        return enumerated();
       },
       recordCount: this.#count,
     };
@@ -712,18 +731,41 @@ function sameAddrs(x: SlaveAddrs | undefined, y: SlaveAddrs | undefined): boolea
 }
 
 /**
+ * A record set's `/v1/enumerate` view, worked out when first asked for and kept while it is
+ * in use: the garbage collector may take it afterwards (at 100,000 tasks it is a million
+ * records), and it is worked out again if asked for then.
+ */
+function lazyEnumeration(make: () => EnumFramework[] | null): () => EnumFramework[] | null {
+  let kept: WeakRef<EnumFramework[]> | null | undefined;
+  return () => {
+    if (kept === null) return null;
+    const have = kept?.deref();
+    if (have !== undefined) return have;
+    const made = make();
+    kept = made === null ? null : new WeakRef(made);
+    return made;
+  };
+}
+
+/**
  * `/v1/enumerate` (SPEC §8.6) from contributions: per framework and task, the records the
  * task added that nothing before it (the framework, agent and master records, earlier
- * tasks) had. `d` derives the tasks' records again (`recordsOf`).
+ * tasks) had. `d` derives the tasks' records again (`recordsOf`). `extra` names the records
+ * held more than once (see `RecordStore`): only those can have come before, so only those
+ * are remembered on the way.
  */
 function enumerate(
   before: readonly (readonly string[])[],
   frameworks: readonly FrameworkView[],
+  extra: ReadonlyMap<string, number>,
   d: Derivation,
 ): EnumFramework[] | null {
   const seen = new Set<string>();
   for (const list of before) {
-    for (let i = 0; i < list.length; i += 3) seen.add(`${list[i]} ${list[i + 1]} ${list[i + 2]}`);
+    for (let i = 0; i < list.length; i += 3) {
+      const key = `${list[i]} ${list[i + 1]} ${list[i + 2]}`;
+      if (extra.has(key)) seen.add(key);
+    }
   }
   const out: EnumFramework[] = [];
   for (const f of frameworks) {
@@ -734,8 +776,10 @@ function enumerate(
       let records: EnumRecord[] | null = null;
       for (let i = 0; i < list.length; i += 3) {
         const key = `${list[i]} ${list[i + 1]} ${list[i + 2]}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
+        if (extra.has(key)) {
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
         (records ??= []).push({
           name: list[i + 1],
           host: list[i + 2],
