@@ -178,6 +178,13 @@ Deno.test("record store: generated clusters, snapshot + random deltas = full reb
   }
 });
 
+Deno.test("record store: apps with dozens of instances (long value lists), random deltas = full rebuild at every step", () => {
+  // Up to 91 tasks per app: SRV names with up to 182 values, removed and added in batches.
+  const state = generateDocument({ frameworks: 2, agents: 6, tasks: 600, seed: 4 });
+  state.leader = "master@10.0.0.1:5050";
+  checkSequence("large apps", state, 29, 60);
+});
+
 Deno.test("record store: killing one task changes exactly its names; a second snapshot reports the diff", () => {
   const state = generateDocument({ frameworks: 2, agents: 3, tasks: 30, seed: 5 });
   state.leader = "master@10.0.0.1:5050";

@@ -275,6 +275,12 @@ export class RecordStore {
   #count = 0;
   /** The values of long value lists, for `#add`'s check (made when first needed, kept with the list). */
   readonly #valueSets = new WeakMap<readonly string[], Set<string>>();
+  /**
+   * Values removed from long lists during the change being applied, still in the list until
+   * the change is done (`#compact`): one pass per list, not one per value (a change that
+   * kills hundreds of an app's thousands of tasks). Not in the list's value set meanwhile.
+   */
+  #pending = new Map<string[], Set<string>>();
   /** The record lists removed or added by the change being applied. */
   #lists: (readonly string[])[] = [];
   /** Derives the records of tasks being removed again (`recordsOf`; made for each change). */
@@ -533,6 +539,7 @@ export class RecordStore {
       // A new entry: published views hold the old one, never changed.
       this.#putTask(d, old.task, old.frameworkId, id, this.#adder([]));
     }
+    this.#compact();
     const names = this.#touched;
     this.#touched = new Set();
     // Names whose values were removed and added again are not changed.
@@ -606,6 +613,14 @@ export class RecordStore {
   #add(type: RRType, name: string, value: string): void {
     const table = this.#types[type];
     const cur = table.get(name);
+    const pending = cur === undefined ? undefined : this.#pending.get(cur as string[]);
+    if (pending?.delete(value)) {
+      // Removed earlier in this change and still in place: kept where it was.
+      this.#valueSets.get(cur!)!.add(value);
+      this.#touched.add(name);
+      this.#count++;
+      return;
+    }
     if (cur !== undefined && this.#holds(cur, value)) {
       const key = `${type} ${name} ${value}`;
       this.#extraToChange().set(key, (this.#extra.get(key) ?? 0) + 1);
@@ -621,6 +636,43 @@ export class RecordStore {
     const next = cur === undefined ? [value] : [...cur, value];
     table.fresh.add(next);
     table.set(name, next);
+  }
+
+  /**
+   * Removes `value` from the long list `cur` of `name`: taken out of its value set at once and
+   * out of the list (a copy of a published one) when the change is done (`#compact`).
+   */
+  #removeLong(table: TypeTable, name: string, cur: readonly string[], value: string): void {
+    if (!this.#holds(cur, value)) return;
+    let list = cur as string[];
+    if (!table.fresh.has(cur)) {
+      list = [...cur];
+      this.#valueSets.set(list, new Set(this.#valueSets.get(cur)));
+      table.fresh.add(list);
+      table.set(name, list);
+    }
+    const values = this.#valueSets.get(list)!;
+    values.delete(value);
+    this.#touched.add(name);
+    this.#count--;
+    if (values.size === 0) {
+      this.#pending.delete(list);
+      table.set(name, undefined);
+      return;
+    }
+    let pending = this.#pending.get(list);
+    if (pending === undefined) this.#pending.set(list, pending = new Set());
+    pending.add(value);
+  }
+
+  /** Takes the values removed during the change out of their lists (see `#pending`). */
+  #compact(): void {
+    for (const [list, gone] of this.#pending) {
+      let w = 0;
+      for (let r = 0; r < list.length; r++) if (!gone.has(list[r])) list[w++] = list[r];
+      list.length = w;
+    }
+    this.#pending = new Map();
   }
 
   /** `#extra`, to be changed: copied first if a published record set reads it. */
@@ -649,6 +701,10 @@ export class RecordStore {
       const table = this.#types[type];
       const cur = table.get(name);
       if (cur === undefined) continue;
+      if (cur.length >= LONG_LIST) {
+        this.#removeLong(table, name, cur, value);
+        continue;
+      }
       const at = cur.indexOf(value);
       if (at < 0) continue;
       this.#touched.add(name);
