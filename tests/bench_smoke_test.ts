@@ -14,6 +14,7 @@ import { knotConfig, zoneFileFromAxfr } from "../scripts/bench/knot.ts";
 import { startTaskPermissions } from "../scripts/bench/mesos_dns.ts";
 import { parseStatTicks, parseStatusKb } from "../scripts/bench/proc.ts";
 import { buildQueryFile } from "../scripts/bench/query_file.ts";
+import { scaleTargetLines } from "../scripts/bench/scale.ts";
 import { percentileOf } from "../scripts/bench/update.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -281,4 +282,31 @@ Deno.test("bench: mesos-dns gets the start task's deno flags", () => {
   assert.deepEqual(perms, ["--allow-net", "--allow-read", "--allow-ffi"]);
   const real = startTaskPermissions(Deno.readTextFileSync(`${ROOT}deno.json`));
   assert.ok(real.includes("--allow-net"));
+});
+
+Deno.test("bench: issue 11's scale targets are judged from the measured 100,000-task rows only", () => {
+  const builds = [
+    { server: "mesos-dns", tasks: 10_000, stateMB: 9, seconds: 0.5, rssMB: 140 },
+    { server: "mesos-dns", tasks: 100_000, stateMB: 91, seconds: 6.47, rssMB: 460 },
+    { server: "mesos-dns (event stream)", tasks: 100_000, stateMB: 147, seconds: 0.9, rssMB: 520 },
+    { server: "Go original", tasks: 100_000, stateMB: 91, seconds: 4.72, rssMB: 555 },
+  ];
+  const loads = [
+    { server: "mesos-dns", qps: 58_393, maxMs: 19.1, p99Ms: 6.95, lost: 0, reloads: "" },
+    { server: "mesos-dns (event stream)", qps: 15_000, maxMs: 9.5, p99Ms: 5.26, lost: 0, reloads: "" },
+    { server: "Go original", qps: 18_238, maxMs: 107.1, p99Ms: 36.11, lost: 0, reloads: "" },
+    { server: "Knot (same names, no updates)", qps: 115_631, maxMs: 8.3, p99Ms: 1.7, lost: 0, reloads: "" },
+  ];
+  assert.deepEqual(scaleTargetLines(builds, loads, 100_000), [
+    "- mesos-dns: first answer under 1 s: NOT met (6.47 s; the original 4.72 s, 555 MB)",
+    "- mesos-dns: peak RSS under 500 MB: met (460 MB)",
+    "- mesos-dns (event stream): first answer under 1 s: met (0.90 s; the original 4.72 s, 555 MB)",
+    "- mesos-dns (event stream): peak RSS under 500 MB: NOT met (520 MB)",
+    "- mesos-dns: maximum latency under 10 ms while updates land: NOT met (19.1 ms; Knot without updates 8.3 ms)",
+    "- mesos-dns: more queries per second than the original: met (58,393 against 18,238)",
+    "- mesos-dns (event stream): maximum latency under 10 ms while updates land: met (9.5 ms; Knot without updates 8.3 ms)",
+    "- mesos-dns (event stream): more queries per second than the original: NOT met (15,000 against 18,238)",
+  ]);
+  // A smaller run says nothing about targets set at 100,000 tasks.
+  assert.deepEqual(scaleTargetLines(builds.slice(0, 1), loads, 10_000), []);
 });

@@ -313,8 +313,10 @@ function states(
 
 /** mesos-dns measured on the event stream's SUBSCRIBED snapshot instead of a polled state. */
 const STREAMED = "mesos-dns (event stream)";
+const ORIGINAL = "Go original";
+const KNOT = "Knot (same names, no updates)";
 
-interface BuildResult {
+export interface BuildResult {
   server: string;
   tasks: number;
   stateMB: number;
@@ -322,7 +324,7 @@ interface BuildResult {
   rssMB: number;
 }
 
-interface LoadResult {
+export interface LoadResult {
   server: string;
   qps: number;
   maxMs: number;
@@ -357,7 +359,7 @@ async function knotUnderLoad(o: ScaleOptions, axfr: AxfrDoc, queryFile: string):
       outFile: `${o.tmp}/scale-dnsperf.out`,
     });
     return {
-      server: "Knot (same names, no updates)",
+      server: KNOT,
       qps: r.qps,
       maxMs: r.maxLatencyMs,
       p99Ms: r.p99LatencyMs,
@@ -377,7 +379,7 @@ export async function runScale(o: ScaleOptions): Promise<string> {
     ["mesos-dns", (m, r) => startOurs(o, m, r)],
     [STREAMED, (m, r) => startOurs(o, m, r)],
   ];
-  if (o.original) servers.push(["Go original", (m, r) => startOriginal(o, m, r)]);
+  if (o.original) servers.push([ORIGINAL, (m, r) => startOriginal(o, m, r)]);
   const largest = Math.max(...o.sizes);
   for (const tasks of o.sizes) {
     o.progress(`scale: generating a cluster of ${tasks} tasks`);
@@ -392,7 +394,7 @@ export async function runScale(o: ScaleOptions): Promise<string> {
         master.alternate(0);
         master.streamOn(name === STREAMED);
         // mesos-dns reloads at start; the original only after its first refresh period.
-        const refresh = name === "Go original" ? 1 : 600;
+        const refresh = name === ORIGINAL ? 1 : 600;
         const size = name === STREAMED ? stream.length : bodies[0].length;
         o.progress(`scale: ${name} loading ${tasks} tasks (${(size / 1e6).toFixed(0)} MB)`);
         const s = await start(address, refresh);
@@ -465,6 +467,60 @@ export async function runScale(o: ScaleOptions): Promise<string> {
   return report(builds, loads, o);
 }
 
+/** Issue 11's targets at 100,000 tasks. */
+export const SCALE_TARGETS = { tasks: 100_000, firstAnswerSeconds: 1, peakRssMB: 500, maxLatencyMs: 10 };
+
+/**
+ * One line per issue-11 target that this run measured (the first answer and peak RSS at
+ * 100,000 tasks, and the load part's maximum latency and queries per second there), for each
+ * mesos-dns source: met or not, with the original's and Knot's figures beside them.
+ */
+export function scaleTargetLines(
+  builds: readonly BuildResult[],
+  loads: readonly LoadResult[],
+  loadTasks: number,
+  t = SCALE_TARGETS,
+): string[] {
+  const out: string[] = [];
+  const verdict = (ok: boolean) => ok ? "met" : "NOT met";
+  const at = builds.filter((b) => b.tasks === t.tasks);
+  const original = at.find((b) => b.server === ORIGINAL);
+  const beside = original
+    ? `; the original ${original.seconds.toFixed(2)} s, ${original.rssMB.toFixed(0)} MB`
+    : "";
+  for (const b of at.filter((x) => x.server !== ORIGINAL)) {
+    out.push(
+      `- ${b.server}: first answer under ${t.firstAnswerSeconds} s: ${
+        verdict(b.seconds < t.firstAnswerSeconds)
+      } ` +
+        `(${b.seconds.toFixed(2)} s${beside})`,
+      `- ${b.server}: peak RSS under ${t.peakRssMB} MB: ${verdict(b.rssMB < t.peakRssMB)} (${
+        b.rssMB.toFixed(0)
+      } MB)`,
+    );
+  }
+  if (loadTasks === t.tasks) {
+    const orig = loads.find((l) => l.server === ORIGINAL);
+    const knot = loads.find((l) => l.server === KNOT);
+    for (const l of loads.filter((x) => x.server !== ORIGINAL && x.server !== KNOT)) {
+      out.push(
+        `- ${l.server}: maximum latency under ${t.maxLatencyMs} ms while updates land: ` +
+          `${verdict(l.maxMs < t.maxLatencyMs)} (${l.maxMs.toFixed(1)} ms` +
+          (knot ? `; Knot without updates ${knot.maxMs.toFixed(1)} ms)` : ")"),
+      );
+      if (orig) {
+        out.push(
+          `- ${l.server}: more queries per second than the original: ${verdict(l.qps > orig.qps)} ` +
+            `(${Math.round(l.qps).toLocaleString("en-US")} against ${
+              Math.round(orig.qps).toLocaleString("en-US")
+            })`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
 function report(builds: BuildResult[], loads: LoadResult[], o: ScaleOptions): string {
   const lines = [
     "## Scale: time to first answer and peak RSS",
@@ -507,5 +563,7 @@ function report(builds: BuildResult[], loads: LoadResult[], o: ScaleOptions): st
       );
     }
   }
+  const targets = scaleTargetLines(builds, loads, loads.length > 0 ? Math.max(...o.sizes) : 0);
+  if (targets.length > 0) lines.push("", "Targets (issue 11):", ...targets);
   return lines.join("\n") + "\n";
 }
