@@ -491,7 +491,8 @@ export class FlatZoneWriter {
    * Adds an answer: `message[0, len)` is its reply (rotation 0; its question, which ends at
    * `qEnd`, is not read), `starts[0, nStarts)` the offset of each answer RR plus the end of
    * the answer section, `patches[0, nPatches)` pairs (offset of an owner pointer, index of
-   * the SRV answer it points into). Returns its number.
+   * the SRV answer it points into). Returns its number. An answer stored already (`copyName`)
+   * has its header at `message[headerAt]` and its bytes from `qEnd` on at `message[restAt]`.
    */
   add(
     message: Uint8Array,
@@ -501,28 +502,15 @@ export class FlatZoneWriter {
     nStarts: number,
     patches: ArrayLike<number>,
     nPatches: number,
-  ): number {
-    return this.#add(message, 0, qEnd, len, qEnd, starts, nStarts, patches, nPatches);
-  }
-
-  /** `add` of an answer whose header is at `src[headerAt]` and its bytes from `qEnd` on at `src[restAt]`. */
-  #add(
-    src: Uint8Array,
-    headerAt: number,
-    restAt: number,
-    len: number,
-    qEnd: number,
-    starts: ArrayLike<number>,
-    nStarts: number,
-    patches: ArrayLike<number>,
-    nPatches: number,
+    headerAt = 0,
+    restAt = qEnd,
   ): number {
     const messages = this.#messages;
     const at = messages.length;
     const stored = HEADER_LEN + len - qEnd;
     const into = messages.ensure(stored);
-    copyBytes(into, at, src, headerAt, headerAt + HEADER_LEN);
-    copyBytes(into, at + HEADER_LEN, src, restAt, restAt + len - qEnd);
+    copyBytes(into, at, message, headerAt, headerAt + HEADER_LEN);
+    copyBytes(into, at + HEADER_LEN, message, restAt, restAt + len - qEnd);
     messages.length = at + stored;
     const answers = this.#answers;
     const id = answers.length / ANSWER_INTS;
@@ -560,7 +548,7 @@ export class FlatZoneWriter {
       const from = layer.messages;
       if (count === 0) {
         // Nothing to rotate: the rotation data is never read.
-        this.setAnswer(to, k, this.#add(from, at, at + HEADER_LEN, len, qEnd, [], 0, [], 0));
+        this.setAnswer(to, k, this.add(from, len, qEnd, [], 0, [], 0, at, at + HEADER_LEN));
         continue;
       }
       const starts = layer.meta.subarray(m + 1, m + 2 + count);
@@ -569,7 +557,7 @@ export class FlatZoneWriter {
       this.setAnswer(
         to,
         k,
-        this.#add(from, at, at + HEADER_LEN, len, qEnd, starts, count + 1, patches, pairs),
+        this.add(from, len, qEnd, starts, count + 1, patches, pairs, at, at + HEADER_LEN),
       );
     }
     this.setFlags(to, layer.flags[n]);

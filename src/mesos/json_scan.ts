@@ -426,6 +426,20 @@ class Scanner {
     return -1;
   }
 
+  /**
+   * After a member or element of the container that `close` ends: past the comma (none may
+   * come before `close`), or at `close`. Returns the byte then at `i`.
+   */
+  afterItem(close: number): number {
+    let c = this.ws();
+    if (c === COMMA) {
+      this.i++;
+      c = this.ws();
+      if (c === close) this.fail();
+    } else if (c !== close) this.fail();
+    return c;
+  }
+
   /** Skips whitespace, then the colon after a key. */
   colon(): void {
     if (this.ws() !== COLON) this.fail();
@@ -460,12 +474,7 @@ class Scanner {
         if (f >= 0) out[node.names[f]] = this.value(node.children[f]);
         else this.skip();
       }
-      c = this.ws();
-      if (c === COMMA) {
-        this.i++;
-        c = this.ws();
-        if (c === CLOSE_OBJECT) this.fail();
-      } else if (c !== CLOSE_OBJECT) this.fail();
+      c = this.afterItem(CLOSE_OBJECT);
     }
     this.i++;
     if (node === null || !node.reduce) return out;
@@ -485,12 +494,7 @@ class Scanner {
       out.push(
         node === null ? this.any(depth + 1) : c === OPEN_OBJECT ? this.object(node.items) : this.any(0),
       );
-      c = this.ws();
-      if (c === COMMA) {
-        this.i++;
-        c = this.ws();
-        if (c === CLOSE_ARRAY) this.fail();
-      } else if (c !== CLOSE_ARRAY) this.fail();
+      c = this.afterItem(CLOSE_ARRAY);
     }
     this.i++;
     return out.length < 16 ? out.slice() : out;
