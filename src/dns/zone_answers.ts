@@ -11,6 +11,7 @@
  * ID and flags.
  */
 import type { Config } from "../config/types.ts";
+import { ChildCounts } from "./child_counts.ts";
 import { logger } from "../log.ts";
 import { ipv4Number, ipv6Bytes } from "../net/ip.ts";
 import {
@@ -57,7 +58,7 @@ export interface ZoneAnswers {
    * How many names exist directly below each stored name (trailing dot) that has any (main
    * thread only): a name without records exists while this is above 0 (RFC 8020).
    */
-  readonly children: ReadonlyMap<string, number>;
+  readonly children: ChildCounts;
   /** The writer of the top layer, which the next update goes on from (main thread only; none after a whole build). */
   readonly topWriter?: FlatZoneWriter;
 }
@@ -747,7 +748,7 @@ export function* zoneBuild(snapshot: Snapshot, config: Config): Generator<void, 
     serial: snapshot.serial,
     flat: new FlatZone(base),
     topNames: new Set<string>(),
-    children: b.children,
+    children: ChildCounts.of(b.children),
   };
 }
 
@@ -818,7 +819,9 @@ export function updateZoneAnswers(
   }
   const order = [...affected].sort((x, y) => depth(y) - depth(x));
   const before = previous.flat;
-  const children = new Map(previous.children);
+  const children = previous.children;
+  /** The counts of names below the names decided here (see `ZoneAnswers.children`). */
+  const counts = new Map<string, number>();
   /** Change in the number of names directly below a name, from the names below it decided so far. */
   const below = new Map<string, number>();
   /** Names written into this layer as an empty non-terminal or a tombstone. */
@@ -829,8 +832,7 @@ export function updateZoneAnswers(
     // Records: rebuilt for a changed name; a parent's are those it had (not changed here).
     const recs = names.has(key) ? b.name(key) >= 0 : existed && hasStored(snapshot.records, key);
     const count = (children.get(key) ?? 0) + (below.get(key) ?? 0);
-    if (count > 0) children.set(key, count);
-    else children.delete(key);
+    counts.set(key, count);
     const exists = recs || count > 0;
     if (exists !== existed) {
       const parent = key.slice(key.indexOf(".") + 1);
@@ -847,9 +849,7 @@ export function updateZoneAnswers(
       decided.add(key);
     }
   }
-  const apexChildren = (children.get(apex) ?? 0) + (below.get(apex) ?? 0);
-  if (apexChildren > 0) children.set(apex, apexChildren);
-  else children.delete(apex);
+  counts.set(apex, (children.get(apex) ?? 0) + (below.get(apex) ?? 0));
   // The previous top layer's other names keep their answers (copied, not built again).
   const oldTop = previous.flat.parts.top;
   if (oldTop) {
@@ -874,7 +874,7 @@ export function updateZoneAnswers(
     serial: snapshot.serial,
     flat: new FlatZone({ ...previous.flat.parts, top }),
     topNames,
-    children,
+    children: children.with(counts),
     topWriter: b.out,
   };
 }

@@ -22,7 +22,9 @@
  * Published record sets never change afterwards (the `xfr` diff between serials relies on
  * it): each name's value list is copied when it changes, and the maps are a base shared
  * by many record sets plus a small layer of the names changed since (merged into a new
- * base when it grows), so one change costs in proportion to the names it touches.
+ * base when it grows); a framework's tasks sit in chunks that a published set holds as they
+ * are (`TaskLog`). So one change costs in proportion to the names it touches, not to the
+ * cluster.
  */
 import type { StateDelta } from "../mesos/state_delta.ts";
 import type { MesosFramework, MesosSlave, MesosState, MesosTask } from "../mesos/state_types.ts";
@@ -43,6 +45,7 @@ import {
 import { parseIP } from "../net/ip.ts";
 import type { EnumFramework, EnumRecord, EnumTask, RecordSet, RRType } from "./record_set.ts";
 import { RecordSetBuilder } from "./record_set.ts";
+import { TaskLog } from "./task_log.ts";
 
 /** Value lists this long are checked for a value through a set (`RecordStore.#holds`). */
 const LONG_LIST = 32;
@@ -187,12 +190,11 @@ interface FrameworkEntry {
   label: string;
   records: string[];
   /**
-   * Its tasks the store holds, by key, in arrival order. Held by the published view once
-   * published (`shared`): copied before it changes (`#tasksOf`), so a publish costs nothing
-   * per task and a published set never changes.
+   * Its tasks the store holds, by key, in arrival order. A published view holds a frozen
+   * view of them (`TaskLog.view`): a publish and the change after it cost a chunk, not a
+   * copy of every task.
    */
-  tasks: Map<string, TaskEntry>;
-  shared: boolean;
+  tasks: TaskLog<TaskEntry>;
   /** Its part of `/v1/enumerate` as last published (undefined: changed since). */
   view?: FrameworkView;
 }
@@ -336,8 +338,7 @@ export class RecordStore {
         framework: { id: f.id, name: f.name, pid: f.pid, hostname: f.hostname },
         label: frameworkLabel(d, f),
         records,
-        tasks: old?.tasks ?? new Map(),
-        shared: false,
+        tasks: old?.tasks ?? new TaskLog(),
       });
     });
     for (const s of arr(state?.slaves)) {
@@ -442,12 +443,8 @@ export class RecordStore {
     return this.#quietDerivation ??= new Derivation(this.#opts.options, this.#resolved, true);
   }
 
-  /** The tasks of `fw`, to be changed: copied first if a published view holds them. */
-  #tasksOf(fw: FrameworkEntry): Map<string, TaskEntry> {
-    if (fw.shared) {
-      fw.tasks = new Map(fw.tasks);
-      fw.shared = false;
-    }
+  /** The tasks of `fw`, to be changed: its published view is out of date then. */
+  #tasksOf(fw: FrameworkEntry): TaskLog<TaskEntry> {
     fw.view = undefined;
     return fw.tasks;
   }
@@ -484,8 +481,7 @@ export class RecordStore {
         framework: { id: f.id, name: f.name, pid: f.pid, hostname: f.hostname },
         label,
         records,
-        tasks: old?.shared ? new Map(old.tasks) : old?.tasks ?? new Map(),
-        shared: false,
+        tasks: old?.tasks ?? new TaskLog(),
       };
       this.#frameworks.set(id, entry);
       if (old && old.label !== label) { for (const tid of entry.tasks.keys()) rederive.add(tid); }
@@ -740,10 +736,9 @@ export class RecordStore {
     const srv = this.#types.SRV.publish();
     const contributions = {
       before: this.#beforeTasks(),
-      frameworks: [...this.#frameworks.values()].map((f) => {
-        f.shared = true;
-        return f.view ??= { name: str(f.framework.name), tasks: f.tasks };
-      }),
+      frameworks: [...this.#frameworks.values()].map((f) =>
+        f.view ??= { name: str(f.framework.name), tasks: f.tasks.view() }
+      ),
     };
     const options = this.#opts.options;
     const extra = this.#extra;
