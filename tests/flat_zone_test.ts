@@ -4,6 +4,8 @@
  * rotation by rotation, as rendering whole and cutting at record boundaries.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { dnsPacket } from "../src/dns/packet.ts";
 import { buildZoneAnswers } from "../src/dns/zone_answers.ts";
 import { questionWire, truncateMessage, TYPE_A, TYPE_SRV } from "../src/dns/wire.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
@@ -58,4 +60,31 @@ Deno.test("a reply whose answer records fit is not cut here (the caller renders 
   // All 300 SRV records fit over TCP; their additional records do not all fit in 20,000 bytes.
   const big = flat.answer(flat.findName("_web._tcp.marathon.mesos"), TYPE_SRV);
   assert.equal(flat.renderAnswersCut(big, new Uint8Array(65535), 65535), -1);
+});
+
+Deno.test("an SRV answer past compression range names each additional record's owner in full, as its target", () => {
+  const flat = zoneWithBigNames(300);
+  const name = "_web._tcp.marathon.mesos";
+  const id = flat.answer(flat.findName(name), TYPE_SRV);
+  const question = questionWire(name, TYPE_SRV)!;
+  const bytes = flat.render(id, 7, question);
+  const msg = dnsPacket.decode(Buffer.from(bytes));
+  assert.equal(msg.answers?.length, 300);
+  // Over 16 KiB of SRV records (owner pointer, fields, target in full): the owners past them
+  // cannot be pointers to the targets, so each is written in full (its wire length + 14).
+  const wire = (n: string) => n.length + 2;
+  // deno-lint-ignore no-explicit-any
+  const srvBytes = msg.answers!.reduce((sum, a) => sum + 2 + 10 + 6 + wire((a as any).data.target), 0);
+  assert.ok(srvBytes > 0x4000);
+  const fullOwners = msg.additionals!.reduce((sum, a) => sum + wire(a.name) + 10 + 4, 0);
+  assert.equal(bytes.length, 12 + question.length + srvBytes + fullOwners);
+  // deno-lint-ignore no-explicit-any
+  const targets = new Set(msg.answers!.map((a) => (a as any).data.target as string));
+  assert.equal(msg.additionals?.length, 300);
+  for (const ar of msg.additionals!) {
+    assert.ok(targets.has(ar.name), ar.name);
+    const i = Number(/^web-(\d+)-/.exec(ar.name)![1]);
+    assert.equal(ar.type, "A");
+    assert.equal((ar as { data?: unknown }).data, `10.2.${i >> 8}.${i & 0xff}`);
+  }
 });

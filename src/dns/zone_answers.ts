@@ -413,7 +413,11 @@ class Builder {
       const tA = this.#oneA(target);
       const tAAAA = this.#oneAAAA(target);
       if (tA < 0 && tAAAA === undefined) continue;
-      const owner = compress ? 0xc000 | (srvAt[i] + SRV_TARGET_IN_RR) : nameToWire(stripDot(target))!;
+      // Past pointer range, the owner is the target's name as the SRV record holds it (a copy).
+      const targetAt = srvAt[i] + SRV_TARGET_IN_RR;
+      const owner = compress
+        ? 0xc000 | targetAt
+        : w.buf.slice(targetAt, targetAt + ((w.buf[srvAt[i] + 10] << 8) | w.buf[srvAt[i] + 11]) - 6);
       if (tA >= 0) {
         if (compress) this.#patches.push(w.len, i);
         this.#rrHead(owner, TYPE_A, 4);
