@@ -185,6 +185,40 @@ Deno.test("record store: apps with dozens of instances (long value lists), rando
   checkSequence("large apps", state, 29, 60);
 });
 
+Deno.test("record store: a value list that shrinks below the long-list size and grows past it again keeps a value removed meanwhile and added back", () => {
+  const state = deltaReady(generateDocument({ frameworks: 1, agents: 3, tasks: 5, seed: 8 }));
+  state.leader = "master@10.0.0.1:5050";
+  const store = new RecordStore({ options: OPTIONS, nameServerIPs: NS });
+  store.snapshot(copy(state), mastersOf(state), new Map());
+  const fw = state.frameworks![0];
+  const task = (i: number, running = true): MesosTask => ({
+    id: `grow.${i}`,
+    name: "grow",
+    framework_id: fw.id,
+    slave_id: state.slaves![i % 3].id,
+    state: running ? "TASK_RUNNING" : "TASK_KILLED",
+    resources: { ports: `[${31000 + i}-${31000 + i}]` },
+    statuses: [{ state: running ? "TASK_RUNNING" : "TASK_KILLED", timestamp: 1 }],
+  });
+  const srvName = `_grow._tcp.${String(fw.name).toLowerCase()}.slave.mesos.`;
+  // Each step: the tasks changed, as a delta and in the state; the store must equal a full build.
+  const step = (what: string, tasks: MesosTask[], count: number) => {
+    for (const t of tasks) {
+      const at = fw.tasks!.findIndex((x) => x.id === t.id);
+      if (at >= 0) fw.tasks![at] = t;
+      else fw.tasks!.push(t);
+    }
+    const up = store.delta(copy({ tasks }))!;
+    assert.deepEqual(triples(up.records), triples(full(state)), what);
+    assert.equal(up.records.srv.get(srvName)?.length, count, what);
+  };
+  step("40 instances (a long list)", Array.from({ length: 40 }, (_, i) => task(i)), 40);
+  step("10 killed at once (still long)", Array.from({ length: 10 }, (_, i) => task(i, false)), 30);
+  step("task 20 killed (the list is short now)", [task(20, false)], 29);
+  step("5 more instances (long again)", Array.from({ length: 5 }, (_, i) => task(40 + i)), 34);
+  step("task 20 running again", [task(20)], 35);
+});
+
 Deno.test("record store: killing one task changes exactly its names; a second snapshot reports the diff", () => {
   const state = generateDocument({ frameworks: 2, agents: 3, tasks: 30, seed: 5 });
   state.leader = "master@10.0.0.1:5050";

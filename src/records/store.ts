@@ -632,6 +632,19 @@ export class RecordStore {
     const next = cur === undefined ? [value] : [...cur, value];
     table.fresh.add(next);
     table.set(name, next);
+    if (cur !== undefined) this.#moveValueSet(cur, next)?.add(value);
+  }
+
+  /**
+   * Hands the value set of `from` (a published list) to `to`, its copy being changed: only the
+   * current list of a name is ever asked (`#holds`), so the set moves instead of being copied.
+   */
+  #moveValueSet(from: readonly string[], to: readonly string[]): Set<string> | undefined {
+    const values = this.#valueSets.get(from);
+    if (values === undefined) return undefined;
+    this.#valueSets.delete(from);
+    this.#valueSets.set(to, values);
+    return values;
   }
 
   /**
@@ -643,7 +656,7 @@ export class RecordStore {
     let list = cur as string[];
     if (!table.fresh.has(cur)) {
       list = [...cur];
-      this.#valueSets.set(list, new Set(this.#valueSets.get(cur)));
+      this.#moveValueSet(cur, list);
       table.fresh.add(list);
       table.set(name, list);
     }
@@ -717,6 +730,7 @@ export class RecordStore {
       const next = [...cur.slice(0, at), ...cur.slice(at + 1)];
       table.fresh.add(next);
       table.set(name, next);
+      this.#moveValueSet(cur, next)?.delete(value);
     }
   }
 
