@@ -5,7 +5,16 @@
  * `/v1/axfr` of a large record set come over a real socket byte for byte as one string would.
  */
 import assert from "node:assert/strict";
-import { GoLazySlice, goMarshalIndent, goMarshalIndentChunks, type GoValue } from "../src/http/go_json.ts";
+import {
+  GoLazyList,
+  GoLazySlice,
+  goMarshalIndent,
+  goMarshalIndentChunks,
+  type GoValue,
+} from "../src/http/go_json.ts";
+import { enumerateResponse } from "../src/http/routes.ts";
+import { RecordStore } from "../src/records/store.ts";
+import { generateDocument } from "../scripts/sim/cluster.ts";
 import { startHttpServer } from "../src/http/server.ts";
 import { type EnumFramework, RecordSetBuilder } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
@@ -128,5 +137,48 @@ Deno.test("http: large /v1/enumerate and /v1/axfr stream the exact Go text", asy
     assert.equal(await fetch(`http://127.0.0.1:${server.port}/v1/axfr`).then((r) => r.text()), expectAxfr);
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("go_json chunks: a lazy list of unknown length is written as the same array would be", () => {
+  const items = (n: number) => Array.from({ length: n }, (_, i) => ({ i, inner: [i, `s${i}`] }));
+  for (const n of [0, 1, 2, 500]) {
+    const list = () => new GoLazyList(items(n)[Symbol.iterator]());
+    for (const size of [1, 64, 1 << 20]) {
+      assert.equal(
+        [...goMarshalIndentChunks({ a: list(), b: [list(), list()] }, " ", " ", size)].join(""),
+        goMarshalIndent({ a: items(n), b: [items(n), items(n)] }),
+        `${n} items, pieces of ${size}`,
+      );
+    }
+    assert.equal(goMarshalIndent(list()), goMarshalIndent(items(n)));
+  }
+});
+
+Deno.test("http: the record store's /v1/enumerate, made task by task as it is written, is the text of the whole view", () => {
+  const state = generateDocument({ frameworks: 3, agents: 8, tasks: 400, seed: 12 });
+  state.leader = "master@10.0.0.1:5050";
+  const store = new RecordStore({
+    options: {
+      domain: "mesos",
+      enforceRFC952: false,
+      ipSources: ["netinfo", "mesos", "host"],
+      soaMname: "ns1.mesos.",
+      healthAware: false,
+    },
+    nameServerIPs: ["198.51.100.53"],
+  });
+  const rs = store.snapshot(state, ["10.0.0.1:5050"], new Map()).records;
+  // A task added twice to another app's names, so that some records are listed by one task only.
+  const up = store.delta({ tasks: [{ ...state.frameworks![0].tasks![0], id: "copy.1" }] })!.records;
+  for (const records of [rs, up]) {
+    assert.ok(records.enumerateLazily);
+    const whole = { ...records, enumerateLazily: undefined, frameworks: records.frameworks };
+    const want = [...(enumerateResponse(whole).body as Iterable<string>)].join("");
+    const body = enumerateResponse(records).body as Iterable<string>;
+    // Twice: each reading of the body starts afresh.
+    assert.equal([...body].join(""), want);
+    assert.equal([...body].join(""), want);
+    assert.ok(want.length > 50_000);
   }
 });

@@ -23,12 +23,33 @@ export type GoValue =
   | string
   | readonly GoValue[]
   | GoLazySlice
+  | GoLazyList
   | ReadonlyMap<string, GoValue>
   | { readonly [field: string]: GoValue };
 
 /** A slice (written as a JSON array) whose elements are made one by one while it is written. */
 export class GoLazySlice {
   constructor(readonly length: number, readonly item: (index: number) => GoValue) {}
+}
+
+/**
+ * A slice whose elements an iterable makes while it is written, their number unknown until
+ * then (an empty one is `[]`). Written once: the iterable is iterated once.
+ */
+export class GoLazyList {
+  constructor(readonly items: Iterable<GoValue>) {}
+}
+
+/** The elements of a slice (array or lazy), or undefined for anything else. */
+function elementsOf(v: GoValue): Iterable<GoValue> | undefined {
+  if (Array.isArray(v)) return v as readonly GoValue[];
+  if (v instanceof GoLazyList) return v.items;
+  if (v instanceof GoLazySlice) {
+    return (function* () {
+      for (let i = 0; i < v.length; i++) yield v.item(i);
+    })();
+  }
+  return undefined;
 }
 
 const HEX = "0123456789abcdef";
@@ -133,10 +154,6 @@ function valueAt(v: GoObject, key: string): GoValue {
   return isMap(v) ? v.get(key)! : (v as { readonly [field: string]: GoValue })[key];
 }
 
-function itemAt(v: readonly GoValue[] | GoLazySlice, i: number): GoValue {
-  return v instanceof GoLazySlice ? v.item(i) : v[i];
-}
-
 /** Writes one element of an array (`i`: its index) or one entry of an object, up to its value. */
 function elementHead(out: Out, depth: number, i: number, key?: string): void {
   const br = out.newline(depth + 1);
@@ -155,18 +172,15 @@ function write(v: GoValue, depth: number, out: Out): void {
     out.s += text;
     return;
   }
-  if (Array.isArray(v) || v instanceof GoLazySlice) {
-    const list = v as readonly GoValue[] | GoLazySlice;
-    if (list.length === 0) {
-      out.s += "[]";
-      return;
+  const items = elementsOf(v);
+  if (items !== undefined) {
+    let i = 0;
+    for (const item of items) {
+      if (i === 0) out.s += "[";
+      elementHead(out, depth, i++);
+      write(item, depth + 1, out);
     }
-    out.s += "[";
-    for (let i = 0; i < list.length; i++) {
-      elementHead(out, depth, i);
-      write(itemAt(list, i), depth + 1, out);
-    }
-    out.s += out.newline(depth) + "]";
+    out.s += i === 0 ? "[]" : out.newline(depth) + "]";
     return;
   }
   const obj = v as GoObject;
@@ -195,7 +209,7 @@ function isSmall(v: GoValue): boolean {
   const visit = (x: GoValue): boolean => {
     if (--budget < 0) return false;
     if (x === null || typeof x !== "object") return true;
-    if (x instanceof GoLazySlice) return false;
+    if (x instanceof GoLazySlice || x instanceof GoLazyList) return false;
     if (Array.isArray(x)) return x.length <= budget && x.every(visit);
     if (isMap(x)) {
       if (x.size > budget) return false;
@@ -210,16 +224,18 @@ function isSmall(v: GoValue): boolean {
 
 /** Writes `v`, handing out the text written so far each time it reaches `limit` characters. */
 function* writeChunks(v: GoValue, depth: number, out: Out, limit: number): Generator<string, void> {
-  if (isSmall(v) || (v instanceof GoLazySlice && v.length === 0)) {
+  const small = isSmall(v);
+  const items = small ? undefined : elementsOf(v);
+  if (small) {
     write(v, depth, out);
-  } else if (Array.isArray(v) || v instanceof GoLazySlice) {
-    const list = v as readonly GoValue[] | GoLazySlice;
-    out.s += "[";
-    for (let i = 0; i < list.length; i++) {
-      elementHead(out, depth, i);
-      yield* writeChunks(itemAt(list, i), depth + 1, out, limit);
+  } else if (items !== undefined) {
+    let i = 0;
+    for (const item of items) {
+      if (i === 0) out.s += "[";
+      elementHead(out, depth, i++);
+      yield* writeChunks(item, depth + 1, out, limit);
     }
-    out.s += out.newline(depth) + "]";
+    out.s += i === 0 ? "[]" : out.newline(depth) + "]";
   } else {
     const obj = v as GoObject;
     const keys = keysOf(obj);

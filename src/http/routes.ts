@@ -15,7 +15,7 @@ import type { Snapshot } from "../records/snapshot.ts";
 import { VERSION } from "../version.ts";
 import type { AppStatus } from "../status.ts";
 import { renderStatusPage } from "./status_page.ts";
-import { GoLazySlice, goMarshalIndent, goMarshalIndentChunks, type GoValue } from "./go_json.ts";
+import { GoLazyList, GoLazySlice, goMarshalIndent, goMarshalIndentChunks, type GoValue } from "./go_json.ts";
 
 /** A response to be written by the server. */
 export interface HttpResponse {
@@ -213,6 +213,10 @@ function enumTaskValue(t: EnumTask): GoValue {
   };
 }
 
+function* mapIterable<T, U>(items: Iterable<T>, fn: (item: T) => U): Generator<U> {
+  for (const item of items) yield fn(item);
+}
+
 function enumFrameworkValue(fw: EnumFramework): GoValue {
   const tasks = fw.tasks;
   return {
@@ -226,6 +230,25 @@ function enumFrameworkValue(fw: EnumFramework): GoValue {
  * Written in pieces, each task converted only when its turn comes.
  */
 export function enumerateResponse(records: RecordSet): HttpResponse {
+  // The record store's sets make each task's records as it is written (bounded memory), afresh
+  // for each iteration of the body.
+  const enumerateLazily = records.enumerateLazily;
+  if (enumerateLazily !== undefined) {
+    const value = (): GoValue => {
+      const lazy = enumerateLazily();
+      return {
+        frameworks: lazy === null ? null : lazy.map((fw) => ({
+          tasks: new GoLazyList(mapIterable(fw.tasks, enumTaskValue)),
+          name: fw.name,
+        })),
+      };
+    };
+    return {
+      status: 200,
+      contentType: JSON_TYPE,
+      body: { [Symbol.iterator]: () => goMarshalIndentChunks(value()) },
+    };
+  }
   const fws = records.frameworks;
   const frameworks = fws === null ? null : new GoLazySlice(fws.length, (i) => enumFrameworkValue(fws[i]));
   return jsonPieces({ frameworks });

@@ -24,6 +24,12 @@ export interface EnumFramework {
   name: string;
 }
 
+/** A framework of `/v1/enumerate` whose tasks are made as they are read. */
+export interface EnumFrameworkLazy {
+  readonly name: string;
+  readonly tasks: Iterable<EnumTask>;
+}
+
 export interface RecordSet {
   /** Lower-cased domain without trailing dot, e.g. `mesos`. */
   readonly domain: string;
@@ -35,6 +41,12 @@ export interface RecordSet {
   readonly srv: ReadonlyMap<string, readonly string[]>;
   /** Per framework, per task, the records each task newly added (for `/v1/enumerate`). */
   readonly frameworks: readonly EnumFramework[] | null;
+  /**
+   * `frameworks` made as it is read, when the set can (the record store's): each call starts
+   * afresh; its frameworks' tasks must be read in order, each once. Nothing is kept, so a
+   * cluster's million records never exist at once.
+   */
+  readonly enumerateLazily?: () => readonly EnumFrameworkLazy[] | null;
   /** How many (type, name, value) records the set holds, when its maker counted them. */
   readonly recordCount?: number;
 }

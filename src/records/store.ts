@@ -43,7 +43,14 @@ import {
   taskRecords,
 } from "./generate.ts";
 import { parseIP } from "../net/ip.ts";
-import type { EnumFramework, EnumRecord, EnumTask, RecordSet, RRType } from "./record_set.ts";
+import type {
+  EnumFramework,
+  EnumFrameworkLazy,
+  EnumRecord,
+  EnumTask,
+  RecordSet,
+  RRType,
+} from "./record_set.ts";
 import { RecordSetBuilder } from "./record_set.ts";
 import { TaskLog } from "./task_log.ts";
 
@@ -406,6 +413,7 @@ export class RecordStore {
       get frameworks() {
         return enumerated();
       },
+      enumerateLazily: () => enumerateLazily(before, views, extra, new Derivation(options, new Map(), true)),
       recordCount: b.count,
     };
     this.#types.A.reset(b.a);
@@ -774,6 +782,13 @@ export class RecordStore {
       get frameworks() {
         return enumerated();
       },
+      enumerateLazily: () =>
+        enumerateLazily(
+          contributions.before,
+          contributions.frameworks,
+          extra,
+          new Derivation(options, new Map(), true),
+        ),
       recordCount: this.#count,
     };
   }
@@ -825,16 +840,37 @@ function enumerate(
   extra: ReadonlyMap<string, number>,
   d: Derivation,
 ): EnumFramework[] | null {
-  const seen = new Set<string>();
-  for (const list of before) {
-    for (let i = 0; i < list.length; i += 3) {
-      const key = `${list[i]} ${list[i + 1]} ${list[i + 2]}`;
-      if (extra.has(key)) seen.add(key);
+  // In order, each framework's tasks read whole before the next's (see `enumerateLazily`).
+  return enumerateLazily(before, frameworks, extra, d)?.map((f) => ({ tasks: [...f.tasks], name: f.name })) ??
+    null;
+}
+
+/**
+ * `enumerate`, each task's records made when the task is read: the frameworks' tasks must be
+ * read in order, each once (the records `before` and earlier tasks listed decide what a task
+ * lists).
+ */
+function enumerateLazily(
+  before: readonly (readonly string[])[],
+  frameworks: readonly FrameworkView[],
+  extra: ReadonlyMap<string, number>,
+  d: Derivation,
+): EnumFrameworkLazy[] | null {
+  if (frameworks.length === 0) return null;
+  let seen: Set<string> | undefined;
+  const seenBefore = (): Set<string> => {
+    if (seen) return seen;
+    seen = new Set<string>();
+    for (const list of before) {
+      for (let i = 0; i < list.length; i += 3) {
+        const key = `${list[i]} ${list[i + 1]} ${list[i + 2]}`;
+        if (extra.has(key)) seen.add(key);
+      }
     }
-  }
-  const out: EnumFramework[] = [];
-  for (const f of frameworks) {
-    const tasks: EnumTask[] = [];
+    return seen;
+  };
+  function* tasksOf(f: FrameworkView): Generator<EnumTask> {
+    const seen = seenBefore();
     for (const t of f.tasks.values()) {
       const list = recordsOf(d, t);
       if (list.length === 0) continue;
@@ -851,11 +887,10 @@ function enumerate(
           rtype: list[i] as RRType,
         });
       }
-      tasks.push({ name: str(t.task.name), id: str(t.task.id), records });
+      yield { name: str(t.task.name), id: str(t.task.id), records };
     }
-    out.push({ tasks, name: f.name });
   }
-  return out.length > 0 ? out : null;
+  return frameworks.map((f) => ({ name: f.name, tasks: { [Symbol.iterator]: () => tasksOf(f) } }));
 }
 
 /**
