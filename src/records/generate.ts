@@ -152,6 +152,13 @@ interface AppNames {
   udp: string;
 }
 
+/**
+ * How many task names and apps a derivation remembers (then it starts over): apps with many
+ * instances share their names' strings, while a cluster whose tasks are nearly all named apart
+ * (`kafka-<n>-broker`) does not keep a copy of every name for the derivation's life.
+ */
+const CACHED_NAMES = 4096;
+
 /** What every derivation needs: the options, host resolution and once-per-kind logging. */
 export class Derivation {
   readonly tail: string;
@@ -161,6 +168,7 @@ export class Derivation {
   readonly #labels = new Map<string, string>();
   /** Per framework label, per task label: the app's names. */
   readonly #apps = new Map<string, Map<string, AppNames>>();
+  #appCount = 0;
 
   constructor(
     readonly options: GeneratorOptions,
@@ -173,22 +181,28 @@ export class Derivation {
     this.#spec = labelFunction(options.enforceRFC952);
   }
 
-  /** The label of `name` (§5.1, `EnforceRFC952`), worked out once per name. */
+  /** The label of `name` (§5.1, `EnforceRFC952`), worked out once per name (see `CACHED_NAMES`). */
   readonly spec: LabelFn = (name) => {
     let label = this.#labels.get(name);
     if (label === undefined) {
       label = this.#spec(name);
+      if (this.#labels.size >= CACHED_NAMES) this.#labels.clear();
       this.#labels.set(name, label);
     }
     return label;
   };
 
-  /** The names the tasks labelled `T` of the framework labelled `fname` share. */
+  /** The names the tasks labelled `T` of the framework labelled `fname` share (see `CACHED_NAMES`). */
   appNames(T: string, fname: string): AppNames {
     let apps = this.#apps.get(fname);
     if (apps === undefined) this.#apps.set(fname, apps = new Map());
     let names = apps.get(T);
     if (names === undefined) {
+      if (++this.#appCount > CACHED_NAMES) {
+        this.#apps.clear();
+        this.#apps.set(fname, apps = new Map());
+        this.#appCount = 1;
+      }
       const tail = this.tail;
       names = {
         a: `${T}.${fname}${tail}`,

@@ -398,24 +398,12 @@ export class RecordStore {
       }
     });
     this.#extra = extra;
-    const before = this.#beforeTasks();
-    const options = this.#opts.options;
     // The record set's `/v1/enumerate` reads `extra` as it is now.
     this.#extraShared = true;
-    const enumerated = lazyEnumeration(() =>
-      enumerate(before, views, extra, new Derivation(options, new Map(), true))
+    const rs = publishedSet(
+      { domain: this.#opts.options.domain, a: b.a, aaaa: b.aaaa, srv: b.srv, count: b.count },
+      { before: this.#beforeTasks(), frameworks: views, extra, options: this.#opts.options },
     );
-    const rs: RecordSet = {
-      domain: this.#opts.options.domain,
-      a: b.a,
-      aaaa: b.aaaa,
-      srv: b.srv,
-      get frameworks() {
-        return enumerated();
-      },
-      enumerateLazily: () => enumerateLazily(before, views, extra, new Derivation(options, new Map(), true)),
-      recordCount: b.count,
-    };
     this.#types.A.reset(b.a);
     this.#types.AAAA.reset(b.aaaa);
     this.#types.SRV.reset(b.srv);
@@ -762,36 +750,49 @@ export class RecordStore {
         f.view ??= { name: str(f.framework.name), tasks: f.tasks.view() }
       ),
     };
-    const options = this.#opts.options;
-    const extra = this.#extra;
     // The record set's `/v1/enumerate` reads `extra` as it is now.
     this.#extraShared = true;
-    const enumerated = lazyEnumeration(() =>
-      enumerate(
-        contributions.before,
-        contributions.frameworks,
-        extra,
-        new Derivation(options, new Map(), true),
-      )
+    return publishedSet(
+      { domain: this.#opts.options.domain, a, aaaa, srv, count: this.#count },
+      { ...contributions, extra: this.#extra, options: this.#opts.options },
     );
-    return {
-      domain: this.#opts.options.domain,
-      a,
-      aaaa,
-      srv,
-      get frameworks() {
-        return enumerated();
-      },
-      enumerateLazily: () =>
-        enumerateLazily(
-          contributions.before,
-          contributions.frameworks,
-          extra,
-          new Derivation(options, new Map(), true),
-        ),
-      recordCount: this.#count,
-    };
   }
+}
+
+/**
+ * A record set as the store publishes it: the tables, and `/v1/enumerate` from the
+ * contributions as they are now. Made here, so that its closures hold these alone (closures
+ * made in `snapshot` would hold its builder and derivation, and their caches, as long as
+ * the set is in use).
+ */
+function publishedSet(
+  t: {
+    domain: string;
+    a: ReadonlyMap<string, readonly string[]>;
+    aaaa: ReadonlyMap<string, readonly string[]>;
+    srv: ReadonlyMap<string, readonly string[]>;
+    count: number;
+  },
+  c: {
+    before: readonly (readonly string[])[];
+    frameworks: readonly FrameworkView[];
+    extra: ReadonlyMap<string, number>;
+    options: GeneratorOptions;
+  },
+): RecordSet {
+  const derivation = () => new Derivation(c.options, new Map(), true);
+  const enumerated = lazyEnumeration(() => enumerate(c.before, c.frameworks, c.extra, derivation()));
+  return {
+    domain: t.domain,
+    a: t.a,
+    aaaa: t.aaaa,
+    srv: t.srv,
+    get frameworks() {
+      return enumerated();
+    },
+    enumerateLazily: () => enumerateLazily(c.before, c.frameworks, c.extra, derivation()),
+    recordCount: t.count,
+  };
 }
 
 /** Whether two value lists hold the same values (in any order; a list has no repeats). */
@@ -845,6 +846,23 @@ function enumerate(
     null;
 }
 
+/** A set of (type, name, value) records, by type, name and value (no key string per record). */
+class RecordIndex {
+  readonly #byType = new Map<string, Map<string, Set<string>>>();
+
+  add(type: string, name: string, value: string): void {
+    let names = this.#byType.get(type);
+    if (names === undefined) this.#byType.set(type, names = new Map());
+    let values = names.get(name);
+    if (values === undefined) names.set(name, values = new Set());
+    values.add(value);
+  }
+
+  has(type: string, name: string, value: string): boolean {
+    return this.#byType.get(type)?.get(name)?.has(value) === true;
+  }
+}
+
 /**
  * `enumerate`, each task's records made when the task is read: the frameworks' tasks must be
  * read in order, each once (the records `before` and earlier tasks listed decide what a task
@@ -857,14 +875,22 @@ function enumerateLazily(
   d: Derivation,
 ): EnumFrameworkLazy[] | null {
   if (frameworks.length === 0) return null;
-  let seen: Set<string> | undefined;
-  const seenBefore = (): Set<string> => {
+  // The records held more than once, and those listed so far, by name and value: a key string per
+  // record, hashed, would leave about 90 MB of garbage behind at 100,000 tasks.
+  let seen: RecordIndex | undefined;
+  let held: RecordIndex | undefined;
+  const seenBefore = (): RecordIndex => {
     if (seen) return seen;
-    seen = new Set<string>();
+    held = new RecordIndex();
+    for (const key of extra.keys()) {
+      const a = key.indexOf(" ");
+      const b = key.indexOf(" ", a + 1);
+      held.add(key.slice(0, a), key.slice(a + 1, b), key.slice(b + 1));
+    }
+    seen = new RecordIndex();
     for (const list of before) {
       for (let i = 0; i < list.length; i += 3) {
-        const key = `${list[i]} ${list[i + 1]} ${list[i + 2]}`;
-        if (extra.has(key)) seen.add(key);
+        if (held.has(list[i], list[i + 1], list[i + 2])) seen.add(list[i], list[i + 1], list[i + 2]);
       }
     }
     return seen;
@@ -876,10 +902,9 @@ function enumerateLazily(
       if (list.length === 0) continue;
       let records: EnumRecord[] | null = null;
       for (let i = 0; i < list.length; i += 3) {
-        const key = `${list[i]} ${list[i + 1]} ${list[i + 2]}`;
-        if (extra.has(key)) {
-          if (seen.has(key)) continue;
-          seen.add(key);
+        if (held!.has(list[i], list[i + 1], list[i + 2])) {
+          if (seen.has(list[i], list[i + 1], list[i + 2])) continue;
+          seen.add(list[i], list[i + 1], list[i + 2]);
         }
         (records ??= []).push({
           name: list[i + 1],
