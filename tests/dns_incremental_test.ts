@@ -117,6 +117,58 @@ Deno.test("layered zone: after each random delta, every name answers as a zone b
   }
 });
 
+Deno.test("layered zone: SRV names with dozens of values copy the records they keep, in their order, and answer as a zone built whole", () => {
+  // Up to 91 tasks per app: SRV names with up to 182 values (`SrvOrder`: 64 or more).
+  const state = deltaReady(generateDocument({ frameworks: 2, agents: 6, tasks: 600, seed: 4 }));
+  state.leader = "master@10.0.0.1:5050";
+  const store = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] });
+  const holder = new SnapshotHolder();
+  const config = testConfig();
+  let zone = buildZoneAnswers(
+    holder.publish(store.snapshot(state, ["10.0.0.1:5050"], new Map()).records),
+    config,
+  );
+  /** The SRV records of `name` in stored order (rotation 0). */
+  const stored = (z: ZoneAnswers, name: string): string[] => {
+    const id = z.flat.answer(z.flat.findName(name), 33);
+    // deno-lint-ignore no-explicit-any
+    return (decode(z.flat.render(id, 0, questionWire(name, 33)!)).answers ?? []).map((a: any) =>
+      `${a.data.port} ${a.data.target}`
+    );
+  };
+  const rng = new Rng(17);
+  let compared = 0;
+  let kept = 0;
+  for (let step = 1; step <= 30; step++) {
+    // Kills, launches and agents coming and going: the big apps lose and gain instances.
+    const up = store.delta(randomChange(state, rng, step));
+    if (!up) continue;
+    const before = zone;
+    zone = updateZoneAnswers(
+      zone,
+      holder.publish(up.records, new Date(), undefined, up.changes),
+      config,
+      up.changes!.names,
+    );
+    const whole = buildZoneAnswers(holder.current()!, config);
+    for (const [fqdn, values] of up.records.srv) {
+      if (values.length < 64) continue;
+      const name = fqdn.slice(0, -1);
+      for (const t of TYPES) {
+        assert.equal(answerOf(zone, name, t), answerOf(whole, name, t), `step ${step}: ${name} ${t}`);
+      }
+      compared++;
+      if (!up.changes!.names.has(fqdn) || before.flat.findName(name) < 0) continue;
+      // The records it kept are in the order they had: copied, not shuffled again.
+      const now = stored(zone, name);
+      const was = stored(before, name).filter((r) => now.includes(r));
+      assert.deepEqual(now.filter((r) => was.includes(r)), was, `step ${step}: ${name}`);
+      if (was.length > 10) kept++;
+    }
+  }
+  assert.ok(compared > 30 && kept > 5, `${compared} big names compared, ${kept} updated with records kept`);
+});
+
 Deno.test("whole and layered builds agree on names whose values cannot be served, names that cannot be encoded, and the names above them (RFC 8020)", () => {
   const config = testConfig();
   const rng = new Rng(11);

@@ -205,6 +205,26 @@ export class FlatZone {
     return id < 0 ? -1 : id + this.#baseAnswers;
   }
 
+  /**
+   * Where the records that answer `id` rotates are stored: record k is
+   * `bytes[starts[k] + shift, starts[k + 1] + shift)` (`starts` has one more entry: the end).
+   * The zone's builder copies records from there that an update keeps.
+   */
+  rotatedRecords(id: number): { bytes: Uint8Array; shift: number; starts: Int32Array } {
+    let l = this.#base;
+    if (id >= this.#baseAnswers) {
+      l = this.#top!;
+      id -= this.#baseAnswers;
+    }
+    const a = id * ANSWER_INTS;
+    const m = l.answers[a + 2];
+    return {
+      bytes: l.messages,
+      shift: l.answers[a] + HEADER_LEN - l.answers[a + 3],
+      starts: l.meta.subarray(m + 1, m + 2 + l.meta[m]),
+    };
+  }
+
   /** The length of answer `id` (every rotation has the same length). */
   length(id: number): number {
     return id < this.#baseAnswers

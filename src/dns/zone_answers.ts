@@ -28,6 +28,7 @@ import type { Snapshot } from "../records/snapshot.ts";
 import {
   ByteWriter,
   CLASS_IN,
+  copyBytes,
   FLAG_AA,
   FLAG_QR,
   FLAG_RA,
@@ -61,7 +62,25 @@ export interface ZoneAnswers {
   readonly children: ChildCounts;
   /** The writer of the top layer, which the next update goes on from (main thread only; none after a whole build). */
   readonly topWriter?: FlatZoneWriter;
+  /** The record order of the stored SRV answers of names with many values (main thread only; see `SrvOrder`). */
+  readonly srvOrders?: ReadonlyMap<string, SrvOrder>;
 }
+
+/**
+ * The order of the records of a stored SRV answer with `REUSE_MIN` values or more: record k
+ * holds `values[perm[k]]`. An update of the name copies the records of the values it keeps
+ * from the stored answer, in that order, and writes only the new values' records, each put
+ * at a random place (the order stays a uniformly random one): a value list of an app with
+ * thousands of instances is not parsed and written again whole for each task that comes or goes.
+ */
+export interface SrvOrder {
+  /** The stored value list the answer was built from (lists are never changed once stored). */
+  readonly values: readonly string[];
+  readonly perm: Int32Array;
+}
+
+/** SRV names with at least this many values keep their record order (`SrvOrder`). */
+const REUSE_MIN = 64;
 
 /** How many parents of recent names `Builder.parents` knows to be done. */
 const RECENT_PARENTS = 4;
@@ -101,6 +120,8 @@ class Values {
   srvPort: number[] = [];
   srvValue: string[] = [];
   srvColon: number[] = [];
+  /** Where each SRV value is in the name's stored list. */
+  srvIndex: number[] = [];
 
   clear(): void {
     this.a.length = 0;
@@ -108,6 +129,7 @@ class Values {
     this.srvPort.length = 0;
     this.srvValue.length = 0;
     this.srvColon.length = 0;
+    this.srvIndex.length = 0;
   }
 }
 
@@ -146,6 +168,13 @@ class Builder {
    * and answer. A twin with the same values takes the same answer (see `name`).
    */
   readonly #twins = new Map<string, { values: readonly string[]; id: number }>();
+  /** The record orders of the layer's zone (`ZoneAnswers.srvOrders`): the previous zone's, updated. */
+  readonly srvOrders: Map<string, SrvOrder>;
+  /** Whether `#prepared` notes the order of the SRV records it writes (`#lastPerm`). */
+  #orderWanted = false;
+  #lastPerm: Int32Array | undefined;
+  /** The SRV records of the name being built that its stored answer has (`#reusePlan`). */
+  #reuse: { old: ReturnType<FlatZone["rotatedRecords"]>; records: number[]; indices: number[] } | undefined;
   bad = 0;
 
   /**
@@ -160,8 +189,11 @@ class Builder {
     expectedNames: number,
     continues?: FlatZoneWriter,
     readonly whole = false,
+    /** The zone this layer goes over (an update): its stored SRV answers are reused. */
+    readonly previous?: ZoneAnswers,
   ) {
     this.out = new FlatZoneWriter(expectedNames, continues);
+    this.srvOrders = new Map(previous?.srvOrders);
     this.ttl = cfg.TTL >>> 0;
     this.weight = cfg.SRVRecordDefaultWeight & 0xffff;
     this.flags3 = cfg.RecurseOn ? FLAG_RA : 0;
@@ -211,10 +243,13 @@ class Builder {
     return values.length;
   }
 
-  #parseSRV(fqdn: string, v: Values): number {
+  /** Parses the SRV values of `fqdn` into `v`; `skip` (by index): values not to parse (reused). */
+  #parseSRV(fqdn: string, v: Values, skip?: Uint8Array): number {
     const values = this.records.srv.get(fqdn);
     if (values === undefined) return 0;
-    for (const value of values) {
+    for (let i = 0; i < values.length; i++) {
+      if (skip !== undefined && skip[i] === 1) continue;
+      const value = values[i];
       const colon = value.lastIndexOf(":");
       const port = parsePort(value, colon + 1);
       if (port < 0 || colon <= 0 || !validName(value, colon)) {
@@ -224,8 +259,52 @@ class Builder {
       v.srvPort.push(port);
       v.srvValue.push(value);
       v.srvColon.push(colon);
+      v.srvIndex.push(i);
     }
     return values.length;
+  }
+
+  /** How many records of the stored answer the name being built keeps (`#reusePlan`). */
+  #keptRecords(): number {
+    return this.#reuse === undefined ? 0 : this.#reuse.records.length;
+  }
+
+  /**
+   * When `fqdn`'s SRV answer is stored in the previous zone with a known order (`SrvOrder`):
+   * notes which of its records the new values keep (`#reuse`) and returns, by index of `values`,
+   * the values they hold (not to parse again). Undefined when there is nothing to reuse.
+   */
+  #reusePlan(fqdn: string, values: readonly string[]): Uint8Array | undefined {
+    const order = this.previous?.srvOrders?.get(fqdn);
+    if (order === undefined) return undefined;
+    const flat = this.previous!.flat;
+    const entry = flat.findName(stripDot(fqdn));
+    const id = entry < 0 ? -1 : flat.answer(entry, TYPE_SRV);
+    if (id < 0) return undefined;
+    const old = flat.rotatedRecords(id);
+    if (old.starts.length !== order.perm.length + 1) return undefined;
+    // The store keeps a list's values in order and adds at the end: one walk matches them
+    // (a value found out of order is taken as new, which costs time, not correctness).
+    const was = order.values;
+    const newIndex = new Int32Array(was.length).fill(-1);
+    const kept = new Uint8Array(values.length);
+    for (let i = 0, j = 0; i < was.length && j < values.length; i++) {
+      if (was[i] === values[j]) {
+        newIndex[i] = j;
+        kept[j++] = 1;
+      }
+    }
+    const records: number[] = [];
+    const indices: number[] = [];
+    for (let k = 0; k < order.perm.length; k++) {
+      const j = newIndex[order.perm[k]];
+      if (j >= 0) {
+        records.push(k);
+        indices.push(j);
+      }
+    }
+    this.#reuse = { old, records, indices };
+    return kept;
   }
 
   /** A random valid IPv4 of the stored name `fqdn`, or -1. */
@@ -353,32 +432,61 @@ class Builder {
     this.#patches.length = 0;
     const targetSrv = this.#targetSrv;
     targetSrv.clear();
-    const nSrv = srv ? v.srvPort.length : 0;
+    // The new values' records, and those of the stored answer that the values keep (`#reusePlan`).
+    const nNew = srv ? v.srvPort.length : 0;
+    const reuse = srv ? this.#reuse : undefined;
+    const nKept = reuse === undefined ? 0 : reuse.records.length;
+    const nSrv = nNew + nKept;
     const srvAt = this.#srvStarts;
     srvAt.length = 0;
+    const perm = srv && this.#orderWanted ? new Int32Array(nSrv) : undefined;
+    this.#lastPerm = perm;
     if (nSrv > 0) {
-      const p = this.#permutation(nSrv);
+      const p = this.#permutation(nNew);
+      const stored = reuse === undefined ? undefined : this.records.srv.get(qname);
+      let newLeft = nNew;
+      let next = 0;
+      let kept = 0;
       for (let i = 0; i < nSrv; i++) {
-        const s = p[i];
-        const value = v.srvValue[s];
-        const colon = v.srvColon[s];
         this.#starts.push(w.len);
         srvAt.push(w.len);
-        const lenAt = w.len + 10;
-        this.#rrHead(PTR_QNAME, TYPE_SRV, 0);
-        const rdStart = w.len;
-        w.u16(0);
-        w.u16(this.weight);
-        w.u16(v.srvPort[s]);
-        w.ensure(colon + 2);
-        w.len = writeWireName(w.buf, w.len, value, colon, true);
-        w.setU16(lenAt, w.len - rdStart);
-        // Past MAX_TCP_MESSAGE no additional record is kept (below): targets are no longer noted.
-        if (w.len <= MAX_TCP_MESSAGE) {
-          // The target as stored (a trailing dot kept: it is the key of its own records).
-          const target = value.slice(0, colon).toLowerCase();
-          if (!targetSrv.has(target) && inDomain(target, this.domainFqdn)) targetSrv.set(target, i);
+        let value: string;
+        let colon: number;
+        // Kept records stay in their order, new ones go anywhere among them, each place as likely.
+        if (kept < nKept && (newLeft === 0 || Math.random() * (newLeft + nKept - kept) >= newLeft)) {
+          const old = reuse!.old;
+          const k = reuse!.records[kept];
+          const from = old.starts[k] + old.shift;
+          const to = old.starts[k + 1] + old.shift;
+          w.ensure(to - from);
+          copyBytes(w.buf, w.len, old.bytes, from, to);
+          w.len += to - from;
+          const j = reuse!.indices[kept++];
+          if (perm) perm[i] = j;
+          if (w.len > MAX_TCP_MESSAGE) continue;
+          value = stored![j];
+          colon = value.lastIndexOf(":");
+        } else {
+          const s = p[next++];
+          newLeft--;
+          value = v.srvValue[s];
+          colon = v.srvColon[s];
+          if (perm) perm[i] = v.srvIndex[s];
+          const lenAt = w.len + 10;
+          this.#rrHead(PTR_QNAME, TYPE_SRV, 0);
+          const rdStart = w.len;
+          w.u16(0);
+          w.u16(this.weight);
+          w.u16(v.srvPort[s]);
+          w.ensure(colon + 2);
+          w.len = writeWireName(w.buf, w.len, value, colon, true);
+          w.setU16(lenAt, w.len - rdStart);
+          if (w.len > MAX_TCP_MESSAGE) continue;
         }
+        // Past MAX_TCP_MESSAGE no additional record is kept (below): targets are no longer noted.
+        // The target as stored (a trailing dot kept: it is the key of its own records).
+        const target = value.slice(0, colon).toLowerCase();
+        if (!targetSrv.has(target) && inDomain(target, this.domainFqdn)) targetSrv.set(target, i);
       }
     }
     let nA = 0;
@@ -446,14 +554,26 @@ class Builder {
     v.clear();
     const storedA = this.#parseA(fqdn, v.a);
     const storedAAAA = this.#parseAAAA(fqdn, v.aaaa);
-    const storedSrv = this.#parseSRV(fqdn, v);
+    // A name with many SRV values and nothing else keeps its record order (`SrvOrder`).
+    const srvList = this.records.srv.get(fqdn);
+    const ordered = srvList !== undefined && srvList.length >= REUSE_MIN && storedA + storedAAAA === 0;
+    this.#reuse = undefined;
+    const storedSrv = this.#parseSRV(fqdn, v, ordered ? this.#reusePlan(fqdn, srvList) : undefined);
     if (storedA + storedAAAA + storedSrv === 0) return -1;
     const as = v.a.length > 0;
     const aaaas = v.aaaa.length > 0;
-    const srvs = v.srvPort.length > 0;
+    const srvs = v.srvPort.length + this.#keptRecords() > 0;
     const pa = as ? this.#prepared(fqdn, false, true, false) : undefined;
     const paaaa = aaaas ? this.#prepared(fqdn, false, false, true) : undefined;
+    this.#orderWanted = ordered;
     const psrv = srvs ? this.#prepared(fqdn, true, false, false) : undefined;
+    this.#orderWanted = false;
+    this.#reuse = undefined;
+    const perm = this.#lastPerm;
+    this.#lastPerm = undefined;
+    if (ordered && psrv !== undefined && perm !== undefined) {
+      this.srvOrders.set(fqdn, { values: srvList, perm });
+    } else this.srvOrders.delete(fqdn);
     if (pa === undefined && paaaa === undefined && psrv === undefined) {
       // Stored, but every value was invalid (e.g. an agent name that did not resolve):
       // the name exists, so it answers NODATA (SPEC §6.10, §7.3).
@@ -497,6 +617,9 @@ class Builder {
     if (this.records.a.get(fqdn) !== undefined || this.records.aaaa.get(fqdn) !== undefined) return -1;
     for (let i = 0; i < values.length; i++) if (values[i] !== built.values[i]) return -1;
     this.#twins.delete(twin);
+    const order = this.srvOrders.get(twin);
+    if (order !== undefined) this.srvOrders.set(fqdn, order);
+    else this.srvOrders.delete(fqdn);
     const n = this.#entry(fqdn);
     const out = this.out;
     out.setFlags(n, NAME_EXISTS);
@@ -753,6 +876,7 @@ export function* zoneBuild(snapshot: Snapshot, config: Config): Generator<void, 
     flat: new FlatZone(base),
     topNames: new Set<string>(),
     children: ChildCounts.of(b.children),
+    srvOrders: b.srvOrders,
   };
 }
 
@@ -801,6 +925,8 @@ export function updateZoneAnswers(
     config,
     2 * (changedNames.length + previous.topNames.size),
     goOn ? prev : undefined,
+    false,
+    previous,
   );
   const apex = b.domainFqdn;
   // Stored names (with the trailing dot), as the builder takes them.
@@ -843,6 +969,7 @@ export function updateZoneAnswers(
       below.set(parent, (below.get(parent) ?? 0) + (exists ? 1 : -1));
     }
     if (recs) continue;
+    b.srvOrders.delete(key);
     if (exists) {
       // An empty non-terminal (RFC 8020): NODATA for every type.
       b.out.setFlags(b.out.numberOf(key) ?? b.out.addName(key), NAME_EXISTS);
@@ -880,5 +1007,6 @@ export function updateZoneAnswers(
     topNames,
     children: children.with(counts),
     topWriter: b.out,
+    srvOrders: b.srvOrders,
   };
 }
