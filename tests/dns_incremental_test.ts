@@ -333,29 +333,44 @@ Deno.test("TCP keeps answering while a large zone is built again", async () => {
     // A whole new state (no `changes`): built again in slices.
     const t0 = performance.now();
     const snap: Snapshot = holder.publish(next);
-    let worst = 0;
-    let during = 0;
+    const waits: number[] = [];
     while (dns.servedSnapshot() !== snap) {
       const r = await ask();
       if (dns.servedSnapshot() !== snap) {
-        during++;
-        worst = Math.max(worst, r.ms);
+        waits.push(r.ms);
         assert.equal(r.data, "10.1.0.7", "the previous zone answers until the new one is whole");
       }
     }
+    const during = waits.length;
+    const worst = Math.max(0, ...waits);
+    const median = waits.sort((x, y) => x - y)[Math.floor(during / 2)] ?? 0;
     const buildMs = performance.now() - t0;
     assert.equal((await ask()).data, "10.2.0.7");
     // Slices are 10 ms of wall time (REBUILD_SLICE_MS); a query waits for the slice under way,
     // plus whatever else the process does (a garbage collection) or the time it is off the CPU
-    // on a busy machine. The bound is relative to the one-piece build measured just before, so
-    // that it holds on a loaded 2-core machine too: a third of it (at least 100 ms).
+    // on a busy machine. Built in one piece, the zone would answer no query meanwhile, and a
+    // query asked as it starts would wait the whole build. The bounds are relative to the
+    // one-piece build measured just before, so that they hold on a loaded 2-core machine too:
+    // the typical query (the median) waits under a third of it (at least 100 ms), and none
+    // as long as all of it (a single pause of the machine can take the slowest past a third).
     const bound = Math.max(100, onePieceMs / 3);
     console.log(
       `one-piece build ${onePieceMs.toFixed(0)} ms; sliced build ${buildMs.toFixed(0)} ms, ` +
-        `${during} TCP queries answered meanwhile, the slowest in ${worst.toFixed(0)} ms`,
+        `${during} TCP queries answered meanwhile, median ${median.toFixed(0)} ms, the slowest ${
+          worst.toFixed(0)
+        } ms`,
     );
     assert.ok(during >= 3, `only ${during} queries answered during a ${buildMs.toFixed(0)} ms build`);
-    assert.ok(worst < bound, `a TCP query waited ${worst.toFixed(0)} ms (bound ${bound.toFixed(0)} ms)`);
+    assert.ok(
+      median < bound,
+      `TCP queries waited ${median.toFixed(0)} ms (median; bound ${bound.toFixed(0)} ms)`,
+    );
+    assert.ok(
+      worst < Math.max(100, onePieceMs),
+      `a TCP query waited ${worst.toFixed(0)} ms, as long as the build in one piece (${
+        onePieceMs.toFixed(0)
+      } ms)`,
+    );
   } finally {
     client.close();
     await dns.close();
