@@ -7,14 +7,15 @@ import { startDnsServer } from "../src/dns/server.ts";
 import { buildZoneAnswers, updateZoneAnswers, type ZoneAnswers } from "../src/dns/zone_answers.ts";
 import { startHttpServer } from "../src/http/server.ts";
 import { questionWire } from "../src/dns/wire.ts";
-import type { MesosState } from "../src/mesos/state_types.ts";
+import type { MesosState, MesosTask } from "../src/mesos/state_types.ts";
+import type { StateDelta } from "../src/mesos/state_delta.ts";
 import type { GeneratorOptions } from "../src/records/generate.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
 import { type Snapshot, SnapshotHolder } from "../src/records/snapshot.ts";
 import { RecordStore } from "../src/records/store.ts";
 import { generateDocument, Rng } from "../scripts/sim/cluster.ts";
 import { buildQuery, decode, queryTcp, queryUdp, TcpClient } from "./helpers/dns_client.ts";
-import { deltaReady, randomChange } from "./helpers/random_deltas.ts";
+import { copy, deltaReady, randomChange } from "./helpers/random_deltas.ts";
 import { testConfig } from "./helpers/test_config.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { Responder } from "../src/dns/respond.ts";
@@ -139,9 +140,28 @@ Deno.test("layered zone: SRV names with dozens of values copy the records they k
   const rng = new Rng(17);
   let compared = 0;
   let kept = 0;
+  /** New instances of the apps with the most tasks: their SRV names gain values. */
+  const grow = (step: number): StateDelta => {
+    const tasks: MesosTask[] = [];
+    for (const f of state.frameworks!) {
+      const byName = new Map<string, MesosTask[]>();
+      for (const t of f.tasks ?? []) {
+        if (t.state === "TASK_RUNNING") {
+          byName.set(String(t.name), [...(byName.get(String(t.name)) ?? []), t]);
+        }
+      }
+      const biggest = [...byName.values()].sort((x, y) => y.length - x.length)[0] ?? [];
+      for (let n = 0; n < Math.min(3, biggest.length); n++) {
+        const t: MesosTask = { ...biggest[n], id: `${biggest[n].id}-grown-${step}-${n}` };
+        f.tasks!.push(t);
+        tasks.push(copy(t));
+      }
+    }
+    return { tasks };
+  };
   for (let step = 1; step <= 30; step++) {
-    // Kills, launches and agents coming and going: the big apps lose and gain instances.
-    const up = store.delta(randomChange(state, rng, step));
+    // Kills, launches and agents coming and going; every third step, the biggest apps grow.
+    const up = store.delta(step % 3 === 0 ? grow(step) : randomChange(state, rng, step));
     if (!up) continue;
     const before = zone;
     zone = updateZoneAnswers(

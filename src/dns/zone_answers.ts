@@ -447,6 +447,11 @@ class Builder {
       let newLeft = nNew;
       let next = 0;
       let kept = 0;
+      // Kept records that were next to each other are copied in one piece: `[runFrom, runTo)` of
+      // the stored bytes, to `runAt` (copied when the run ends; only their places are needed before).
+      let runFrom = -1;
+      let runTo = -1;
+      let runAt = 0;
       for (let i = 0; i < nSrv; i++) {
         this.#starts.push(w.len);
         srvAt.push(w.len);
@@ -459,7 +464,12 @@ class Builder {
           const from = old.starts[k] + old.shift;
           const to = old.starts[k + 1] + old.shift;
           w.ensure(to - from);
-          copyBytes(w.buf, w.len, old.bytes, from, to);
+          if (from !== runTo) {
+            if (runFrom >= 0) copyBytes(w.buf, runAt, old.bytes, runFrom, runTo);
+            runFrom = from;
+            runAt = w.len;
+          }
+          runTo = to;
           w.len += to - from;
           const j = reuse!.indices[kept++];
           if (perm) perm[i] = j;
@@ -467,6 +477,9 @@ class Builder {
           value = stored![j];
           colon = value.lastIndexOf(":");
         } else {
+          // A run of kept records ends here: the next kept one is not next to it in the reply.
+          if (runFrom >= 0) copyBytes(w.buf, runAt, reuse!.old.bytes, runFrom, runTo);
+          runFrom = runTo = -1;
           const s = p[next++];
           newLeft--;
           value = v.srvValue[s];
@@ -488,6 +501,7 @@ class Builder {
         const target = value.slice(0, colon).toLowerCase();
         if (!targetSrv.has(target) && inDomain(target, this.domainFqdn)) targetSrv.set(target, i);
       }
+      if (runFrom >= 0) copyBytes(w.buf, runAt, reuse!.old.bytes, runFrom, runTo);
     }
     let nA = 0;
     let nAAAA = 0;
