@@ -24,6 +24,7 @@ import type { MesosState } from "./mesos/state_types.ts";
 import { ZkLeaderSource } from "./mesos/zk_leader_source.ts";
 import { hostsToResolve, nameServerIPs } from "./records/generate.ts";
 import { deltaHostsToResolve, RecordStore, type StoreUpdate } from "./records/store.ts";
+import { runSliced } from "./work_slices.ts";
 import { SnapshotHolder } from "./records/snapshot.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { PACE_AT_ONCE_MS, PACE_SPACING, WorkPacer } from "./work_pacer.ts";
@@ -210,6 +211,9 @@ function leaderSourceFor(config: Config, onFatal: (e: Error) => void): LeaderSou
   return new StaticLeaderSource(config.Masters ?? []);
 }
 
+/** A slice of building the records of a whole state (then the event loop runs). */
+const RECORDS_SLICE_MS = 10;
+
 /** The record store for a config (the name server's addresses are read at each whole state). */
 export function recordStore(config: Config, interfaceIPs: () => string[]): RecordStore {
   return new RecordStore({
@@ -226,7 +230,9 @@ export function recordStore(config: Config, interfaceIPs: () => string[]): Recor
 
 /**
  * Builds the records for a whole state into `store`: resolves the host names it mentions,
- * then `store.snapshot` (the records, and the names changed since the previous state).
+ * then `store.snapshot` (the records, and the names changed since the previous state), in
+ * slices of `RECORDS_SLICE_MS`: at 100,000 tasks that is seconds of work, during which TCP,
+ * HTTP and the rest of the main thread keep going.
  */
 export function recordBuilder(
   storeOf: () => RecordStore,
@@ -235,7 +241,7 @@ export function recordBuilder(
   return async (state, masters) => {
     const hosts = hostsToResolve(state, masters);
     const resolved = hosts.length > 0 ? await resolve(hosts) : new Map<string, string[]>();
-    return storeOf().snapshot(state, masters, resolved);
+    return await runSliced(storeOf().snapshotSteps(state, masters, resolved), RECORDS_SLICE_MS);
   };
 }
 

@@ -23,7 +23,11 @@ import { logger } from "../log.ts";
 import { joinHostPort, splitHostPortLoose } from "../net/host_port.ts";
 import { fetchFor, type Http1TlsOptions } from "../net/http1_client.ts";
 import type { MesosState } from "./state_types.ts";
-import { readState } from "./state_schema.ts";
+import { readStateSteps, type StateRead } from "./state_schema.ts";
+import { runSliced } from "../work_slices.ts";
+
+/** A slice of reading a fetched state (then the event loop runs). */
+const READ_SLICE_MS = 10;
 
 const log = logger("mesos");
 
@@ -373,9 +377,10 @@ export class StateFetcher {
             master,
           ));
       }
-      let read: ReturnType<typeof readState>;
+      let read: StateRead;
       try {
-        read = readState(body);
+        // In slices: a 100,000-task state takes a second to read, while TCP and HTTP go on.
+        read = await runSliced(readStateSteps(body), READ_SLICE_MS);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         throw new StateFetchError("invalid-json", `invalid JSON from ${where()}: ${clip(why, 160)}`, master);

@@ -8,7 +8,9 @@
  * per task; `JSON.parse` built about 270 MB of objects that were garbage a moment later,
  * after decoding a 90 MB string (issue #11). Strings are decoded only where they are kept,
  * and a string seen a moment ago (an agent id, a task state) is shared, not decoded again.
+ * Long arrays can be read in steps (`scanJsonSteps`), other work running in between.
  */
+import { runAll } from "../work_slices.ts";
 
 /** A leaf: the JSON type required (`any`: kept as it is, not checked). */
 export type LeafType = "string" | "number" | "integer" | "any";
@@ -27,6 +29,8 @@ export interface ObjectSchema {
 /** An array of objects. */
 export interface ArraySchema {
   readonly items: ObjectSchema;
+  /** Read in steps (`scanJsonSteps`): a long array (a state's tasks) lets other work run between its items. */
+  readonly steps?: boolean;
 }
 
 export type Schema = LeafType | ObjectSchema | ArraySchema;
@@ -40,9 +44,9 @@ export function object(
   return reduce ? (fits ? { fields, reduce, fits } : { fields, reduce }) : { fields };
 }
 
-/** An array of objects with the given fields. */
-export function arrayOf(fields: Record<string, Schema>): ArraySchema {
-  return { items: object(fields) };
+/** An array of objects with the given fields (`steps`: see `ArraySchema`). */
+export function arrayOf(fields: Record<string, Schema>, steps = false): ArraySchema {
+  return steps ? { items: object(fields), steps } : { items: object(fields) };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -81,6 +85,8 @@ class ObjectNode {
   readonly children: Node[];
   readonly reduce?: (o: Record<string, unknown>) => unknown;
   readonly fits?: (o: Record<string, unknown>) => boolean;
+  /** Whether an array read in steps is inside it. */
+  readonly steps: boolean;
   constructor(schema: ObjectSchema) {
     const enc = new TextEncoder();
     this.names = Object.keys(schema.fields);
@@ -88,15 +94,21 @@ class ObjectNode {
     this.children = this.names.map((n) => compile(schema.fields[n]));
     this.reduce = schema.reduce;
     this.fits = schema.fits;
+    this.steps = this.children.some((c) => c !== null && c.steps);
   }
 }
 
 class ArrayNode {
   readonly items: ObjectNode;
+  readonly steps: boolean;
   constructor(schema: ArraySchema) {
     this.items = new ObjectNode(schema.items);
+    this.steps = schema.steps === true || this.items.steps;
   }
 }
+
+/** How many items of an array read in steps make one step. */
+const STEP_ITEMS = 256;
 
 /** null: a leaf, kept whole whatever its type. */
 type Node = ObjectNode | ArrayNode | null;
@@ -482,6 +494,54 @@ class Scanner {
     return node.reduce(out);
   }
 
+  /** `object(node)` for a node with arrays read in steps inside it: pauses where they do. */
+  *objectSteps(node: ObjectNode): Generator<void, unknown> {
+    const out: Record<string, unknown> = {};
+    this.i++;
+    let c = this.ws();
+    while (c !== CLOSE_OBJECT) {
+      if (c !== QUOTE) this.fail();
+      const s = this.i + 1;
+      const e = this.stringEnd(s);
+      const f = this.escaped
+        ? node.names.indexOf(JSON.parse(this.decode(s - 1, e + 1)))
+        : this.field(node, s, e);
+      this.i = e + 1;
+      this.colon();
+      if (f >= 0) out[node.names[f]] = yield* this.valueSteps(node.children[f]);
+      else this.skip();
+      c = this.afterItem(CLOSE_OBJECT);
+    }
+    this.i++;
+    if (!node.reduce) return out;
+    if (node.fits && !node.fits(out)) throw new SchemaMismatch("an object does not fit its schema");
+    return node.reduce(out);
+  }
+
+  /** `value(node)`, in steps where `node` has them. */
+  *valueSteps(node: Node): Generator<void, unknown> {
+    if (node === null || !node.steps) return this.value(node);
+    const c = this.ws();
+    if (node instanceof ObjectNode && c === OPEN_OBJECT) return yield* this.objectSteps(node);
+    if (node instanceof ArrayNode && c === OPEN_ARRAY) return yield* this.arraySteps(node);
+    return this.any(0);
+  }
+
+  /** `array(node)` in steps: a pause every `STEP_ITEMS` items. */
+  *arraySteps(node: ArrayNode): Generator<void, unknown[]> {
+    const out: unknown[] = [];
+    this.i++;
+    let c = this.ws();
+    let n = 0;
+    while (c !== CLOSE_ARRAY) {
+      out.push(c === OPEN_OBJECT ? yield* this.valueSteps(node.items) : this.any(0));
+      if (++n % STEP_ITEMS === 0) yield;
+      c = this.afterItem(CLOSE_ARRAY);
+    }
+    this.i++;
+    return out.length < 16 ? out.slice() : out;
+  }
+
   /**
    * The array at `i` (`[`): with `node`, its objects kept as `node.items` keeps them; without,
    * whole. Short arrays keep no room to spare.
@@ -507,12 +567,17 @@ class Scanner {
  * not one JSON value, `SchemaMismatch` when an object fails its schema's `fits`.
  */
 export function scanJson(bytes: Uint8Array, schema: ObjectSchema): unknown {
+  return runAll(scanJsonSteps(bytes, schema));
+}
+
+/** `scanJson` in steps: the arrays of `schema` marked `steps` pause every `STEP_ITEMS` items. */
+export function* scanJsonSteps(bytes: Uint8Array, schema: ObjectSchema): Generator<void, unknown> {
   let root = compiled.get(schema);
   if (!root) compiled.set(schema, root = new ObjectNode(schema));
   const s = new Scanner(bytes);
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) s.i = 3;
   const c = s.ws();
-  const doc = c === OPEN_OBJECT ? s.object(root) : s.any(0);
+  const doc = c === OPEN_OBJECT ? (root.steps ? yield* s.objectSteps(root) : s.object(root)) : s.any(0);
   if (s.ws() !== -1) s.fail("Unexpected non-whitespace character after JSON:");
   return doc;
 }

@@ -9,6 +9,7 @@
  */
 import type { MesosState, MesosTask } from "./state_types.ts";
 import { slimTask } from "../records/task_slim.ts";
+import { runAll } from "../work_slices.ts";
 import {
   arrayOf,
   JsonScanError,
@@ -16,7 +17,7 @@ import {
   object,
   type ObjectSchema,
   project,
-  scanJson,
+  scanJsonSteps,
   type Schema,
   SchemaMismatch,
 } from "./json_scan.ts";
@@ -62,9 +63,10 @@ export const STATE_SCHEMA: ObjectSchema = object({
     name: "string",
     pid: "string",
     hostname: "string",
-    tasks: { items: TASK },
-  }),
-  slaves: arrayOf({ id: "string", hostname: "string", pid: "string" }),
+    // Read in steps: a large state lets other work run while it is read (`readStateSteps`).
+    tasks: { items: TASK, steps: true },
+  }, true),
+  slaves: arrayOf({ id: "string", hostname: "string", pid: "string" }, true),
 });
 
 /** Whether `v` is a JSON object (not an array, not null). */
@@ -169,13 +171,18 @@ export function checkStateShape(doc: unknown): string | null {
  * `project(JSON.parse(text), STATE_SCHEMA)` if it passes `checkStateShape`, else the problem
  * that `checkStateShape` names. Throws `SyntaxError` when the bytes are not JSON.
  */
-export function readState(bytes: Uint8Array): { state: MesosState; problem: null } | {
-  state: null;
-  problem: string;
-} {
+export function readState(bytes: Uint8Array): StateRead {
+  return runAll(readStateSteps(bytes));
+}
+
+/** What `readState` gives: the state, or why there is none. */
+export type StateRead = { state: MesosState; problem: null } | { state: null; problem: string };
+
+/** `readState` in steps (`runSliced`): the tasks and agents are read a few hundred at a time. */
+export function* readStateSteps(bytes: Uint8Array): Generator<void, StateRead> {
   let doc: unknown;
   try {
-    doc = scanJson(bytes, STATE_SCHEMA);
+    doc = yield* scanJsonSteps(bytes, STATE_SCHEMA);
   } catch (err) {
     if (!(err instanceof JsonScanError) && !(err instanceof SchemaMismatch)) throw err;
     doc = undefined;

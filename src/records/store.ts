@@ -53,6 +53,12 @@ import type {
 } from "./record_set.ts";
 import { RecordSetBuilder } from "./record_set.ts";
 import { TaskLog } from "./task_log.ts";
+import { runAll } from "../work_slices.ts";
+
+/** How many tasks, agents and names a step of `snapshotSteps` takes (each a few milliseconds). */
+const STEP_TASKS = 256;
+const STEP_AGENTS = 1024;
+const STEP_NAMES = 16384;
 
 /** Value lists this long are checked for a value through a set (`RecordStore.#holds`). */
 const LONG_LIST = 32;
@@ -315,6 +321,19 @@ export class RecordStore {
     masters: readonly string[],
     resolved: ReadonlyMap<string, readonly string[]>,
   ): StoreUpdate {
+    return runAll(this.snapshotSteps(state, masters, resolved));
+  }
+
+  /**
+   * `snapshot` in steps of a few hundred tasks (`runSliced`: a large state, built while TCP and
+   * HTTP go on). Nothing else may use the store until it is done (the state sources' updates
+   * run one after another).
+   */
+  *snapshotSteps(
+    state: MesosState,
+    masters: readonly string[],
+    resolved: ReadonlyMap<string, readonly string[]>,
+  ): Generator<void, StoreUpdate> {
     const previous = this.#hasRecords
       ? { a: this.#types.A.publish(), aaaa: this.#types.AAAA.publish(), srv: this.#types.SRV.publish() }
       : undefined;
@@ -348,7 +367,9 @@ export class RecordStore {
         tasks: old?.tasks ?? new TaskLog(),
       });
     });
+    let step = 0;
     for (const s of arr(state?.slaves)) {
+      if (++step % STEP_AGENTS === 0) yield;
       if (!s || typeof s !== "object") continue;
       const id = str(s.id);
       // A later agent with the same id replaces an earlier one for its tasks.
@@ -376,12 +397,14 @@ export class RecordStore {
       extra.set(key, (extra.get(key) ?? 0) + 1);
       return false;
     };
-    frameworks.forEach((f, i) => {
+    for (let i = 0; i < frameworks.length; i++) {
+      const f = frameworks[i];
       const tasks: TaskEntry[] = [];
       const view: FrameworkView = { name: f && typeof f === "object" ? str(f.name) : "", tasks };
       views.push(view);
-      if (!f || typeof f !== "object") return;
+      if (!f || typeof f !== "object") continue;
       for (const task of arr(f.tasks)) {
+        if (++step % STEP_TASKS === 0) yield;
         if (!task || typeof task !== "object") continue;
         // Kept as given: the state sources hand over slim tasks (`slimTask`), never changed afterwards.
         const kept = task.framework_id === undefined ? { ...task, framework_id: f.id } : task;
@@ -396,7 +419,7 @@ export class RecordStore {
         }
         tasks.push(this.#putTask(d, kept, ids[i], key, collectTask));
       }
-    });
+    }
     this.#extra = extra;
     // The record set's `/v1/enumerate` reads `extra` as it is now.
     this.#extraShared = true;
@@ -411,9 +434,10 @@ export class RecordStore {
     this.#hasRecords = true;
     if (!previous) return { records: rs, changes: undefined };
     const names = new Set<string>();
-    diffNames(previous.a, rs.a, names);
-    diffNames(previous.aaaa, rs.aaaa, names);
-    diffNames(previous.srv, rs.srv, names);
+    yield* diffNames(previous.a, rs.a, names);
+    yield* diffNames(previous.aaaa, rs.aaaa, names);
+    yield* diffNames(previous.srv, rs.srv, names);
+    yield;
     if (names.size > 0) addSrvDependents(names, rs.srv);
     return { records: rs, changes: { names } };
   }
@@ -940,13 +964,15 @@ function addSrvDependents(
   for (const name of more) changed.add(name);
 }
 
-/** Adds to `out` every name whose values differ between `before` and `after`. */
-function diffNames(
+/** Adds to `out` every name whose values differ between `before` and `after` (in steps). */
+function* diffNames(
   before: ReadonlyMap<string, readonly string[]>,
   after: ReadonlyMap<string, readonly string[]>,
   out: Set<string>,
-): void {
+): Generator<void> {
+  let step = 0;
   for (const [name, values] of after) {
+    if (++step % STEP_NAMES === 0) yield;
     const old = before.get(name);
     if (old === values) continue;
     if (old === undefined || old.length !== values.length) {
@@ -960,5 +986,8 @@ function diffNames(
       }
     }
   }
-  for (const name of before.keys()) if (!after.has(name)) out.add(name);
+  for (const name of before.keys()) {
+    if (++step % STEP_NAMES === 0) yield;
+    if (!after.has(name)) out.add(name);
+  }
 }

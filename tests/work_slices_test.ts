@@ -1,0 +1,80 @@
+/**
+ * Long work in slices (src/work_slices.ts): a large state is read (`readStateSteps`) and its
+ * records built (`RecordStore.snapshotSteps`) with the event loop let through in between,
+ * and the result is what the same work done at once gives.
+ */
+import assert from "node:assert/strict";
+import { readState, readStateSteps } from "../src/mesos/state_schema.ts";
+import type { MesosState } from "../src/mesos/state_types.ts";
+import { RecordStore } from "../src/records/store.ts";
+import { runAll, runSliced } from "../src/work_slices.ts";
+import { generateDocument } from "../scripts/sim/cluster.ts";
+
+const OPTIONS = {
+  domain: "mesos",
+  enforceRFC952: false,
+  ipSources: ["netinfo", "mesos", "host"],
+  soaMname: "ns1.mesos.",
+};
+
+/** Counts the event loop's turns while `work` runs (a timer set again each time it fires). */
+async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
+  let turns = 0;
+  let running = true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = () => {
+    turns++;
+    if (running) timer = setTimeout(tick, 0);
+  };
+  timer = setTimeout(tick, 0);
+  try {
+    const value = await work();
+    return { value, turns };
+  } finally {
+    running = false;
+    clearTimeout(timer);
+  }
+}
+
+function triples(
+  rs: { a: ReadonlyMap<string, readonly string[]>; srv: ReadonlyMap<string, readonly string[]> },
+) {
+  const out: string[] = [];
+  for (const [type, m] of [["A", rs.a], ["SRV", rs.srv]] as const) {
+    for (const [name, values] of m) for (const v of values) out.push(`${type} ${name} ${v}`);
+  }
+  return out;
+}
+
+Deno.test("a large state is read and its records built in slices, timers running in between, as at once", async () => {
+  const doc = generateDocument({ frameworks: 4, agents: 400, tasks: 20_000, seed: 3 });
+  doc.leader = "master@10.0.0.1:5050";
+  const bytes = new TextEncoder().encode(JSON.stringify(doc));
+
+  const read = await turnsDuring(() => runSliced(readStateSteps(bytes), 2));
+  assert.ok(read.turns > 2, `the event loop ran ${read.turns} times while the state was read`);
+  const atOnce = readState(bytes);
+  assert.deepEqual(read.value, atOnce);
+  assert.equal(runAll(readStateSteps(bytes)).state?.frameworks?.length, 4);
+
+  const state = read.value.state as MesosState;
+  const sliced = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] });
+  const built = await turnsDuring(() =>
+    runSliced(sliced.snapshotSteps(state, ["10.0.0.1:5050"], new Map()), 2)
+  );
+  assert.ok(built.turns > 2, `the event loop ran ${built.turns} times while the records were built`);
+  const whole = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] })
+    .snapshot(state, ["10.0.0.1:5050"], new Map());
+  assert.deepEqual(triples(built.value.records), triples(whole.records));
+  assert.ok(triples(whole.records).length > 100_000);
+  // A second whole state, in slices too: the changes are those of a state built at once.
+  state.frameworks![0].tasks = state.frameworks![0].tasks!.slice(10);
+  const again = await runSliced(sliced.snapshotSteps(state, ["10.0.0.1:5050"], new Map()), 2);
+  const onceMore = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] });
+  onceMore.snapshot(readState(bytes).state!, ["10.0.0.1:5050"], new Map());
+  assert.deepEqual(
+    [...again.changes!.names].sort(),
+    [...onceMore.snapshot(state, ["10.0.0.1:5050"], new Map()).changes!.names].sort(),
+  );
+  assert.ok(again.changes!.names.size > 0);
+});
