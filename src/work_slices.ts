@@ -12,6 +12,17 @@ export function runAll<T>(steps: Generator<void, T>): T {
   }
 }
 
+const NOTHING = new Uint8Array(0);
+
+/**
+ * Lets the event loop run once: I/O (a TCP query, an HTTP request) and timers that are due.
+ * An asynchronous op that completes at once (a digest of nothing) costs about 50 µs here;
+ * `setTimeout(0)` cost 2 ms (nested timers are clamped), a second of waiting per 500 slices.
+ */
+export function yieldToEventLoop(): Promise<unknown> {
+  return crypto.subtle.digest("SHA-1", NOTHING);
+}
+
 /** Runs `steps` in slices of about `sliceMs` of wall time, the event loop let through between two. */
 export async function runSliced<T>(steps: Generator<void, T>, sliceMs: number): Promise<T> {
   let end = performance.now() + sliceMs;
@@ -19,7 +30,7 @@ export async function runSliced<T>(steps: Generator<void, T>, sliceMs: number): 
     const r = steps.next();
     if (r.done) return r.value;
     if (performance.now() >= end) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await yieldToEventLoop();
       end = performance.now() + sliceMs;
     }
   }
