@@ -61,7 +61,6 @@ import { ResponseRateLimit, RRL_DROP, RRL_SLIP, slipReply } from "./rate_limit.t
 import { buildPtrAnswers, type PtrAnswers } from "./ptr_answers.ts";
 import type { WorkerForwarding } from "./udp_ffi_protocol.ts";
 import { PACE_AT_ONCE_MS, PACE_SPACING, WorkPacer } from "../work_pacer.ts";
-import { yieldToEventLoop } from "../work_slices.ts";
 import { inDomain, updateZoneAnswers, type ZoneAnswers, zoneBuild } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
@@ -379,7 +378,7 @@ export class Responder {
         while (!r.done) {
           if (this.#closed) return done(undefined);
           if (performance.now() >= end) {
-            void yieldToEventLoop().then(slice);
+            setTimeout(slice, 0);
             return;
           }
           r = build.next();
