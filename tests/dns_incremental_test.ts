@@ -36,6 +36,18 @@ function cluster(seed: number, tasks = 200): MesosState {
   return deltaReady(state);
 }
 
+/** A record store with `state` as its first snapshot, and the zone built whole from it. */
+function storeAndZone(state: MesosState) {
+  const store = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] });
+  const holder = new SnapshotHolder();
+  const config = testConfig();
+  const zone = buildZoneAnswers(
+    holder.publish(store.snapshot(state, ["10.0.0.1:5050"], new Map()).records),
+    config,
+  );
+  return { store, holder, config, zone };
+}
+
 /** What a name answers for one type, order aside: rcode and sorted answer/additional RRs. */
 function answerOf(zone: ZoneAnswers, name: string, qtype: number): string {
   const n = zone.flat.findName(name);
@@ -69,13 +81,8 @@ Deno.test("layered zone: after each random delta, every name answers as a zone b
   const modes: [number, number | undefined][] = [[1, undefined], [2, undefined], [1, 0], [2, 3000]];
   for (const [seed, freshTopBytes] of modes) {
     const state = cluster(seed);
-    const store = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] });
-    const holder = new SnapshotHolder();
-    const config = testConfig();
-    let zone = buildZoneAnswers(
-      holder.publish(store.snapshot(state, ["10.0.0.1:5050"], new Map()).records),
-      config,
-    );
+    const { store, holder, config, zone: first } = storeAndZone(state);
+    let zone = first;
     const rng = new Rng(seed * 31);
     const everName = new Set<string>();
     for (const m of [zone]) for (const n of m.topNames) everName.add(n);
@@ -122,13 +129,8 @@ Deno.test("layered zone: SRV names with dozens of values copy the records they k
   // Up to 91 tasks per app: SRV names with up to 182 values (`SrvOrder`: 64 or more).
   const state = deltaReady(generateDocument({ frameworks: 2, agents: 6, tasks: 600, seed: 4 }));
   state.leader = "master@10.0.0.1:5050";
-  const store = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] });
-  const holder = new SnapshotHolder();
-  const config = testConfig();
-  let zone = buildZoneAnswers(
-    holder.publish(store.snapshot(state, ["10.0.0.1:5050"], new Map()).records),
-    config,
-  );
+  const { store, holder, config, zone: first } = storeAndZone(state);
+  let zone = first;
   /** The SRV records of `name` in stored order (rotation 0). */
   const stored = (z: ZoneAnswers, name: string): string[] => {
     const id = z.flat.answer(z.flat.findName(name), 33);

@@ -476,22 +476,14 @@ class Scanner {
           Object.defineProperty(out, key, { value: v, writable: true, enumerable: true, configurable: true });
         } else out[key] = v;
       } else {
-        const s = this.i + 1;
-        const e = this.stringEnd(s);
-        const f = this.escaped
-          ? node.names.indexOf(JSON.parse(this.decode(s - 1, e + 1)))
-          : this.field(node, s, e);
-        this.i = e + 1;
-        this.colon();
+        const f = this.member(node);
         if (f >= 0) out[node.names[f]] = this.value(node.children[f]);
         else this.skip();
       }
       c = this.afterItem(CLOSE_OBJECT);
     }
     this.i++;
-    if (node === null || !node.reduce) return out;
-    if (node.fits && !node.fits(out)) throw new SchemaMismatch("an object does not fit its schema");
-    return node.reduce(out);
+    return node === null ? out : this.reduced(node, out);
   }
 
   /** `object(node)` for a node with arrays read in steps inside it: pauses where they do. */
@@ -501,18 +493,29 @@ class Scanner {
     let c = this.ws();
     while (c !== CLOSE_OBJECT) {
       if (c !== QUOTE) this.fail();
-      const s = this.i + 1;
-      const e = this.stringEnd(s);
-      const f = this.escaped
-        ? node.names.indexOf(JSON.parse(this.decode(s - 1, e + 1)))
-        : this.field(node, s, e);
-      this.i = e + 1;
-      this.colon();
+      const f = this.member(node);
       if (f >= 0) out[node.names[f]] = yield* this.valueSteps(node.children[f]);
       else this.skip();
       c = this.afterItem(CLOSE_OBJECT);
     }
     this.i++;
+    return this.reduced(node, out);
+  }
+
+  /** Reads a member's key (at `i`) and its colon; the index of the field of `node` it names, or -1. */
+  member(node: ObjectNode): number {
+    const s = this.i + 1;
+    const e = this.stringEnd(s);
+    const f = this.escaped
+      ? node.names.indexOf(JSON.parse(this.decode(s - 1, e + 1)))
+      : this.field(node, s, e);
+    this.i = e + 1;
+    this.colon();
+    return f;
+  }
+
+  /** An object of `node` read whole: what its schema keeps of it (`reduce`, after `fits`). */
+  reduced(node: ObjectNode, out: Record<string, unknown>): unknown {
     if (!node.reduce) return out;
     if (node.fits && !node.fits(out)) throw new SchemaMismatch("an object does not fit its schema");
     return node.reduce(out);

@@ -899,34 +899,27 @@ function enumerateLazily(
   d: Derivation,
 ): EnumFrameworkLazy[] | null {
   if (frameworks.length === 0) return null;
-  // The records held more than once, and those listed so far, by name and value: a key string per
-  // record, hashed, would leave about 90 MB of garbage behind at 100,000 tasks.
-  let seen: RecordIndex | undefined;
-  let held: RecordIndex | undefined;
-  const seenBefore = (): RecordIndex => {
-    if (seen) return seen;
-    held = new RecordIndex();
-    for (const key of extra.keys()) {
-      const a = key.indexOf(" ");
-      const b = key.indexOf(" ", a + 1);
-      held.add(key.slice(0, a), key.slice(a + 1, b), key.slice(b + 1));
+  // The records held more than once, and those listed so far, by type, name and value: a key
+  // string per record, hashed, would leave about 90 MB of garbage behind at 100,000 tasks.
+  const held = new RecordIndex();
+  for (const key of extra.keys()) {
+    const a = key.indexOf(" ");
+    const b = key.indexOf(" ", a + 1);
+    held.add(key.slice(0, a), key.slice(a + 1, b), key.slice(b + 1));
+  }
+  const seen = new RecordIndex();
+  for (const list of before) {
+    for (let i = 0; i < list.length; i += 3) {
+      if (held.has(list[i], list[i + 1], list[i + 2])) seen.add(list[i], list[i + 1], list[i + 2]);
     }
-    seen = new RecordIndex();
-    for (const list of before) {
-      for (let i = 0; i < list.length; i += 3) {
-        if (held.has(list[i], list[i + 1], list[i + 2])) seen.add(list[i], list[i + 1], list[i + 2]);
-      }
-    }
-    return seen;
-  };
+  }
   function* tasksOf(f: FrameworkView): Generator<EnumTask> {
-    const seen = seenBefore();
     for (const t of f.tasks.values()) {
       const list = recordsOf(d, t);
       if (list.length === 0) continue;
       let records: EnumRecord[] | null = null;
       for (let i = 0; i < list.length; i += 3) {
-        if (held!.has(list[i], list[i + 1], list[i + 2])) {
+        if (held.has(list[i], list[i + 1], list[i + 2])) {
           if (seen.has(list[i], list[i + 1], list[i + 2])) continue;
           seen.add(list[i], list[i + 1], list[i + 2]);
         }
