@@ -25,7 +25,7 @@ import { ZkLeaderSource } from "./mesos/zk_leader_source.ts";
 import { hostsToResolve, nameServerIPs } from "./records/generate.ts";
 import { deltaHostsToResolve, RecordStore, type StoreUpdate } from "./records/store.ts";
 import { runSliced } from "./work_slices.ts";
-import { SnapshotHolder } from "./records/snapshot.ts";
+import { type Snapshot, SnapshotHolder } from "./records/snapshot.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 import { PACE_AT_ONCE_MS, PACE_SPACING, WorkPacer } from "./work_pacer.ts";
 import { type HttpServer, startHttpServer } from "./http/server.ts";
@@ -199,6 +199,37 @@ export function memoryReleaser(): (stage: ReleaseStage) => void {
   };
 }
 
+/**
+ * `collect` (see `memoryReleaser`), with the `published` collection put off until DNS answers
+ * from the newest snapshot: it frees the previous DNS answers, which are in use until then
+ * (a large zone is built in slices after its publish), and would stretch that build. One
+ * collection waits at a time; it runs a turn after the new answers are installed.
+ */
+export function collectionsAfterServed(
+  collect: (stage: ReleaseStage) => void,
+  server: () => Pick<DnsServer, "servedSnapshot" | "onServed"> | undefined,
+  current: () => Snapshot | undefined,
+): (stage: ReleaseStage) => void {
+  /** Stops the collection that waits (a newer publish, or another server, takes its place). */
+  let waiting: (() => void) | undefined;
+  return (stage) => {
+    const dns = server();
+    if (stage !== "published" || !dns || dns.servedSnapshot() === current()) {
+      collect(stage);
+      return;
+    }
+    waiting?.();
+    const off = dns.onServed(() => {
+      if (dns.servedSnapshot() !== current()) return;
+      off();
+      waiting = undefined;
+      // A turn later: queries that came in while the answers were built go first.
+      setTimeout(() => collect("published"), 0);
+    });
+    waiting = off;
+  };
+}
+
 function leaderSourceFor(config: Config, onFatal: (e: Error) => void): LeaderSource {
   if (config.Zk) {
     return new ZkLeaderSource({
@@ -326,7 +357,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   const freshness = new StateFreshness();
   const ready = () => {
     const c = reloader.current;
-    return holder.current() !== undefined &&
+    // Ready once DNS answers (a large first zone is built in slices after its publish).
+    return (dns ? dns.servedSnapshot() : holder.current()) !== undefined &&
       !freshness.stale(readyMaxAge(c.ReadyMaxAgeSeconds ?? -1, c.RefreshSeconds));
   };
   // One set of DNS counters for the life of the process, whichever DNS server runs.
@@ -425,7 +457,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   let modelState: (() => MesosState) | null = null;
   const resolveFor = opts.resolveHosts ?? resolveHosts;
   // Collections around whole states (issue #6): the poller's reloads and the stream's snapshots.
-  const releaseMemory = memoryReleaser();
+  const releaseMemory = collectionsAfterServed(memoryReleaser(), () => dns, () => holder.current());
   const flushStream: PushedUpdate = async (build, masters) => {
     const whole = pendingSnapshot;
     const delta = pendingDelta;

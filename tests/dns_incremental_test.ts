@@ -323,9 +323,52 @@ function bigRecords(n: number, round: number) {
   return b.build(null);
 }
 
+Deno.test("a large first zone is built in slices: TCP goes on meanwhile, the domain is answered once it is whole", async () => {
+  const holder = new SnapshotHolder();
+  const first = holder.publish(bigRecords(40000, 1));
+  const dns = await startDnsServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    config: testConfig({ DNSUDPEngine: "portable" }),
+    holder,
+  });
+  const served: Array<Snapshot | undefined> = [];
+  const off = dns.onServed(() => served.push(dns.servedSnapshot()));
+  const client = await TcpClient.connect(dns.port);
+  try {
+    // Outside the domain (no resolvers here): answered while the zone is built.
+    const outside = buildQuery("example.org.", "A");
+    const rcodes: string[] = [];
+    const inDomain: string[] = [];
+    while (dns.servedSnapshot() !== first) {
+      await client.send(outside);
+      const reply = await client.receive();
+      assert.ok(reply);
+      rcodes.push(String(decode(reply).rcode));
+      if (dns.servedSnapshot() === first) break;
+      const mine = (await queryTcp(dns.port, "app7-x7.marathon.mesos", "A")).msg;
+      if (dns.servedSnapshot() === first) break;
+      inDomain.push(`${mine.rcode} ${mine.answers?.length ?? 0}`);
+    }
+    assert.ok(
+      rcodes.length >= 2,
+      `only ${rcodes.length} TCP queries answered while the first zone was built`,
+    );
+    // Nothing of the domain is answered from a part of the zone: SERVFAIL until it is whole.
+    for (const r of inDomain) assert.equal(r, "SERVFAIL 0", "a domain name asked before the zone was whole");
+    assert.deepEqual(served, [first]);
+    const whole = (await queryTcp(dns.port, "app7-x7.marathon.mesos", "A")).msg;
+    assert.equal(String((whole.answers?.[0] as { data?: unknown } | undefined)?.data), "10.1.0.7");
+  } finally {
+    off();
+    client.close();
+    await dns.close();
+  }
+});
+
 Deno.test("TCP keeps answering while a large zone is built again", async () => {
   const holder = new SnapshotHolder();
-  holder.publish(bigRecords(40000, 1));
+  const first = holder.publish(bigRecords(40000, 1));
   const dns = await startDnsServer({
     hostname: "127.0.0.1",
     port: 0,
@@ -334,6 +377,7 @@ Deno.test("TCP keeps answering while a large zone is built again", async () => {
   });
   const client = await TcpClient.connect(dns.port);
   try {
+    await waitFor(() => dns.servedSnapshot() === first, { timeoutMs: 20_000, message: "the first zone" });
     const query = buildQuery("app7-x7.marathon.mesos.", "A");
     const ask = async () => {
       const t0 = performance.now();

@@ -255,3 +255,25 @@ Deno.test("e2e: SERVFAIL for in-domain names until the first state loads", async
     await sim.close();
   }
 });
+
+Deno.test("e2e: a large cluster is ready (/ready) only once DNS answers its names", async () => {
+  // Enough names that the first zone is built in slices after the state is published.
+  const sim = await startSimulator({ generate: { frameworks: 2, agents: 1000, tasks: 30000, seed: 2 } });
+  const proc = await startMesosDns([
+    `--masters=${sim.masters[0]}`,
+    "--listener=127.0.0.1",
+    "--port=0",
+    "--httplistener=127.0.0.1",
+    "--httpport=0",
+    "--externalon=false",
+  ]);
+  try {
+    await proc.waitReady(60_000);
+    // Asked at once: a ready server answers the domain (SERVFAIL only before the first zone).
+    assert.match(await dig(proc.dnsPort, "leader.mesos"), /status: NOERROR/);
+    assert.equal((await dig(proc.dnsPort, "+short", "leader.mesos")).trim(), "127.0.0.1");
+  } finally {
+    await proc.stop();
+    await sim.close();
+  }
+});

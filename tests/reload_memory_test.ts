@@ -2,11 +2,14 @@
  * Tests of the reload's memory-related behaviour (issue #6): the record-set builder's
  * uniqueness check (a scan for short value lists, a set for long ones), the snapshot
  * holder's `beforeListeners` hook, the state poller's `releaseMemory` calls and their place
- * in a reload, the app's garbage collection policy, and the state body decoded piece by
+ * in a reload, the app's garbage collection policy (the `published` one once DNS answers
+ * from the new snapshot), and the state body decoded piece by
  * piece (a character split between two chunks).
  */
 import assert from "node:assert/strict";
-import { memoryReleaser } from "../src/app.ts";
+import { collectionsAfterServed, memoryReleaser } from "../src/app.ts";
+import { startDnsServer } from "../src/dns/server.ts";
+import { testConfig } from "./helpers/test_config.ts";
 import { StateFetcher } from "../src/mesos/fetch_state.ts";
 import { StaticLeaderSource } from "../src/mesos/leader.ts";
 import { type ReleaseStage, StatePoller, type StatePollerOptions } from "../src/mesos/state_poller.ts";
@@ -165,4 +168,49 @@ Deno.test("state fetch: a UTF-8 character split between body chunks is decoded w
   });
   const { state } = await fetcher.fetch(["10.0.0.1:5050"]);
   assert.equal(state.frameworks![0].name, "café-☕-framework");
+});
+
+Deno.test("app: the published collection waits until DNS answers from the new snapshot", async () => {
+  /** Enough names that a zone is built in slices after its publish. */
+  const records = (round: number) => {
+    const b = new RecordSetBuilder("mesos");
+    for (let t = 0; t < 30000; t++) {
+      b.add("A", `task${t}.marathon.mesos.`, `10.${round}.${t >> 8 & 255}.${t & 255}`);
+    }
+    return b.build(null);
+  };
+  const holder = new SnapshotHolder();
+  const dns = await startDnsServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    config: testConfig({ DNSUDPEngine: "portable" }),
+    holder,
+  });
+  try {
+    const collected: ReleaseStage[] = [];
+    const release = collectionsAfterServed(
+      (stage) => collected.push(stage),
+      () => dns,
+      () => holder.current(),
+    );
+    for (const round of [1, 2]) {
+      collected.length = 0;
+      const snap = holder.publish(records(round));
+      release("fetched");
+      assert.deepEqual(collected, ["fetched"], "other stages at once");
+      assert.notEqual(dns.servedSnapshot(), snap, "the zone is built in slices");
+      release("published");
+      release("published");
+      assert.deepEqual(collected, ["fetched"], "not while the previous answers are served");
+      await waitFor(() => dns.servedSnapshot() === snap, { timeoutMs: 20_000, message: `zone ${round}` });
+      await waitFor(() => collected.length === 2, { message: "the collection after the zone" });
+      assert.deepEqual(collected, ["fetched", "published"]);
+    }
+    // Served already: at once.
+    collected.length = 0;
+    release("published");
+    assert.deepEqual(collected, ["published"]);
+  } finally {
+    await dns.close();
+  }
 });

@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { readState, readStateSteps } from "../src/mesos/state_schema.ts";
+import { readEvent, readEventSteps } from "../src/mesos/operator_api.ts";
+import { encodeRecord } from "../src/mesos/recordio.ts";
+import { subscribedEvent } from "../scripts/sim/operator_events.ts";
 import type { MesosState } from "../src/mesos/state_types.ts";
 import { RecordStore } from "../src/records/store.ts";
 import { runAll, runSliced } from "../src/work_slices.ts";
@@ -77,4 +80,19 @@ Deno.test("a large state is read and its records built in slices, timers running
     [...onceMore.snapshot(state, ["10.0.0.1:5050"], new Map()).changes!.names].sort(),
   );
   assert.ok(again.changes!.names.size > 0);
+});
+
+Deno.test("a large SUBSCRIBED record is read in slices, timers running in between, as at once", async () => {
+  const doc = generateDocument({ frameworks: 3, agents: 300, tasks: 12_000, seed: 4 });
+  doc.leader = "master@10.0.0.1:5050";
+  const text = JSON.stringify(subscribedEvent(doc, 15));
+  const bytes = new TextEncoder().encode(text);
+  assert.ok(encodeRecord(text).length > 1024 * 1024, "large enough for the stream to read it in slices");
+  const read = await turnsDuring(() => runSliced(readEventSteps(bytes), 2));
+  assert.ok(read.turns > 2, `the event loop ran ${read.turns} times while the record was read`);
+  const atOnce = readEvent(bytes);
+  assert.deepEqual(read.value, atOnce);
+  const tasks = atOnce.subscribed?.get_state?.get_tasks?.tasks ?? [];
+  assert.equal(tasks.length, doc.frameworks!.reduce((n, f) => n + (f.tasks?.length ?? 0), 0));
+  assert.equal(atOnce.subscribed?.get_state?.get_agents?.agents?.length, 300);
 });

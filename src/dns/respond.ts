@@ -61,6 +61,7 @@ import { ResponseRateLimit, RRL_DROP, RRL_SLIP, slipReply } from "./rate_limit.t
 import { buildPtrAnswers, type PtrAnswers } from "./ptr_answers.ts";
 import type { WorkerForwarding } from "./udp_ffi_protocol.ts";
 import { PACE_AT_ONCE_MS, PACE_SPACING, WorkPacer } from "../work_pacer.ts";
+import { yieldToEventLoop } from "../work_slices.ts";
 import { inDomain, updateZoneAnswers, type ZoneAnswers, zoneBuild } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
@@ -280,8 +281,8 @@ export class Responder {
    * layer at once (`updateZoneAnswers`); a snapshot without them, or a top layer grown past
    * `topLimit`, is built whole in slices of `REBUILD_SLICE_MS`, the previous zone answering
    * (TCP and the general path included) in between; snapshots published meanwhile are
-   * merged and applied when it is done. The first zone and small ones (`SLICED_BUILD_NAMES`)
-   * are built at once, before `publish` returns. An update slower than `PACE_AT_ONCE_MS`
+   * merged and applied when it is done. Small zones (`SLICED_BUILD_NAMES`) are built at
+   * once, before `publish` returns; a large first zone in slices too. An update slower than `PACE_AT_ONCE_MS`
    * (a cluster of 100,000 tasks changing fast: each change rewrites the answers of names
    * with thousands of records) is followed by a pause as long, so that a stream of changes
    * takes at most half the thread: what comes meanwhile is merged into the next update.
@@ -368,9 +369,12 @@ export class Responder {
       log.error("building DNS answers failed, keeping the previous ones: {e}", { e: String(e) });
       return done(undefined);
     }
-    // The first zone (nothing to answer from meanwhile) and small ones are built at once.
+    // Small zones are built at once. A large first zone lets the event loop through with the
+    // cheaper yield (`yieldToEventLoop`): nothing of the domain is answered before it is done,
+    // but TCP forwarding and HTTP go on.
     const rs = snap.records;
-    const atOnce = zone === undefined || rs.a.size + rs.aaaa.size + rs.srv.size < SLICED_BUILD_NAMES;
+    const atOnce = rs.a.size + rs.aaaa.size + rs.srv.size < SLICED_BUILD_NAMES;
+    const first = zone === undefined;
     const slice = (): void => {
       try {
         const end = atOnce ? Infinity : performance.now() + REBUILD_SLICE_MS;
@@ -378,7 +382,8 @@ export class Responder {
         while (!r.done) {
           if (this.#closed) return done(undefined);
           if (performance.now() >= end) {
-            setTimeout(slice, 0);
+            if (first) void yieldToEventLoop().then(slice);
+            else setTimeout(slice, 0);
             return;
           }
           r = build.next();

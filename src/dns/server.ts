@@ -70,6 +70,8 @@ export interface DnsServer {
    * HTTP reads this one, so both agree).
    */
   servedSnapshot(): Snapshot | undefined;
+  /** Calls `fn` each time DNS starts answering from new answers; returns the unsubscribe. */
+  onServed(fn: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -208,6 +210,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     port,
     udpEngine: engine,
     servedSnapshot: () => responder.servedSnapshot,
+    onServed: (fn) => responder.onZone(() => fn()),
     udpStats: () => "stats" in udpService ? (udpService as FfiUdpService).stats : undefined,
     applyConfig(config: Config): void {
       forwarder.applyConfig(config);

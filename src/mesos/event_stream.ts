@@ -21,7 +21,8 @@ import { logger } from "../log.ts";
 import { joinHostPort, splitHostPortLoose } from "../net/host_port.ts";
 import { http1Request, type Http1Response, type Http1TlsOptions } from "../net/http1_client.ts";
 import { ClusterModel } from "./cluster_model.ts";
-import { eventDelta, type OpEvent, readEvent, snapshotDelta } from "./operator_api.ts";
+import { eventDelta, type OpEvent, readEvent, readEventSteps, snapshotDelta } from "./operator_api.ts";
+import { runSliced, yieldToEventLoop } from "../work_slices.ts";
 import { RecordIODecoder, RecordIOError } from "./recordio.ts";
 import type { StateDelta } from "./state_delta.ts";
 import type { MesosState } from "./state_types.ts";
@@ -111,6 +112,9 @@ export interface EventStreamOptions {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const EMPTY = new Uint8Array(0);
+/** A record at least this large (a SUBSCRIBED snapshot) is read in slices of `READ_SLICE_MS`. */
+const SLICED_RECORD_BYTES = 1024 * 1024;
+const READ_SLICE_MS = 10;
 const DEFAULT_RETRY_MS = [100, 250, 500, 1000, 2000, 5000];
 
 /** One subscription at a time to the current leader; `setMasters` as the leader source delivers. */
@@ -411,7 +415,14 @@ export class EventStream {
       const reader = res.body.getReader();
       let heartbeatMs = 0;
       let first = true;
+      let sliceEnd = performance.now() + READ_SLICE_MS;
       while (true) {
+        // Reads of a large record that has arrived complete at once, one after another: the
+        // event loop is let through between them too (TCP, HTTP).
+        if (performance.now() >= sliceEnd) {
+          await yieldToEventLoop();
+          sliceEnd = performance.now() + READ_SLICE_MS;
+        }
         const { value, done } = await reader.read();
         if (done) break;
         if (heartbeatMs > 0) arm(heartbeatMs, `no heartbeat from ${from} for ${heartbeatMs / 1000}s`);
@@ -432,8 +443,12 @@ export class EventStream {
         for (let r = 0; r < records.length; r++) {
           let ev: OpEvent;
           try {
-            ev = readEvent(records[r]);
-            // A SUBSCRIBED record of a large cluster is hundreds of megabytes: its bytes can go now.
+            const record = records[r];
+            // A SUBSCRIBED record of a large cluster is hundreds of megabytes: read in slices,
+            // while TCP and HTTP go on, and its bytes can go once read.
+            ev = record.length < SLICED_RECORD_BYTES
+              ? readEvent(record)
+              : await runSliced(readEventSteps(record), READ_SLICE_MS);
             records[r] = EMPTY;
           } catch {
             if (first) {
@@ -441,6 +456,8 @@ export class EventStream {
             }
             throw new Error(`a stream record from ${from} is not JSON`);
           }
+          // Stopped (or timed out) while a large record was read.
+          if (ac.signal.aborted) throw ac.signal.reason;
           if (first) {
             if (ev?.type !== "SUBSCRIBED" || !ev.subscribed) {
               throw new NoOperatorApiError(`${from} answered SUBSCRIBE with ${String(ev?.type)} first`);

@@ -19,7 +19,8 @@ import type {
   MesosTaskStatus,
 } from "./state_types.ts";
 import { slimTask } from "../records/task_slim.ts";
-import { arrayOf, object, scanJson } from "./json_scan.ts";
+import { arrayOf, object, scanJsonSteps } from "./json_scan.ts";
+import { runAll } from "../work_slices.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Operator API shapes (the fields read; everything optional, unknown fields ignored)
@@ -142,14 +143,15 @@ const opTask = object({
     ports: object({ ports: arrayOf({ number: "any", name: "any", protocol: "any" }) }),
   }),
 }, (t) => convertTask(t as OpTask));
-const opTasks = { items: opTask };
+// Read in steps (`readEventSteps`): a SUBSCRIBED snapshot lets other work run while it is read.
+const opTasks = { items: opTask, steps: true };
 const opAgent = object({ agent_info: object({ id: opId, hostname: "any", port: "any" }), pid: "any" });
 const opFramework = object({ framework_info: object({ id: opId, name: "any", hostname: "any" }) });
 
 const getState = object({
   get_tasks: object({ tasks: opTasks, unreachable_tasks: opTasks }),
   get_frameworks: object({ frameworks: { items: opFramework } }),
-  get_agents: object({ agents: { items: opAgent } }),
+  get_agents: object({ agents: { items: opAgent, steps: true } }),
 });
 
 /** The fields of a stream event that are read (`OpEvent`); the rest of a record is not kept. */
@@ -172,7 +174,12 @@ export const OP_EVENT_SCHEMA = object({
  * megabytes, mostly fields no record comes from. Throws `SyntaxError` when it is not JSON.
  */
 export function readEvent(record: Uint8Array): OpEvent {
-  return scanJson(record, OP_EVENT_SCHEMA) as OpEvent;
+  return runAll(readEventSteps(record));
+}
+
+/** `readEvent` in steps (`runSliced`): a snapshot's tasks and agents are read a few hundred at a time. */
+export function readEventSteps(record: Uint8Array): Generator<void, OpEvent> {
+  return scanJsonSteps(record, OP_EVENT_SCHEMA) as Generator<void, OpEvent>;
 }
 
 // ---------------------------------------------------------------------------------------------
