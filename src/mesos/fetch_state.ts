@@ -24,7 +24,7 @@ import { joinHostPort, splitHostPortLoose } from "../net/host_port.ts";
 import { fetchFor, type Http1TlsOptions } from "../net/http1_client.ts";
 import type { MesosState } from "./state_types.ts";
 import { readStateSteps, type StateRead } from "./state_schema.ts";
-import { runSliced } from "../work_slices.ts";
+import { runSliced, yieldToEventLoop } from "../work_slices.ts";
 
 /** A slice of reading a fetched state (then the event loop runs). */
 const READ_SLICE_MS = 10;
@@ -501,7 +501,14 @@ async function readCappedBytes(
   const reader = res.body.getReader();
   let buf = new Uint8Array(Number.isSafeInteger(declared) && declared > 0 ? declared : 64 * 1024);
   let total = 0;
+  let sliceEnd = performance.now() + READ_SLICE_MS;
   while (true) {
+    // A large body that has arrived is read in a run of reads that complete at once: the event
+    // loop is let through between them (TCP, HTTP).
+    if (performance.now() >= sliceEnd) {
+      await yieldToEventLoop();
+      sliceEnd = performance.now() + READ_SLICE_MS;
+    }
     const { value, done } = await reader.read();
     if (done) break;
     if (total + value.byteLength > max) {
