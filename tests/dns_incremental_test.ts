@@ -350,10 +350,8 @@ Deno.test("a large first zone is built in slices: TCP goes on meanwhile, the dom
       if (dns.servedSnapshot() === first) break;
       inDomain.push(`${mine.rcode} ${mine.answers?.length ?? 0}`);
     }
-    assert.ok(
-      rcodes.length >= 2,
-      `only ${rcodes.length} TCP queries answered while the first zone was built`,
-    );
+    // Built at once, the zone would be whole before any query is answered.
+    assert.ok(rcodes.length >= 1, "no TCP query answered while the first zone was built");
     // Nothing of the domain is answered from a part of the zone: SERVFAIL until it is whole.
     for (const r of inDomain) assert.equal(r, "SERVFAIL 0", "a domain name asked before the zone was whole");
     assert.deepEqual(served, [first]);

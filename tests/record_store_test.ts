@@ -253,3 +253,125 @@ Deno.test("record store: killing one task changes exactly its names; a second sn
   const again = store.snapshot(state, mastersOf(state), new Map());
   assert.deepEqual([...again.changes!.names].sort(), own);
 });
+
+/** A new whole state from `state`: tasks killed, dropped, added, moved; agents and frameworks changed. */
+function changedWhole(state: MesosState, rng: Rng, step: number): MesosState {
+  const next = copy(state);
+  const fws = next.frameworks!;
+  for (let k = rng.int(1, 6); k > 0; k--) {
+    const f = rng.pick(fws);
+    const tasks = f.tasks!;
+    if (tasks.length === 0) continue;
+    const at = rng.int(0, tasks.length - 1);
+    switch (rng.int(0, 6)) {
+      case 0:
+        tasks[at].state = "TASK_KILLED";
+        break;
+      case 1:
+        tasks.splice(at, 1);
+        break;
+      case 2: {
+        // Another instance of the same app, somewhere in the list.
+        const t = copy(tasks[rng.int(0, tasks.length - 1)]);
+        t.id = `${t.name}.new-${step}-${k}`;
+        t.state = "TASK_RUNNING";
+        tasks.splice(at, 0, t);
+        break;
+      }
+      case 3: {
+        const other = rng.int(0, tasks.length - 1);
+        [tasks[at], tasks[other]] = [tasks[other], tasks[at]];
+        break;
+      }
+      case 4:
+        if (next.slaves?.length) tasks[at].slave_id = rng.pick(next.slaves).id;
+        break;
+      case 5:
+        if (next.slaves?.length) rng.pick(next.slaves).pid = `slave(1)@10.77.${step}.${k}:5051`;
+        break;
+      case 6:
+        if (rng.chance(0.3)) f.name = `${f.name}x`;
+        else if (rng.chance(0.3) && (next.slaves?.length ?? 0) > 1) {
+          next.slaves!.splice(rng.int(0, next.slaves!.length - 1), 1);
+        }
+        break;
+    }
+  }
+  return next;
+}
+
+/** A state the store builds whole, never as a delta: ids missing or listed twice, a task under another framework. */
+function builtWholeOnly(state: MesosState): boolean {
+  const taskIds = new Set<string>();
+  for (const f of state.frameworks ?? []) {
+    if (typeof f?.id !== "string") return true;
+    for (const t of f.tasks ?? []) {
+      if (typeof t?.id !== "string" || taskIds.has(t.id)) return true;
+      if (t.framework_id !== undefined && t.framework_id !== f.id) return true;
+      taskIds.add(t.id);
+    }
+  }
+  const agentIds = (state.slaves ?? []).map((s) => s?.id);
+  return agentIds.some((id) => typeof id !== "string") || new Set(agentIds).size !== agentIds.length;
+}
+
+Deno.test("record store: a whole state like the one held (a new leader's too) is applied as its delta, with a full build's records, changes and enumerate", () => {
+  const cases: [string, MesosState][] = FIXTURE_FILES.map((f) => [f, load(f)]);
+  const generated = generateDocument({ frameworks: 3, agents: 20, tasks: 400, seed: 8 });
+  generated.leader = "master@10.0.0.1:5050";
+  cases.push(["generated", generated]);
+  let asDelta = 0;
+  let whole = 0;
+  for (const [name, state0] of cases) {
+    const rng = new Rng(name.length * 31 + 7);
+    const store = new RecordStore({ options: OPTIONS, nameServerIPs: NS });
+    let state = state0;
+    assert.equal(
+      store.snapshot(state, mastersOf(state), new Map()).asDelta,
+      undefined,
+      "the first state is built whole",
+    );
+    let before = full(state);
+    for (let step = 1; step <= 12; step++) {
+      const swap = step === 7 && (state.frameworks?.length ?? 0) > 1;
+      state = changedWhole(state, rng, step);
+      // Frameworks in another order: built whole.
+      if (swap) state.frameworks!.reverse();
+      // A new leader (as after a failover): still a delta, the masters' records changed.
+      if (step === 9) state.leader = "master@10.0.0.99:5050";
+      const up = store.snapshot(state, mastersOf(state), new Map());
+      const want = full(state);
+      const where = `${name} step ${step}`;
+      assert.deepEqual(triples(up.records), triples(want), `${where}: records`);
+      assert.deepEqual(up.records.frameworks, want.frameworks, `${where}: /v1/enumerate, in order`);
+      const wholeOnly = swap || builtWholeOnly(state);
+      if (wholeOnly) {
+        assert.equal(up.asDelta, undefined, `${where}: built whole`);
+        whole++;
+      } else {
+        assert.ok(up.asDelta !== undefined, `${where}: applied as a delta`);
+        asDelta++;
+      }
+      // Every name whose records differ is among the changes; any other change (as a delta)
+      // is an SRV name over a target that changed.
+      const differ = new Set<string>();
+      for (const t of ["a", "aaaa", "srv"] as const) {
+        for (const n of new Set([...before[t].keys(), ...want[t].keys()])) {
+          const x = [...(before[t].get(n) ?? [])].sort().join();
+          if (x !== [...(want[t].get(n) ?? [])].sort().join()) differ.add(n);
+        }
+      }
+      for (const n of differ) assert.ok(up.changes!.names.has(n), `${where}: ${n} not among the changes`);
+      if (step === 9) assert.ok(differ.has("leader.mesos."), `${where}: the leader's name changed`);
+      for (const n of up.changes!.names) {
+        if (differ.has(n) || wholeOnly) continue;
+        const targets = (want.srv.get(n) ?? before.srv.get(n) ?? []).map((v) =>
+          v.slice(0, v.lastIndexOf(":"))
+        );
+        assert.ok(targets.some((t) => differ.has(t)), `${where}: ${n} among the changes, unchanged`);
+      }
+      before = want;
+    }
+  }
+  assert.ok(asDelta > 30 && whole >= 1, `${asDelta} as deltas, ${whole} whole`);
+});

@@ -53,6 +53,7 @@ import type {
 } from "./record_set.ts";
 import { RecordSetBuilder } from "./record_set.ts";
 import { TaskLog } from "./task_log.ts";
+import { jsonEqual } from "./json_equal.ts";
 import { runAll } from "../work_slices.ts";
 
 /** How many tasks, agents and names a step of `snapshotSteps` takes (each a few milliseconds). */
@@ -231,12 +232,52 @@ export interface StoreUpdate {
   records: RecordSet;
   /** The names (stored FQDNs) whose records changed; undefined: no previous records to compare. */
   changes: { names: ReadonlySet<string> } | undefined;
+  /** A whole state applied as its delta: how many tasks, agents and frameworks it added, changed or removed. */
+  asDelta?: number;
 }
 
 export interface RecordStoreOptions {
   options: GeneratorOptions;
   /** IPs of the name server (SPEC §6.8), read at each whole state. */
   nameServerIPs: readonly string[] | (() => readonly string[]);
+}
+
+/** What a whole state's records are derived with besides the state itself. */
+interface WholeInputs {
+  leader: string;
+  masters: readonly string[];
+  nameServerIPs: readonly string[];
+  resolved: ReadonlyMap<string, readonly string[]>;
+}
+
+/** A whole state as a delta (`RecordStore.#deltaTo`). */
+interface WholePlan {
+  delta: StateDelta;
+  /** Per framework, in state order: its task ids in state order. */
+  tasksInOrder: [string, string[]][];
+}
+
+function sameList(x: readonly string[], y: readonly string[]): boolean {
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** Whether the masters' and name server's records of `x` and `y` are the same. */
+function sameMasters(x: WholeInputs, y: WholeInputs): boolean {
+  return x.leader === y.leader && sameList(x.masters, y.masters) &&
+    sameList(x.nameServerIPs, y.nameServerIPs);
+}
+
+/** Whether two host resolutions are the same (a whole state is applied as a delta only then). */
+function sameResolved(
+  x: ReadonlyMap<string, readonly string[]>,
+  y: ReadonlyMap<string, readonly string[]>,
+): boolean {
+  if (x.size !== y.size) return false;
+  for (const [host, ips] of x) {
+    const other = y.get(host);
+    if (other === undefined || !sameList(ips, other)) return false;
+  }
+  return true;
 }
 
 function str(v: unknown): string {
@@ -284,6 +325,8 @@ export class RecordStore {
   #masterRecords: string[] = [];
   #resolved = new Map<string, readonly string[]>();
   #hasRecords = false;
+  /** What the last whole state's records were derived with besides the state itself. */
+  #inputs: WholeInputs | undefined;
   /** Names touched by the change being applied. */
   #touched = new Set<string>();
   /** How many records the tables hold. */
@@ -314,7 +357,11 @@ export class RecordStore {
 
   /**
    * Replaces everything with a whole state (SPEC §6, the same records as
-   * `generateRecords`). `resolved` maps the state's non-IP hosts (`hostsToResolve`).
+   * `generateRecords`). `resolved` maps the state's non-IP hosts (`hostsToResolve`). When the
+   * store holds a state and the hosts resolve as they did, the state is applied as its delta
+   * (`asDelta`; the leader's and masters' records included): a poll, a resubscription or a
+   * new leader's state costs what changed, with the records, changes and `/v1/enumerate` of
+   * a whole build.
    */
   snapshot(
     state: MesosState,
@@ -334,6 +381,24 @@ export class RecordStore {
     masters: readonly string[],
     resolved: ReadonlyMap<string, readonly string[]>,
   ): Generator<void, StoreUpdate> {
+    const ns = this.#opts.nameServerIPs;
+    const inputs: WholeInputs = {
+      leader: str(state?.leader),
+      masters: [...masters],
+      nameServerIPs: [...(typeof ns === "function" ? ns() : ns)],
+      resolved: new Map(resolved),
+    };
+    // A state like the one the store holds (a poll, a resubscription, a new leader's) changes
+    // only what differs.
+    if (this.#hasRecords && this.#inputs && sameResolved(this.#inputs.resolved, inputs.resolved)) {
+      const plan = yield* this.#deltaTo(state);
+      if (plan !== undefined) {
+        const mastersChanged = !sameMasters(this.#inputs, inputs);
+        this.#inputs = inputs;
+        return this.#applyWhole(plan, mastersChanged ? inputs : undefined);
+      }
+    }
+    this.#inputs = inputs;
     const previous = this.#hasRecords
       ? { a: this.#types.A.publish(), aaaa: this.#types.AAAA.publish(), srv: this.#types.SRV.publish() }
       : undefined;
@@ -384,9 +449,7 @@ export class RecordStore {
       });
     }
     this.#masterRecords = [];
-    const ns = this.#opts.nameServerIPs;
-    const nsIPs = typeof ns === "function" ? ns() : ns;
-    masterAndNameServerRecords(d, str(state?.leader), masters, nsIPs, collect(this.#masterRecords));
+    masterAndNameServerRecords(d, inputs.leader, masters, inputs.nameServerIPs, collect(this.#masterRecords));
     // `/v1/enumerate` is worked out when asked for, from the contributions (no object per
     // record held meanwhile): per framework in state order, its tasks that got records.
     const views: FrameworkView[] = [];
@@ -442,6 +505,110 @@ export class RecordStore {
     return { records: rs, changes: { names } };
   }
 
+  /**
+   * The delta that turns what the store holds into `state`, and each framework's task ids in
+   * state order; undefined when only a whole build gives its records (a framework, agent or
+   * task without a string id or listed twice, a task listed under another framework, the
+   * frameworks in another order).
+   */
+  *#deltaTo(state: MesosState): Generator<void, WholePlan | undefined> {
+    if (this.#dups.size > 0) return undefined;
+    const delta = {
+      tasks: [] as MesosTask[],
+      removedTasks: [] as string[],
+      agents: [] as MesosSlave[],
+      removedAgents: [] as string[],
+      frameworks: [] as MesosFramework[],
+      removedFrameworks: [] as string[],
+    };
+    const frameworks = arr(state?.frameworks);
+    const fwIds = new Set<string>();
+    for (const f of frameworks) {
+      if (!f || typeof f !== "object" || typeof f.id !== "string" || f.id === "" || fwIds.has(f.id)) {
+        return undefined;
+      }
+      fwIds.add(f.id);
+      const old = this.#frameworks.get(f.id)?.framework;
+      if (!old || old.name !== f.name || old.pid !== f.pid || old.hostname !== f.hostname) {
+        delta.frameworks.push({ id: f.id, name: f.name, pid: f.pid, hostname: f.hostname });
+      }
+    }
+    // Frameworks keep their place and new ones come last: the state's order must be that one.
+    const order = [...this.#frameworks.keys()].filter((id) => fwIds.has(id));
+    for (const f of delta.frameworks) if (!this.#frameworks.has(f.id!)) order.push(f.id!);
+    let i = 0;
+    for (const id of fwIds) if (order[i++] !== id) return undefined;
+    for (const id of this.#frameworks.keys()) if (!fwIds.has(id)) delta.removedFrameworks.push(id);
+
+    const agentIds = new Set<string>();
+    let step = 0;
+    for (const s of arr(state?.slaves)) {
+      if (++step % STEP_AGENTS === 0) yield;
+      if (!s || typeof s !== "object" || typeof s.id !== "string" || agentIds.has(s.id)) return undefined;
+      agentIds.add(s.id);
+      const old = this.#agents.get(s.id)?.agent;
+      if (!old || old.hostname !== s.hostname || old.pid !== s.pid) delta.agents.push(s);
+    }
+    for (const id of this.#agents.keys()) if (!agentIds.has(id)) delta.removedAgents.push(id);
+
+    const taskIds = new Set<string>();
+    const tasksInOrder: WholePlan["tasksInOrder"] = [];
+    for (const f of frameworks) {
+      const ids: string[] = [];
+      tasksInOrder.push([f.id!, ids]);
+      for (const task of arr(f.tasks)) {
+        if (++step % STEP_TASKS === 0) yield;
+        if (!task || typeof task !== "object" || typeof task.id !== "string" || taskIds.has(task.id)) {
+          return undefined;
+        }
+        if (task.framework_id !== undefined && task.framework_id !== f.id) return undefined;
+        taskIds.add(task.id);
+        ids.push(task.id);
+        // Kept as a whole state's is (`snapshotSteps`).
+        const kept = task.framework_id === undefined ? { ...task, framework_id: f.id } : task;
+        const old = this.#tasks.get(task.id);
+        if (!old || old.frameworkId !== f.id || !jsonEqual(old.task, kept)) delta.tasks.push(kept);
+      }
+    }
+    for (const id of this.#tasks.keys()) if (!taskIds.has(id)) delta.removedTasks.push(id);
+    return { delta, tasksInOrder };
+  }
+
+  /**
+   * A whole state applied as its delta (`#deltaTo`): the records, changed names and
+   * `/v1/enumerate` of a whole build, at the cost of what changed.
+   */
+  #applyWhole(plan: WholePlan, masters: WholeInputs | undefined): StoreUpdate {
+    const update = this.delta(plan.delta, undefined, masters);
+    // A whole build lists each framework's tasks in state order (`/v1/enumerate`); a delta
+    // puts new and changed tasks last.
+    let reordered = false;
+    for (const [fid, ids] of plan.tasksInOrder) {
+      const fw = this.#frameworks.get(fid)!;
+      let same = fw.tasks.size === ids.length;
+      if (same) {
+        let k = 0;
+        for (const key of fw.tasks.keys()) {
+          if (key !== ids[k++]) {
+            same = false;
+            break;
+          }
+        }
+      }
+      if (same) continue;
+      const log = new TaskLog<TaskEntry>();
+      for (const id of ids) log.set(id, this.#tasks.get(id)!);
+      fw.tasks = log;
+      fw.view = undefined;
+      reordered = true;
+    }
+    const d = plan.delta;
+    const asDelta = d.tasks!.length + d.removedTasks!.length + d.agents!.length + d.removedAgents!.length +
+      d.frameworks!.length + d.removedFrameworks!.length;
+    if (update !== undefined && !reordered) return { ...update, asDelta };
+    return { records: this.#published(), changes: update?.changes ?? { names: new Set() }, asDelta };
+  }
+
   /** Stores a task and derives its records into `emit`. */
   #putTask(d: Derivation, task: MesosTask, frameworkId: string, id: string, emit: Emit): TaskEntry {
     const agentId = str(task.slave_id);
@@ -473,7 +640,12 @@ export class RecordStore {
    * Applies a delta (see `StateDelta`). `resolved` adds host resolutions for the delta's
    * new hosts (`deltaHostsToResolve`). Undefined when the records did not change.
    */
-  delta(delta: StateDelta, resolved?: ReadonlyMap<string, readonly string[]>): StoreUpdate | undefined {
+  delta(
+    delta: StateDelta,
+    resolved?: ReadonlyMap<string, readonly string[]>,
+    /** New leader, masters or name-server addresses (a whole state applied as its delta). */
+    masters?: Omit<WholeInputs, "resolved">,
+  ): StoreUpdate | undefined {
     if (!this.#hasRecords) throw new Error("RecordStore.delta before the first snapshot");
     if (resolved) { for (const [k, v] of resolved) this.#resolved.set(k, v); }
     const d = new Derivation(this.#opts.options, this.#resolved);
@@ -481,6 +653,19 @@ export class RecordStore {
     this.#touched = new Set();
     this.#lists = [];
     const rederive = new Set<string>();
+
+    if (masters) {
+      const list: string[] = [];
+      masterAndNameServerRecords(
+        d,
+        masters.leader,
+        masters.masters,
+        masters.nameServerIPs,
+        this.#adder(list),
+      );
+      this.#remove(this.#masterRecords);
+      this.#masterRecords = list;
+    }
 
     for (const id of delta.removedFrameworks ?? []) {
       const fw = this.#frameworks.get(id);
