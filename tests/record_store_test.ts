@@ -375,3 +375,37 @@ Deno.test("record store: a whole state like the one held (a new leader's too) is
   }
   assert.ok(asDelta > 30 && whole >= 1, `${asDelta} as deltas, ${whole} whole`);
 });
+
+Deno.test("record store: a whole state applied as its delta keeps the new state's tasks, not the previous ones", async () => {
+  // A stream's model holds the new snapshot's tasks: the store must not keep the previous ones
+  // too. Checked in a process with --expose-gc: the first state's tasks are collected.
+  const store = new URL("../src/records/store.ts", import.meta.url).href;
+  const cluster = new URL("../scripts/sim/cluster.ts", import.meta.url).href;
+  const script = `
+    import { RecordStore } from "${store}";
+    import { generateDocument } from "${cluster}";
+    const options = { domain: "mesos", enforceRFC952: false, ipSources: ["netinfo", "mesos", "host"], soaMname: "ns1.mesos." };
+    const s = new RecordStore({ options, nameServerIPs: [] });
+    const make = () => { const d = generateDocument({ frameworks: 2, agents: 10, tasks: 200, seed: 5 }); d.leader = "master@10.0.0.1:5050"; return d; };
+    let first = make();
+    const refs = first.frameworks.flatMap((f) => f.tasks.map((t) => new WeakRef(t)));
+    s.snapshot(first, ["10.0.0.1:5050"], new Map());
+    first = undefined;
+    const second = make();
+    const up = s.snapshot(second, ["10.0.0.1:5050"], new Map());
+    await new Promise((r) => setTimeout(r, 0));
+    globalThis.gc();
+    console.log(JSON.stringify({ asDelta: up.asDelta, tasks: refs.length, kept: refs.filter((r) => r.deref() !== undefined).length }));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const r = JSON.parse(text.trim().split("\n").at(-1)!);
+  assert.equal(r.asDelta, 0, "the same state again: applied as an empty delta");
+  assert.ok(r.tasks > 100, `${r.tasks} tasks`);
+  assert.equal(r.kept, 0, `${r.kept} of the first state's ${r.tasks} tasks still held`);
+});

@@ -253,8 +253,8 @@ interface WholeInputs {
 /** A whole state as a delta (`RecordStore.#deltaTo`). */
 interface WholePlan {
   delta: StateDelta;
-  /** Per framework, in state order: its task ids in state order. */
-  tasksInOrder: [string, string[]][];
+  /** Per framework, in state order: its task ids and tasks (as the store keeps them) in state order. */
+  tasksInOrder: [string, string[], MesosTask[]][];
 }
 
 function sameList(x: readonly string[], y: readonly string[]): boolean {
@@ -555,7 +555,8 @@ export class RecordStore {
     const tasksInOrder: WholePlan["tasksInOrder"] = [];
     for (const f of frameworks) {
       const ids: string[] = [];
-      tasksInOrder.push([f.id!, ids]);
+      const tasks: MesosTask[] = [];
+      tasksInOrder.push([f.id!, ids, tasks]);
       for (const task of arr(f.tasks)) {
         if (++step % STEP_TASKS === 0) yield;
         if (!task || typeof task !== "object" || typeof task.id !== "string" || taskIds.has(task.id)) {
@@ -566,6 +567,7 @@ export class RecordStore {
         ids.push(task.id);
         // Kept as a whole state's is (`snapshotSteps`).
         const kept = task.framework_id === undefined ? { ...task, framework_id: f.id } : task;
+        tasks.push(kept);
         const old = this.#tasks.get(task.id);
         if (!old || old.frameworkId !== f.id || !jsonEqual(old.task, kept)) delta.tasks.push(kept);
       }
@@ -580,32 +582,24 @@ export class RecordStore {
    */
   #applyWhole(plan: WholePlan, masters: WholeInputs | undefined): StoreUpdate {
     const update = this.delta(plan.delta, undefined, masters);
-    // A whole build lists each framework's tasks in state order (`/v1/enumerate`); a delta
-    // puts new and changed tasks last.
-    let reordered = false;
-    for (const [fid, ids] of plan.tasksInOrder) {
+    // Each framework's tasks as a whole build lists them (`/v1/enumerate`): in state order (a
+    // delta puts new and changed tasks last), each entry with the state's task object (equal
+    // to the one it was derived from): the previous objects can go (a stream's model holds
+    // the new ones).
+    for (const [fid, ids, tasks] of plan.tasksInOrder) {
       const fw = this.#frameworks.get(fid)!;
-      let same = fw.tasks.size === ids.length;
-      if (same) {
-        let k = 0;
-        for (const key of fw.tasks.keys()) {
-          if (key !== ids[k++]) {
-            same = false;
-            break;
-          }
-        }
-      }
-      if (same) continue;
       const log = new TaskLog<TaskEntry>();
-      for (const id of ids) log.set(id, this.#tasks.get(id)!);
+      for (let i = 0; i < ids.length; i++) {
+        let entry = this.#tasks.get(ids[i])!;
+        if (entry.task !== tasks[i]) this.#tasks.set(ids[i], entry = { ...entry, task: tasks[i] });
+        log.set(ids[i], entry);
+      }
       fw.tasks = log;
       fw.view = undefined;
-      reordered = true;
     }
     const d = plan.delta;
     const asDelta = d.tasks!.length + d.removedTasks!.length + d.agents!.length + d.removedAgents!.length +
       d.frameworks!.length + d.removedFrameworks!.length;
-    if (update !== undefined && !reordered) return { ...update, asDelta };
     return { records: this.#published(), changes: update?.changes ?? { names: new Set() }, asDelta };
   }
 
