@@ -442,19 +442,22 @@ export class EventStream {
         let affects = false;
         for (let r = 0; r < records.length; r++) {
           let ev: OpEvent;
+          // A SUBSCRIBED record of a large cluster is hundreds of megabytes: read in slices,
+          // while TCP and HTTP go on, and its bytes can go once read (no variable may keep it:
+          // this function's variables live on while it waits for the next chunk).
+          let record = records[r];
+          records[r] = EMPTY;
           try {
-            const record = records[r];
-            // A SUBSCRIBED record of a large cluster is hundreds of megabytes: read in slices,
-            // while TCP and HTTP go on, and its bytes can go once read.
             ev = record.length < SLICED_RECORD_BYTES
               ? readEvent(record)
               : await runSliced(readEventSteps(record), READ_SLICE_MS);
-            records[r] = EMPTY;
           } catch {
             if (first) {
               throw new NoOperatorApiError(`${from} answered SUBSCRIBE with a record that is not JSON`);
             }
             throw new Error(`a stream record from ${from} is not JSON`);
+          } finally {
+            record = EMPTY;
           }
           // Stopped (or timed out) while a large record was read.
           if (ac.signal.aborted) throw ac.signal.reason;
