@@ -11,6 +11,7 @@ import type { Config } from "../src/config/types.ts";
 import type { RecordSet } from "../src/records/record_set.ts";
 import type { MesosState } from "../src/mesos/state_types.ts";
 import { type Simulator, startSimulator } from "../scripts/sim/master_server.ts";
+import { subscribedEvent } from "../scripts/sim/operator_events.ts";
 import { testConfig } from "./helpers/test_config.ts";
 import { waitFor } from "./helpers/wait.ts";
 
@@ -334,3 +335,55 @@ for (
     }
   });
 }
+
+Deno.test("stream: a large SUBSCRIBED record's bytes are not kept once it is read", async () => {
+  // Read in slices by a client in a process of its own (with --expose-gc): after the snapshot
+  // and a collection, the memory outside the heap (where the record's bytes are) is far below
+  // the record's size.
+  const sim = await startSimulator({ generate: { frameworks: 2, agents: 400, tasks: 16000, seed: 6 } });
+  const streamModule = new URL("../src/mesos/event_stream.ts", import.meta.url).href;
+  const script = `
+    import { EventStream } from "${streamModule}";
+    let got;
+    const snapshot = new Promise((r) => got = r);
+    const stream = new EventStream({
+      mode: "stream",
+      frameworkPids: false,
+      onSnapshot: (state) => got(state().frameworks.length),
+      onDelta: () => {},
+      log: { error() {}, warn() {}, info() {}, debug() {} },
+    });
+    stream.setMasters(["${sim.masters[0]}"]);
+    const frameworks = await snapshot;
+    const collect = async () => {
+      globalThis.gc();
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    await collect();
+    await collect();
+    console.log(JSON.stringify({ frameworks, external: Deno.memoryUsage().external }));
+    await stream.close();
+  `;
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--v8-flags=--expose-gc", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    assert.equal(r.frameworks, 2);
+    const recordBytes = new TextEncoder().encode(
+      JSON.stringify(subscribedEvent(sim.state(), 15)),
+    ).length;
+    assert.ok(recordBytes > 20_000_000, `a record of ${recordBytes} bytes`);
+    assert.ok(
+      r.external < recordBytes / 4,
+      `${(r.external / 1e6).toFixed(1)} MB outside the heap after a ${
+        (recordBytes / 1e6).toFixed(1)
+      } MB record`,
+    );
+  } finally {
+    await sim.close();
+  }
+});
