@@ -289,12 +289,14 @@ function changedWhole(state: MesosState, rng: Rng, step: number): MesosState {
       case 5:
         if (next.slaves?.length) rng.pick(next.slaves).pid = `slave(1)@10.77.${step}.${k}:5051`;
         break;
-      case 6:
-        if (rng.chance(0.3)) f.name = `${f.name}x`;
-        else if (rng.chance(0.3) && (next.slaves?.length ?? 0) > 1) {
+      case 6: {
+        const roll = rng.next();
+        if (roll < 0.3) f.name = `${f.name}x`;
+        else if (roll < 0.5 && (next.slaves?.length ?? 0) > 1) {
           next.slaves!.splice(rng.int(0, next.slaves!.length - 1), 1);
         }
         break;
+      }
     }
   }
   return next;
