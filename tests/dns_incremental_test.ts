@@ -323,7 +323,8 @@ function bigRecords(n: number, round: number) {
   return b.build(null);
 }
 
-Deno.test("a large first zone is built in slices: TCP goes on meanwhile, the domain is answered once it is whole", async () => {
+/** A DNS server (portable UDP) over a holder that has published `bigRecords(40000, 1)`. */
+async function serveBigZone() {
   const holder = new SnapshotHolder();
   const first = holder.publish(bigRecords(40000, 1));
   const dns = await startDnsServer({
@@ -332,6 +333,11 @@ Deno.test("a large first zone is built in slices: TCP goes on meanwhile, the dom
     config: testConfig({ DNSUDPEngine: "portable" }),
     holder,
   });
+  return { holder, first, dns };
+}
+
+Deno.test("a large first zone is built in slices: TCP goes on meanwhile, the domain is answered once it is whole", async () => {
+  const { first, dns } = await serveBigZone();
   const served: Array<Snapshot | undefined> = [];
   const off = dns.onServed(() => served.push(dns.servedSnapshot()));
   const client = await TcpClient.connect(dns.port);
@@ -365,14 +371,7 @@ Deno.test("a large first zone is built in slices: TCP goes on meanwhile, the dom
 });
 
 Deno.test("TCP keeps answering while a large zone is built again", async () => {
-  const holder = new SnapshotHolder();
-  const first = holder.publish(bigRecords(40000, 1));
-  const dns = await startDnsServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    config: testConfig({ DNSUDPEngine: "portable" }),
-    holder,
-  });
+  const { holder, first, dns } = await serveBigZone();
   const client = await TcpClient.connect(dns.port);
   try {
     await waitFor(() => dns.servedSnapshot() === first, { timeoutMs: 20_000, message: "the first zone" });
