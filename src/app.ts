@@ -262,8 +262,9 @@ export function recordStore(config: Config, interfaceIPs: () => string[]): Recor
 /**
  * Builds the records for a whole state into `store`: resolves the host names it mentions,
  * then `store.snapshot` (the records, and the names changed since the previous state; a state
- * like the one held is applied as its delta), in slices of `RECORDS_SLICE_MS`: at 100,000 tasks that is seconds of work, during which TCP,
- * HTTP and the rest of the main thread keep going.
+ * like the one held is applied as its delta), in slices of `RECORDS_SLICE_MS`: at 100,000
+ * tasks that is seconds of work, during which TCP, HTTP and the rest of the main thread keep
+ * going.
  */
 export function recordBuilder(
   storeOf: () => RecordStore,
@@ -274,12 +275,9 @@ export function recordBuilder(
     const resolved = hosts.length > 0 ? await resolve(hosts) : new Map<string, string[]>();
     const update = await runSliced(storeOf().snapshotSteps(state, masters, resolved), RECORDS_SLICE_MS);
     if (update.asDelta !== undefined) {
-      log.debug(
-        "whole state applied as its delta: {n} tasks, agents and frameworks added, changed or removed",
-        {
-          n: update.asDelta,
-        },
-      );
+      log.debug("whole state applied as its delta: {n} tasks, agents or frameworks differed", {
+        n: update.asDelta,
+      });
     }
     return update;
   };

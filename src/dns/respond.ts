@@ -282,7 +282,8 @@ export class Responder {
    * `topLimit`, is built whole in slices of `REBUILD_SLICE_MS`, the previous zone answering
    * (TCP and the general path included) in between; snapshots published meanwhile are
    * merged and applied when it is done. Small zones (`SLICED_BUILD_NAMES`) are built at
-   * once, before `publish` returns; a large first zone in slices too. An update slower than `PACE_AT_ONCE_MS`
+   * once, before `publish` returns; a large first zone in slices too (the domain gets
+   * SERVFAIL until it is whole). An update slower than `PACE_AT_ONCE_MS`
    * (a cluster of 100,000 tasks changing fast: each change rewrites the answers of names
    * with thousands of records) is followed by a pause as long, so that a stream of changes
    * takes at most half the thread: what comes meanwhile is merged into the next update.

@@ -232,7 +232,7 @@ export interface StoreUpdate {
   records: RecordSet;
   /** The names (stored FQDNs) whose records changed; undefined: no previous records to compare. */
   changes: { names: ReadonlySet<string> } | undefined;
-  /** A whole state applied as its delta: how many tasks, agents and frameworks it added, changed or removed. */
+  /** A whole state applied as its delta: how many tasks, agents and frameworks differed. */
   asDelta?: number;
 }
 
