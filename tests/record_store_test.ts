@@ -263,7 +263,7 @@ function changedWhole(state: MesosState, rng: Rng, step: number): MesosState {
     const tasks = f.tasks!;
     if (tasks.length === 0) continue;
     const at = rng.int(0, tasks.length - 1);
-    switch (rng.int(0, 6)) {
+    switch (rng.int(0, 7)) {
       case 0:
         tasks[at].state = "TASK_KILLED";
         break;
@@ -289,6 +289,23 @@ function changedWhole(state: MesosState, rng: Rng, step: number): MesosState {
       case 5:
         if (next.slaves?.length) rng.pick(next.slaves).pid = `slave(1)@10.77.${step}.${k}:5051`;
         break;
+      case 7: {
+        // A framework goes, or a new one comes last (with tasks of its own).
+        if (rng.chance(0.5) && fws.length > 1) {
+          fws.splice(fws.indexOf(f), 1);
+        } else {
+          const g = copy(f);
+          g.id = `${f.id}-new-${step}-${k}`;
+          g.name = `${f.name}-new${step}`;
+          g.tasks = (g.tasks ?? []).slice(0, 5).map((t, n) => ({
+            ...t,
+            id: `${t.id}-g${step}-${n}`,
+            framework_id: g.id,
+          }));
+          fws.push(g);
+        }
+        break;
+      }
       case 6: {
         const roll = rng.next();
         if (roll < 0.3) f.name = `${f.name}x`;
@@ -335,8 +352,8 @@ Deno.test("record store: a whole state like the one held (a new leader's too) is
     );
     let before = full(state);
     for (let step = 1; step <= 12; step++) {
-      const swap = step === 7 && (state.frameworks?.length ?? 0) > 1;
       state = changedWhole(state, rng, step);
+      const swap = step === 7 && (state.frameworks?.length ?? 0) > 1;
       // Frameworks in another order: built whole.
       if (swap) state.frameworks!.reverse();
       // A new leader (as after a failover): still a delta, the masters' records changed.
