@@ -58,19 +58,22 @@ const STATE: MesosState = {
   slaves: [],
 };
 
-Deno.test("poller: releaseMemory before the fetch, after it, after the swap and after publishing", async () => {
+Deno.test("poller: releaseMemory before the fetch, after it, after the swap (not after a delta) and after publishing", async () => {
   const holder = new SnapshotHolder();
   const events: string[] = [];
   holder.subscribe(() => events.push("listener"));
   let fail = false;
   let throwInRelease = false;
+  let asDelta = false;
   const poller = new StatePoller({
     leaderSource: new StaticLeaderSource(["10.0.0.1:5050"]),
     fetch: () =>
       fail ? Promise.reject(new Error("down")) : Promise.resolve({ state: STATE, from: "10.0.0.1:5050" }),
     build: () => {
       events.push("build");
-      return new RecordSetBuilder("mesos").build(null);
+      const records = new RecordSetBuilder("mesos").build(null);
+      // A store that held the state applies it as its delta: nothing is replaced.
+      return asDelta ? { records, asDelta: 0 } : records;
     },
     holder,
     refreshSeconds: 3600,
@@ -101,14 +104,60 @@ Deno.test("poller: releaseMemory before the fetch, after it, after the swap and 
     await poller.reloadNow();
     assert.deepEqual(events, full.map((e) => e.replace(" (nothing current)", "")));
     events.length = 0;
+    asDelta = true;
+    await poller.reloadNow();
+    assert.deepEqual(
+      events,
+      full.map((e) => e.replace(" (nothing current)", "")).filter((e) => e !== "release replaced"),
+      "a whole state applied as its delta replaced nothing",
+    );
+    asDelta = false;
+    events.length = 0;
     fail = true;
     await poller.reloadNow();
     assert.deepEqual(events, ["release starting"], "a failed fetch releases only before it");
     fail = false;
     throwInRelease = true;
     await poller.reloadNow();
-    assert.equal(poller.stats().successes, 3, "a failing hook does not fail the reload");
+    assert.equal(poller.stats().successes, 4, "a failing hook does not fail the reload");
     assert.equal(poller.stats().consecutiveFailures, 0);
+  } finally {
+    await poller.close();
+  }
+});
+
+Deno.test("poller: a pushed whole state is collected around like a reload; applied as its delta, replaced nothing", async () => {
+  const holder = new SnapshotHolder();
+  const events: string[] = [];
+  const poller = new StatePoller({
+    leaderSource: new StaticLeaderSource([]),
+    fetch: () => Promise.reject(new Error("not polled")),
+    build: () => new RecordSetBuilder("mesos").build(null),
+    holder,
+    refreshSeconds: 3600,
+    log: {
+      error: () => {},
+      warn: () => {},
+      info: () => {},
+      debug: () => {},
+    } as unknown as StatePollerOptions["log"],
+    releaseMemory: (stage: ReleaseStage) => events.push(stage),
+  });
+  poller.pause(true);
+  try {
+    const records = new RecordSetBuilder("mesos").build(null);
+    await poller.push(() => ({ records, whole: true }), "10.0.0.1:5050");
+    await waitFor(() => events.includes("published"));
+    assert.deepEqual(events, ["replaced", "published"]);
+    events.length = 0;
+    await poller.push(() => ({ records, whole: true, asDelta: 3 }), "10.0.0.1:5050");
+    await waitFor(() => events.includes("published"));
+    assert.deepEqual(events, ["published"]);
+    events.length = 0;
+    // A delta (not a whole state): no collection.
+    await poller.push(() => ({ records, changes: { names: new Set(["a.mesos."]) } }), "10.0.0.1:5050");
+    assert.equal(poller.stats().successes, 3);
+    assert.deepEqual(events, []);
   } finally {
     await poller.close();
   }

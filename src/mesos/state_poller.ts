@@ -51,7 +51,7 @@ export interface StatePollerOptions {
    * reload); `fetched`, when the state document is parsed (its text is garbage) and the
    * records are not built yet; `replaced`, when the new records are current and the state
    * document and the previous records are garbage, before anything is built from the new
-   * records (the DNS answers); `published`, after the snapshot's listeners have run (the
+   * records (the DNS answers; not when the state was applied as its delta, `asDelta`); `published`, after the snapshot's listeners have run (the
    * previous DNS answers are garbage). `fetched` and `published` come one event-loop turn
    * later, so that queries waiting meanwhile are answered before a collection pauses the
    * thread. Exceptions are logged and ignored.
@@ -76,12 +76,15 @@ export interface StatePollerOptions {
 /**
  * A built record set, alone or with the names changed since the previous one
  * (`Snapshot.changes`); `whole`: built from a whole state (a pushed one is then published
- * with the collections of a reload, see `releaseMemory`).
+ * with the collections of a reload, see `releaseMemory`); `asDelta`: that whole state was
+ * applied as its delta to the records held (`RecordStore.snapshot`): no previous records were
+ * replaced, so there is no `replaced` collection.
  */
 export type BuiltRecords = RecordSet | {
   records: RecordSet;
   changes?: { names: ReadonlySet<string> };
   whole?: boolean;
+  asDelta?: number;
 };
 
 /**
@@ -397,7 +400,10 @@ export class StatePoller {
   async #fetchAndBuild(
     masters: readonly string[],
     stage: { name: string },
-  ): Promise<{ records: RecordSet; changes?: { names: ReadonlySet<string> }; from: string } | undefined> {
+  ): Promise<
+    | { records: RecordSet; changes?: { names: ReadonlySet<string> }; asDelta?: number; from: string }
+    | undefined
+  > {
     const { state, from } = await this.#opts.fetch(masters, this.#abort.signal);
     if (this.#closed) return undefined;
     if (typeof state.leader !== "string" || state.leader === "") {
@@ -410,7 +416,7 @@ export class StatePoller {
     this.#releaseMemory("fetched");
     const built = await this.#opts.build(state, masters);
     return "records" in built
-      ? { records: built.records, changes: built.changes, from }
+      ? { records: built.records, changes: built.changes, asDelta: built.asDelta, from }
       : { records: built, from };
   }
 
@@ -430,13 +436,15 @@ export class StatePoller {
         ? built
         : { records: built, changes: undefined };
       whole = "records" in built && built.whole === true;
+      // Records changed in place (a whole state applied as its delta) replaced nothing.
+      const replaced = whole && !("records" in built && built.asDelta !== undefined);
       const changes = this.#storeAhead ? undefined : storeChanges;
       this.#storeAhead = false;
       const before = this.#publishedCount();
       const snapshot = this.#opts.holder.publish(
         records,
         new Date(this.#now()),
-        whole ? () => this.#releaseMemory("replaced") : undefined,
+        replaced ? () => this.#releaseMemory("replaced") : undefined,
         changes,
       );
       this.#checkDrop(before, countRecords(records), from);
@@ -505,7 +513,7 @@ export class StatePoller {
       const snapshot = this.#opts.holder.publish(
         records,
         new Date(this.#now()),
-        () => this.#releaseMemory("replaced"),
+        built.asDelta === undefined ? () => this.#releaseMemory("replaced") : undefined,
         changes,
       );
       this.#checkDrop(before, countRecords(records), from);
