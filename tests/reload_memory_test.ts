@@ -18,6 +18,16 @@ import { RecordSetBuilder } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
 import { waitFor } from "./helpers/wait.ts";
 
+/** A poller log that says nothing. */
+const SILENT = {
+  error: () => {},
+  warn: () => {},
+  info: () => {},
+  debug: () => {},
+} as unknown as StatePollerOptions[
+  "log"
+];
+
 Deno.test("record set builder: unique values per (type, name), in insertion order, short and long lists", () => {
   const b = new RecordSetBuilder("mesos");
   const values = Array.from({ length: 40 }, (_, i) => `10.0.0.${i}`);
@@ -77,12 +87,7 @@ Deno.test("poller: releaseMemory before the fetch, after it, after the swap (not
     },
     holder,
     refreshSeconds: 3600,
-    log: {
-      error: () => {},
-      warn: () => {},
-      info: () => {},
-      debug: () => {},
-    } as unknown as StatePollerOptions["log"],
+    log: SILENT,
     releaseMemory: (stage: ReleaseStage) => {
       events.push(`release ${stage}${holder.current() ? "" : " (nothing current)"}`);
       if (throwInRelease) throw new Error("no gc");
@@ -135,12 +140,7 @@ Deno.test("poller: a pushed whole state is collected around like a reload; appli
     build: () => new RecordSetBuilder("mesos").build(null),
     holder,
     refreshSeconds: 3600,
-    log: {
-      error: () => {},
-      warn: () => {},
-      info: () => {},
-      debug: () => {},
-    } as unknown as StatePollerOptions["log"],
+    log: SILENT,
     releaseMemory: (stage: ReleaseStage) => events.push(stage),
   });
   poller.pause(true);

@@ -302,7 +302,8 @@ export class Responder {
    * record set, so with a large cluster and a stream of small changes they are not built
    * for each one: a build that took more than `PTR_BUILD_AT_ONCE_MS` is followed by a pause
    * `PTR_BUILD_SPACING` times as long, after which one build takes the newest snapshot (at most
-   * about a tenth of the thread). A whole state builds them at once.
+   * about a tenth of the thread). A snapshot without `changes` (a state built from scratch)
+   * builds them at once.
    */
   #followPtr(snap: Snapshot): void {
     if (!this.#cfg.PTROn) {
