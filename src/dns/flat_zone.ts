@@ -32,6 +32,9 @@ export const SRV_TARGET_IN_RR = 2 + 10 + 6;
  */
 const ANSWER_INTS = 4;
 
+/** Layers made in this process so far: each layer's number (`FlatZone.baseLayer`). */
+let layersMade = 0;
+
 /** The answer kinds stored per name, in slot order. */
 const KINDS = 6;
 const KIND_A = 0;
@@ -98,7 +101,7 @@ export interface FlatLayerParts {
   apexWire: Uint8Array;
   /** The SOA for negative answers without its owner (TYPE … RDATA). */
   negativeSoa: Uint8Array;
-  /** [header byte 3 for zone replies, serial (as int32)]. */
+  /** [header byte 3 for zone replies, serial (as int32), the layer's number in this process]. */
   scalars: Int32Array;
 }
 
@@ -153,6 +156,8 @@ export class FlatZone {
   readonly flags3: number;
   /** The SOA serial of the newest layer. */
   readonly serial: number;
+  /** The base layer's number in the process that made it: zones over the same base have the same one. */
+  readonly baseLayer: number;
 
   constructor(readonly parts: FlatZoneParts) {
     this.#base = new Layer(parts);
@@ -165,6 +170,7 @@ export class FlatZone {
     this.negativeSoa = newest.negativeSoa;
     this.flags3 = newest.scalars[0];
     this.serial = newest.scalars[1] >>> 0;
+    this.baseLayer = parts.scalars[2];
   }
 
   /** How many names the base layer holds. */
@@ -622,9 +628,10 @@ export class FlatZoneWriter {
       out.set(b);
       return out;
     };
-    const scalars = sharedInt32(2);
+    const scalars = sharedInt32(3);
     scalars[0] = flags3;
     scalars[1] = serial | 0;
+    scalars[2] = ++layersMade;
     return {
       index: index.parts,
       entries: count === 0 ? sharedInt32(0) : this.#entries.view(),
