@@ -154,6 +154,8 @@ class Builder {
   #patches: number[] = [];
   readonly #targetSrv = new Map<string, number>();
   readonly #srvStarts: number[] = [];
+  readonly #srvValues: string[] = [];
+  readonly #srvColons: number[] = [];
   /** Parents whose ancestors are all in the layer, the latest first (see `parents`). */
   readonly #recentParents: string[] = [];
   /** Whether the last `#entry` added its name (it was not in the layer yet). */
@@ -439,6 +441,11 @@ class Builder {
     const nSrv = nNew + nKept;
     const srvAt = this.#srvStarts;
     srvAt.length = 0;
+    // Each SRV record's value (and its colon, -1: not found yet), for the targets noted below.
+    const srvValues = this.#srvValues;
+    const srvColons = this.#srvColons;
+    srvValues.length = 0;
+    srvColons.length = 0;
     const perm = srv && this.#orderWanted ? new Int32Array(nSrv) : undefined;
     this.#lastPerm = perm;
     if (nSrv > 0) {
@@ -473,9 +480,8 @@ class Builder {
           w.len += to - from;
           const j = reuse!.indices[kept++];
           if (perm) perm[i] = j;
-          if (w.len > MAX_TCP_MESSAGE) continue;
           value = stored![j];
-          colon = value.lastIndexOf(":");
+          colon = -1;
         } else {
           // A run of kept records ends here: the next kept one is not next to it in the reply.
           if (runFrom >= 0) copyBytes(w.buf, runAt, reuse!.old.bytes, runFrom, runTo);
@@ -494,12 +500,9 @@ class Builder {
           w.ensure(colon + 2);
           w.len = writeWireName(w.buf, w.len, value, colon, true);
           w.setU16(lenAt, w.len - rdStart);
-          if (w.len > MAX_TCP_MESSAGE) continue;
         }
-        // Past MAX_TCP_MESSAGE no additional record is kept (below): targets are no longer noted.
-        // The target as stored (a trailing dot kept: it is the key of its own records).
-        const target = value.slice(0, colon).toLowerCase();
-        if (!targetSrv.has(target) && inDomain(target, this.domainFqdn)) targetSrv.set(target, i);
+        srvValues[i] = value;
+        srvColons[i] = colon;
       }
       if (runFrom >= 0) copyBytes(w.buf, runAt, reuse!.old.bytes, runFrom, runTo);
     }
@@ -530,7 +533,15 @@ class Builder {
     let ar = 0;
     // No reply holds more than MAX_TCP_MESSAGE bytes, and replies are cut at the end (records in
     // order, `truncateMessage`): past that, additional records would never be sent.
-    if (w.len > MAX_TCP_MESSAGE) targetSrv.clear();
+    if (w.len <= MAX_TCP_MESSAGE) {
+      for (let i = 0; i < nSrv; i++) {
+        const value = srvValues[i];
+        const colon = srvColons[i] >= 0 ? srvColons[i] : value.lastIndexOf(":");
+        // The target as stored (a trailing dot kept: it is the key of its own records).
+        const target = value.slice(0, colon).toLowerCase();
+        if (!targetSrv.has(target) && inDomain(target, this.domainFqdn)) targetSrv.set(target, i);
+      }
+    }
     for (const [target, i] of targetSrv) {
       const tA = this.#oneA(target);
       const tAAAA = this.#oneAAAA(target);
