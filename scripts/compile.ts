@@ -24,7 +24,7 @@ export const RUN_PERMISSIONS: readonly string[] = [
 ];
 
 /** V8 flags baked into the binary (a reload's garbage collected at once, a small young generation). */
-export const V8_FLAGS = "--v8-flags=--expose-gc,--max-semi-space-size=2";
+export const V8_FLAGS = "--v8-flags=--expose-gc,--max-semi-space-size=2,--heap-growing-percent=50";
 
 /** Modules loaded at run time that the binary must embed (the UDP fast path's worker). */
 export const INCLUDES: readonly string[] = ["src/dns/udp_ffi_worker.ts"];

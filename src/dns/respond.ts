@@ -62,6 +62,7 @@ import { buildPtrAnswers, type PtrAnswers } from "./ptr_answers.ts";
 import type { WorkerForwarding } from "./udp_ffi_protocol.ts";
 import { PACE_AT_ONCE_MS, PACE_SPACING, WorkPacer } from "../work_pacer.ts";
 import { yieldToEventLoop } from "../work_slices.ts";
+import { ZoneGarbage } from "./zone_garbage.ts";
 import { inDomain, updateZoneAnswers, type ZoneAnswers, zoneBuild } from "./zone_answers.ts";
 import { answerPlain, finishReply, replyLimit, writeAnswer, writeNegative } from "./zone_reply.ts";
 
@@ -99,6 +100,8 @@ export interface ResponderOptions {
   cache?: ForwardCache;
   /** Updates slower than this are followed by a pause (default `PACE_AT_ONCE_MS`; tests set -1: always). */
   updateAtOnceMs?: number;
+  /** Shared memory of replaced zones that makes a full collection due (default `ZONE_GARBAGE_BYTES`). */
+  zoneGarbageBytes?: number;
 }
 
 /**
@@ -209,6 +212,9 @@ export class Responder {
   /** The pause after a slow update (`work_pacer.ts`). */
   readonly #pacer: WorkPacer;
   #closed = false;
+  /** What the zones replaced hold (`zoneGarbageDue`). */
+  readonly #garbage: ZoneGarbage;
+  #garbageDue = false;
   readonly #zoneListeners = new Set<(zone: ZoneAnswers) => void>();
   /** What the allocation-free path read from the current request. */
   readonly #plain = new PlainQuery();
@@ -239,6 +245,7 @@ export class Responder {
     this.#holder = opts.holder;
     this.#plainAllowed = opts.plainPath !== false;
     this.#pacer = new WorkPacer(opts.updateAtOnceMs ?? PACE_AT_ONCE_MS, PACE_SPACING);
+    this.#garbage = new ZoneGarbage(opts.zoneGarbageBytes);
     this.#settings(opts.config);
     const current = opts.holder.current();
     if (current) this.#rebuild(current);
@@ -400,8 +407,10 @@ export class Responder {
   }
 
   #install(zone: ZoneAnswers, snap: Snapshot, t0: number, changed: number | undefined): void {
+    const previous = this.#zone;
     this.#zone = zone;
     this.#zoneSnapshot = snap;
+    this.#garbageDue = this.#garbage.swapped(previous?.flat.parts, zone.flat.parts);
     for (const fn of this.#zoneListeners) {
       try {
         fn(zone);
@@ -419,6 +428,14 @@ export class Responder {
         top: zone.flat.topSize,
       });
     }
+  }
+
+  /**
+   * Whether the zones replaced up to the current one hold much shared memory
+   * (`ZONE_GARBAGE_BYTES`): the zone listeners' threads should collect fully after this swap.
+   */
+  get zoneGarbageDue(): boolean {
+    return this.#garbageDue;
   }
 
   /** Calls `fn` with the new zone answers after each rebuild; returns the unsubscribe function. */

@@ -274,6 +274,7 @@ class FfiUdpServer implements FfiUdpService {
           plain: responder.plainPath,
           setTC: responder.setTruncateBit,
           forward: this.#forwardInWorker ? responder.workerForwarding : undefined,
+          collect: responder.zoneGarbageDue,
         });
         this.#signal(slot);
       }

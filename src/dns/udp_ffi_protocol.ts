@@ -77,6 +77,8 @@ export type ToWorker =
     plain: boolean;
     setTC: boolean;
     forward: WorkerForwarding | undefined;
+    /** The zones replaced hold much shared memory: a full collection after this swap (`Responder.zoneGarbageDue`). */
+    collect: boolean;
   };
 
 export type ToMain =

@@ -92,7 +92,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       settings.forward = msg.forward;
       forwarder?.setPlan(msg.forward);
     }
-    releaseOldZones(previous, zone);
+    releaseOldZones(previous, zone, msg.collect);
   } else if (msg.kind === "init") {
     settings = msg;
     zone = msg.zone ? new FlatZone(msg.zone as FlatZoneParts) : undefined;
@@ -111,8 +111,8 @@ let swapsSinceFull = 0;
  * (the start task and the binary) it is asked for directly; without it, a large
  * short-lived allocation makes V8 collect (only where a full collection is due).
  */
-function releaseOldZones(previous: FlatZone | undefined, next: FlatZone | undefined): void {
-  const kind = collectionAfterSwap(previous, next, swapsSinceFull);
+function releaseOldZones(previous: FlatZone | undefined, next: FlatZone | undefined, asked: boolean): void {
+  const kind = collectionAfterSwap(previous, next, swapsSinceFull, asked);
   if (kind === "none") return;
   swapsSinceFull = kind === "full" ? 0 : swapsSinceFull + 1;
   const gc = (globalThis as { gc?: (options?: { type: string }) => void }).gc;
