@@ -7,7 +7,10 @@ import type { Config } from "../src/config/types.ts";
 import { RecordSetBuilder } from "../src/records/record_set.ts";
 import type { RecordSet } from "../src/records/record_set.ts";
 import { SnapshotHolder } from "../src/records/snapshot.ts";
-import { dispatch } from "../src/http/routes.ts";
+import { axfrResponse, dispatch } from "../src/http/routes.ts";
+import { RecordStore } from "../src/records/store.ts";
+import { generateDocument, Rng } from "../scripts/sim/cluster.ts";
+import { deltaReady, randomChange } from "./helpers/random_deltas.ts";
 import { startHttpServer } from "../src/http/server.ts";
 import { VERSION } from "../src/version.ts";
 import { testConfig } from "./helpers/test_config.ts";
@@ -480,4 +483,42 @@ Deno.test("routes: dispatch is pure and matches the socket behaviour", () => {
     405,
   );
   assert.equal(dispatch({ ...req, accept: "text/html" }, ctx).status, 406);
+});
+
+Deno.test("http: /v1/axfr after changes (a layered record set) dumps the records as one built whole does", () => {
+  const state = deltaReady(generateDocument({ frameworks: 3, agents: 8, tasks: 120, seed: 11 }));
+  state.leader = "master@10.0.0.1:5050";
+  const options = {
+    domain: "mesos",
+    enforceRFC952: false,
+    ipSources: ["netinfo", "mesos", "host"],
+    soaMname: "ns1.mesos.",
+  };
+  const store = new RecordStore({ options, nameServerIPs: ["198.51.100.53"] });
+  const holder = new SnapshotHolder();
+  holder.publish(store.snapshot(state, ["10.0.0.1:5050"], new Map()).records, LOAD_TIME);
+  const rng = new Rng(5);
+  let snap = holder.current()!;
+  for (let step = 1; step <= 10; step++) {
+    const up = store.delta(randomChange(state, rng, step));
+    if (up) snap = holder.publish(up.records, LOAD_TIME, undefined, up.changes);
+  }
+  const text = (r: RecordSet) => {
+    const body = axfrResponse({ ...snap, records: r }, testConfig()).body;
+    return typeof body === "string" ? body : [...body].join("");
+  };
+  const whole = new RecordSetBuilder("mesos");
+  for (
+    const [type, map] of [["A", snap.records.a], ["AAAA", snap.records.aaaa], [
+      "SRV",
+      snap.records.srv,
+    ]] as const
+  ) {
+    for (const [name, values] of map) for (const v of values) whole.add(type, name, v);
+  }
+  // Changes since the last merge are a layer over the store's base: not a Map.
+  assert.ok(!(snap.records.a instanceof Map));
+  const got = JSON.parse(text(snap.records)).Records;
+  assert.deepEqual(got, JSON.parse(text(whole.build(null))).Records);
+  assert.ok(Object.keys(got.As).length > 100);
 });

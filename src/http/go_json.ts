@@ -109,8 +109,15 @@ function formatNumber(n: number): string {
   return Object.is(n, -0) ? "0" : String(n);
 }
 
+/**
+ * A Go map: a `Map`, or any other `ReadonlyMap` (the record store's layered maps, a base with
+ * the changes over it), never a plain object (a struct).
+ */
 function isMap(v: unknown): v is ReadonlyMap<string, GoValue> {
-  return v instanceof Map;
+  if (v instanceof Map) return true;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const m = v as Partial<ReadonlyMap<string, GoValue>>;
+  return typeof m.get === "function" && typeof m.keys === "function" && typeof m.has === "function";
 }
 
 /** Where text is written: the text so far, and the line breaks per depth (cached). */
