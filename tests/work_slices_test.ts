@@ -20,7 +20,11 @@ const OPTIONS = {
   soaMname: "ns1.mesos.",
 };
 
-/** Counts the event loop's turns while `work` runs (a timer set again each time it fires). */
+/**
+ * Counts the event loop's turns while `work` runs (a timer set again each time it fires). A timer
+ * fires only once due (nested ones wait 4 ms), so how many fire depends on the machine's speed:
+ * one shows that the loop was let through (work done at once lets none fire).
+ */
 async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
   let turns = 0;
   let running = true;
@@ -55,7 +59,7 @@ Deno.test("a large state is read and its records built in slices, timers running
   const bytes = new TextEncoder().encode(JSON.stringify(doc));
 
   const read = await turnsDuring(() => runSliced(readStateSteps(bytes), 2));
-  assert.ok(read.turns > 2, `the event loop ran ${read.turns} times while the state was read`);
+  assert.ok(read.turns >= 1, `the event loop ran ${read.turns} times while the state was read`);
   const atOnce = readState(bytes);
   assert.deepEqual(read.value, atOnce);
   assert.equal(runAll(readStateSteps(bytes)).state?.frameworks?.length, 4);
@@ -65,7 +69,7 @@ Deno.test("a large state is read and its records built in slices, timers running
   const built = await turnsDuring(() =>
     runSliced(sliced.snapshotSteps(state, ["10.0.0.1:5050"], new Map()), 2)
   );
-  assert.ok(built.turns > 2, `the event loop ran ${built.turns} times while the records were built`);
+  assert.ok(built.turns >= 1, `the event loop ran ${built.turns} times while the records were built`);
   const whole = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] })
     .snapshot(state, ["10.0.0.1:5050"], new Map());
   assert.deepEqual(triples(built.value.records), triples(whole.records));
@@ -89,7 +93,7 @@ Deno.test("a large SUBSCRIBED record is read in slices, timers running in betwee
   const bytes = new TextEncoder().encode(text);
   assert.ok(encodeRecord(text).length > 1024 * 1024, "large enough for the stream to read it in slices");
   const read = await turnsDuring(() => runSliced(readEventSteps(bytes), 2));
-  assert.ok(read.turns > 2, `the event loop ran ${read.turns} times while the record was read`);
+  assert.ok(read.turns >= 1, `the event loop ran ${read.turns} times while the record was read`);
   const atOnce = readEvent(bytes);
   assert.deepEqual(read.value, atOnce);
   const tasks = atOnce.subscribed?.get_state?.get_tasks?.tasks ?? [];
