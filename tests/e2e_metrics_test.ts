@@ -7,6 +7,7 @@
  * `ReadyMaxAgeSeconds` and 200 again when it answers, while `/health` stays 200.
  */
 import assert from "node:assert/strict";
+import { procMemory } from "./helpers/proc_memory.ts";
 import { startSimulator } from "../scripts/sim/master_server.ts";
 import { dig, startMesosDns } from "./helpers/mesos_dns_process.ts";
 import { startFakeUpstream } from "./helpers/fake_upstream.ts";
@@ -66,6 +67,14 @@ for (const engine of UDP_ENGINES) {
       try {
         await proc.waitReady();
         const before = await scrape(proc.httpPort);
+        // The process's own figures, as the kernel and the clock give them.
+        const rss = procMemory(proc.pid).rss;
+        const scraped = before.value("process_resident_memory_bytes");
+        assert.ok(scraped > rss / 2 && scraped < rss * 2, `RSS ${scraped} scraped, ${rss} in /proc`);
+        assert.ok(before.value("process_cpu_seconds_total") > 0);
+        const age = Date.now() / 1000 - before.value("process_start_time_seconds");
+        assert.ok(age > 0 && age < 600, `started ${age} s ago`);
+        assert.ok(before.value("mesos_dns_heap_used_bytes") > 1e6);
         for (
           const name of [
             "mesos_dns_queries_total",
@@ -112,6 +121,7 @@ for (const engine of UDP_ENGINES) {
             m = await scrape(proc.httpPort);
             return delta(m, 'mesos_dns_request_duration_seconds_count{proto="udp"}') >= 20;
           }, { timeoutMs: 5000, message: "UDP latency count did not reach 20" });
+          assert.ok(delta(m, "process_cpu_seconds_total") > 0, "CPU time grows as queries are answered");
           assert.equal(delta(m, q("udp", "A", "NOERROR")), 10 + 2 + 1);
           assert.equal(delta(m, q("udp", "SRV", "NOERROR")), 4);
           assert.equal(delta(m, q("udp", "A", "NXDOMAIN")), 3);

@@ -13,6 +13,7 @@ import type { PollerStats } from "../mesos/state_poller.ts";
 import type { Snapshot, SnapshotHolder } from "../records/snapshot.ts";
 import { LATENCY_BOUNDS, PROTOS } from "./dns_counters.ts";
 import { histogramSamples, MetricsRegistry, type Sample } from "./registry.ts";
+import { processMetrics } from "./process.ts";
 
 /** Counters of an event stream state source (added by the stream when it runs). */
 export interface StreamStats {
@@ -71,6 +72,7 @@ export function addStreamMetrics(reg: MetricsRegistry, stats: () => StreamStats 
 /** The registry with every mesos-dns metric family. */
 export function serviceMetrics(src: ServiceMetricsSources): MetricsRegistry {
   const reg = new MetricsRegistry();
+  processMetrics(reg);
   const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : 0);
   const stats = src.poller;
   const snap = () => src.holder.current();

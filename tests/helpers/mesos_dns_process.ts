@@ -8,6 +8,7 @@ import { waitFor } from "./wait.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 export interface MesosDnsProcess {
+  readonly pid: number;
   readonly dnsPort: number;
   readonly httpPort: number;
   /** Everything the process wrote so far (stdout and stderr, interleaved by arrival). */
@@ -87,6 +88,7 @@ export async function startMesosDns(args: string[], cwd = ROOT): Promise<MesosDn
   const httpPort = portOf(/HTTP API listening on [^\s]+:(\d+)/);
 
   const proc: MesosDnsProcess = {
+    pid: child.pid,
     dnsPort,
     httpPort,
     output: () => text,
