@@ -77,7 +77,10 @@ export type ToWorker =
     plain: boolean;
     setTC: boolean;
     forward: WorkerForwarding | undefined;
-    /** The zones replaced hold much shared memory: a full collection after this swap (`Responder.zoneGarbageDue`). */
+    /**
+     * The zones replaced hold much shared memory: a full collection after this swap
+     * (`Responder.zoneGarbageDue`).
+     */
     collect: boolean;
   };
 

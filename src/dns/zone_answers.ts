@@ -155,7 +155,6 @@ class Builder {
   readonly #targetSrv = new Map<string, number>();
   readonly #srvStarts: number[] = [];
   readonly #srvValues: string[] = [];
-  readonly #srvColons: number[] = [];
   /** Parents whose ancestors are all in the layer, the latest first (see `parents`). */
   readonly #recentParents: string[] = [];
   /** Whether the last `#entry` added its name (it was not in the layer yet). */
@@ -441,11 +440,9 @@ class Builder {
     const nSrv = nNew + nKept;
     const srvAt = this.#srvStarts;
     srvAt.length = 0;
-    // Each SRV record's value (and its colon, -1: not found yet), for the targets noted below.
+    // Each SRV record's value, for the targets noted below.
     const srvValues = this.#srvValues;
-    const srvColons = this.#srvColons;
     srvValues.length = 0;
-    srvColons.length = 0;
     const perm = srv && this.#orderWanted ? new Int32Array(nSrv) : undefined;
     this.#lastPerm = perm;
     if (nSrv > 0) {
@@ -463,7 +460,6 @@ class Builder {
         this.#starts.push(w.len);
         srvAt.push(w.len);
         let value: string;
-        let colon: number;
         // Kept records stay in their order, new ones go anywhere among them, each place as likely.
         if (kept < nKept && (newLeft === 0 || Math.random() * (newLeft + nKept - kept) >= newLeft)) {
           const old = reuse!.old;
@@ -481,7 +477,6 @@ class Builder {
           const j = reuse!.indices[kept++];
           if (perm) perm[i] = j;
           value = stored![j];
-          colon = -1;
         } else {
           // A run of kept records ends here: the next kept one is not next to it in the reply.
           if (runFrom >= 0) copyBytes(w.buf, runAt, reuse!.old.bytes, runFrom, runTo);
@@ -489,7 +484,7 @@ class Builder {
           const s = p[next++];
           newLeft--;
           value = v.srvValue[s];
-          colon = v.srvColon[s];
+          const colon = v.srvColon[s];
           if (perm) perm[i] = v.srvIndex[s];
           const lenAt = w.len + 10;
           this.#rrHead(PTR_QNAME, TYPE_SRV, 0);
@@ -502,7 +497,6 @@ class Builder {
           w.setU16(lenAt, w.len - rdStart);
         }
         srvValues[i] = value;
-        srvColons[i] = colon;
       }
       if (runFrom >= 0) copyBytes(w.buf, runAt, reuse!.old.bytes, runFrom, runTo);
     }
@@ -536,9 +530,8 @@ class Builder {
     if (w.len <= MAX_TCP_MESSAGE) {
       for (let i = 0; i < nSrv; i++) {
         const value = srvValues[i];
-        const colon = srvColons[i] >= 0 ? srvColons[i] : value.lastIndexOf(":");
         // The target as stored (a trailing dot kept: it is the key of its own records).
-        const target = value.slice(0, colon).toLowerCase();
+        const target = value.slice(0, value.lastIndexOf(":")).toLowerCase();
         if (!targetSrv.has(target) && inDomain(target, this.domainFqdn)) targetSrv.set(target, i);
       }
     }

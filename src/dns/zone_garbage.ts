@@ -33,7 +33,10 @@ export function droppedZoneBytes(previous: FlatZoneParts, next: FlatZoneParts): 
   return bytes;
 }
 
-/** Counts what each zone swap drops; once `limit` bytes have been dropped since the last time, a swap says so. */
+/**
+ * Counts what each zone swap drops; once `limit` bytes have been dropped since the last time,
+ * a swap says so.
+ */
 export class ZoneGarbage {
   #dropped = 0;
 

@@ -51,8 +51,9 @@ export interface StatePollerOptions {
    * reload); `fetched`, when the state document is parsed (its text is garbage) and the
    * records are not built yet; `replaced`, when the new records are current and the state
    * document and the previous records are garbage, before anything is built from the new
-   * records (the DNS answers; not when the state was applied as its delta, `asDelta`); `published`, after the snapshot's listeners have run (the
-   * previous DNS answers are garbage). `fetched` and `published` come one event-loop turn
+   * records (the DNS answers; not when the state was applied as its delta, `asDelta`);
+   * `published`, after the snapshot's listeners have run (the previous DNS answers are
+   * garbage). `fetched` and `published` come one event-loop turn
    * later, so that queries waiting meanwhile are answered before a collection pauses the
    * thread. Exceptions are logged and ignored.
    */
