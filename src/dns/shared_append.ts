@@ -9,6 +9,7 @@
  * writing itself where fresh pages are expensive (a virtual machine). The reservation is
  * sized from a hint; an array that outgrows it moves once to a larger one.
  */
+import { adviseHugePages } from "../huge_pages.ts";
 
 /** Address space reserved for an array of `hint` bytes: room for 4× the hint, at least 1 MiB. */
 function reservation(hint: number): number {
@@ -17,7 +18,9 @@ function reservation(hint: number): number {
 
 /** A growable SharedArrayBuffer of `bytes` bytes, able to grow to `max`. */
 function growable(bytes: number, max: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(bytes, { maxByteLength: Math.max(bytes, max) });
+  const sab = new SharedArrayBuffer(bytes, { maxByteLength: Math.max(bytes, max) });
+  adviseHugePages(new Uint8Array(sab), sab.maxByteLength);
+  return sab;
 }
 
 /** The typed arrays an append-only array can be made of. */

@@ -25,6 +25,7 @@ import { fetchFor, type Http1TlsOptions } from "../net/http1_client.ts";
 import type { MesosState } from "./state_types.ts";
 import { readStateSteps, type StateRead } from "./state_schema.ts";
 import { runSliced, yieldToEventLoop } from "../work_slices.ts";
+import { adviseHugePages } from "../huge_pages.ts";
 
 /** A slice of reading a fetched state (then the event loop runs). */
 const READ_SLICE_MS = 10;
@@ -500,6 +501,7 @@ async function readCappedBytes(
   if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
   let buf = new Uint8Array(Number.isSafeInteger(declared) && declared > 0 ? declared : 64 * 1024);
+  adviseHugePages(buf);
   let total = 0;
   let sliceEnd = performance.now() + READ_SLICE_MS;
   while (true) {
@@ -517,6 +519,7 @@ async function readCappedBytes(
     }
     if (total + value.byteLength > buf.length) {
       const bigger = new Uint8Array(Math.min(max, Math.max(buf.length * 2, total + value.byteLength)));
+      adviseHugePages(bigger);
       bigger.set(buf.subarray(0, total));
       buf = bigger;
     }

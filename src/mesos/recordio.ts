@@ -2,6 +2,7 @@
  * RecordIO decoding (owns: splitting the Mesos operator API's stream `<length>\n<bytes>...`
  * into records as bytes arrive, in pieces of any size). Pure; no I/O.
  */
+import { adviseHugePages } from "../huge_pages.ts";
 
 /** A stream that is not RecordIO (e.g. a plain JSON or HTML answer). */
 export class RecordIOError extends Error {
@@ -68,7 +69,10 @@ export class RecordIODecoder {
         this.#want = -1;
         continue;
       }
-      this.#record ??= new Uint8Array(want);
+      if (this.#record === undefined) {
+        this.#record = new Uint8Array(want);
+        adviseHugePages(this.#record);
+      }
       const take = Math.min(want - this.#filled, bytes.length - at);
       this.#record.set(bytes.subarray(at, at + take), this.#filled);
       this.#filled += take;
