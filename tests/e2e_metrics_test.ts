@@ -75,6 +75,31 @@ for (const engine of UDP_ENGINES) {
         const age = Date.now() / 1000 - before.value("process_start_time_seconds");
         assert.ok(age > 0 && age < 600, `started ${age} s ago`);
         assert.ok(before.value("mesos_dns_heap_used_bytes") > 1e6);
+        const vm = Number(/^VmSize:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${proc.pid}/status`))![1]);
+        const scrapedVm = before.value("process_virtual_memory_bytes");
+        assert.ok(
+          scrapedVm > vm * 512 && scrapedVm < vm * 2048,
+          `VmSize ${scrapedVm} scraped, ${vm} kB in /proc`,
+        );
+        assert.ok(scrapedVm >= scraped, "virtual memory holds the resident memory");
+        const limit = /^Max open files\s+(\S+)/m.exec(Deno.readTextFileSync(`/proc/${proc.pid}/limits`))![1];
+        assert.equal(before.value("process_max_fds"), limit === "unlimited" ? Infinity : Number(limit));
+        // Descriptors: about what /proc lists (connections come and go), and 20 more with 20 TCP
+        // connections held open to the DNS port.
+        const listed = () => [...Deno.readDirSync(`/proc/${proc.pid}/fd`)].length;
+        const fds = before.value("process_open_fds");
+        assert.ok(Math.abs(fds - listed()) <= 8, `${fds} open descriptors scraped, ${listed()} listed`);
+        const held = await Promise.all(
+          Array.from({ length: 20 }, () => Deno.connect({ hostname: "127.0.0.1", port: proc.dnsPort })),
+        );
+        try {
+          await waitFor(async () => (await scrape(proc.httpPort)).value("process_open_fds") >= fds + 20, {
+            timeoutMs: 5000,
+            message: "20 held TCP connections did not show in process_open_fds",
+          });
+        } finally {
+          for (const c of held) c.close();
+        }
         for (
           const name of [
             "mesos_dns_queries_total",
