@@ -1,7 +1,7 @@
-// Huge pages for large buffers (src/huge_pages.ts): an advised buffer, and a growable shared
-// buffer advised over its reservation, are backed by 2 MiB pages once written (AnonHugePages of
-// their mapping in /proc/self/smaps), where the kernel's transparent huge pages are `madvise` or
-// `always`; small buffers are not advised.
+// Huge pages for large buffers (src/huge_pages.ts): an advised buffer, a growable shared buffer
+// advised over its reservation, a whole zone's shared arrays and an event stream record are backed by
+// 2 MiB pages once written (AnonHugePages of their mappings in /proc/self/smaps), where the kernel's
+// transparent huge pages are `madvise` or `always`; small buffers and an update's layer are not advised.
 import assert from "node:assert/strict";
 import { adviseHugePages, HUGE_PAGE_MIN_BYTES } from "../src/huge_pages.ts";
 import { SharedAppendBytes } from "../src/dns/shared_append.ts";
@@ -76,7 +76,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "huge pages: the DNS answers' shared arrays and a large event stream record get them",
+  name:
+    "huge pages: a whole zone's shared arrays and a large event stream record get them, an update's layer not",
   ignore: !linux || mode === "never",
   fn() {
     // A zone's answer bytes (the build sizes them from the names it expects).
@@ -84,6 +85,13 @@ Deno.test({
     const data = answers.ensure(32 * MB);
     touch(data);
     assert.ok(hugeKbIn(data) >= 16 * 1024, `answers: AnonHugePages ${hugeKbIn(data)} kB`);
+    // An update's layer, expected small, that grows large: not advised (it is replaced soon).
+    if (mode === "madvise") {
+      const layer = new SharedAppendBytes(MB);
+      const grown = layer.ensure(32 * MB);
+      touch(grown);
+      assert.equal(hugeKbIn(grown), 0);
+    }
     // A SUBSCRIBED record announced at 32 MB, arriving in pieces.
     const decoder = new RecordIODecoder();
     const want = 32 * MB;

@@ -16,10 +16,13 @@ function reservation(hint: number): number {
   return Math.min(2 ** 32, Math.max(1 << 20, Math.ceil(hint) * 4));
 }
 
-/** A growable SharedArrayBuffer of `bytes` bytes, able to grow to `max`. */
-function growable(bytes: number, max: number): SharedArrayBuffer {
+/**
+ * A growable SharedArrayBuffer of `bytes` bytes, able to grow to `max`; its first `huge` bytes
+ * are advised to be backed by huge pages (`adviseHugePages`, where they are 8 MB or more).
+ */
+function growable(bytes: number, max: number, huge = 0): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(bytes, { maxByteLength: Math.max(bytes, max) });
-  adviseHugePages(new Uint8Array(sab), sab.maxByteLength);
+  if (huge > 0) adviseHugePages(new Uint8Array(sab), Math.min(huge, sab.maxByteLength));
   return sab;
 }
 
@@ -42,7 +45,10 @@ class SharedAppend<T extends Elements> {
   ) {
     const bytes = Math.max(1, Math.ceil(hint)) * bytesPer;
     const initial = Math.min(Math.max(1024, bytes >> 3), 1 << 20);
-    this.#sab = growable(initial - (initial % bytesPer), reservation(bytes));
+    // Huge pages for the size expected (a whole zone's arrays), not for its room to grow, nor
+    // for an array that outgrows a small hint (an update's layer, replaced a moment later: huge
+    // pages there held about 50 MB more under a steady stream of changes at 100,000 tasks).
+    this.#sab = growable(initial - (initial % bytesPer), reservation(bytes), bytes);
     this.data = make(this.#sab, this.#sab.byteLength / bytesPer);
   }
 
