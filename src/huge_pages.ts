@@ -7,12 +7,14 @@
  * written. On a virtual machine a fault is expensive: about 3.7 ms per MiB of fresh memory on
  * the machine this was measured on, against 0.1–0.2 ms per MiB with huge pages. mesos-dns writes
  * a few large buffers once per state: a fetched `/master/state` (91 MB at 100,000 tasks), an
- * event stream's SUBSCRIBED record (147 MB) and the DNS answers (87 MB). Those are advised here.
+ * event stream's SUBSCRIBED record (147 MB) and a whole build's DNS answers (87 MB). Those are
+ * advised (their callers ask).
  *
  * It needs Linux and `--allow-ffi` (libc's `madvise`); anywhere else, or when the kernel says
  * no (`never`), nothing changes. Only whole 2 MiB pages inside a buffer are advised, so no
  * memory outside it is affected; at most two partial huge pages per buffer are not.
  */
+import { LIBC_NAMES } from "./dns/libc.ts";
 
 /** Buffers smaller than this are not advised (a few pages of faults cost less than the call). */
 export const HUGE_PAGE_MIN_BYTES = 8 << 20;
@@ -31,14 +33,16 @@ function libcMadvise(): Madvise | null {
   try {
     if (Deno.build.os !== "linux" || typeof Deno.dlopen !== "function") return null;
     if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
-    const lib = Deno.dlopen("libc.so.6", {
-      madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-    });
-    madvise = (addr, length, advice) => lib.symbols.madvise(addr, length, advice);
   } catch {
-    madvise = null;
+    return null;
   }
-  return madvise;
+  for (const name of LIBC_NAMES) {
+    try {
+      const lib = Deno.dlopen(name, { madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" } });
+      return madvise = (addr, length, advice) => lib.symbols.madvise(addr, length, advice);
+    } catch { /* the next name */ }
+  }
+  return null;
 }
 
 /**

@@ -32,7 +32,7 @@ export const LIBC_SYMBOLS = {
 export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
 
 /** The shared object names tried, in order (glibc). */
-const LIBC_NAMES = ["libc.so.6", "libc.so"];
+export const LIBC_NAMES = ["libc.so.6", "libc.so"];
 
 // Linux values, identical on x86_64 and aarch64 (asm-generic).
 export const AF_INET = 2;

@@ -1,6 +1,7 @@
 /**
  * RecordIO decoding (owns: splitting the Mesos operator API's stream `<length>\n<bytes>...`
- * into records as bytes arrive, in pieces of any size). Pure; no I/O.
+ * into records as bytes arrive, in pieces of any size). No I/O; a large record's buffer is
+ * advised huge pages (huge_pages.ts).
  */
 import { adviseHugePages } from "../huge_pages.ts";
 
