@@ -22,26 +22,35 @@ export const HUGE_PAGE_MIN_BYTES = 8 << 20;
 const HUGE_PAGE = 2n << 20n;
 const MADV_HUGEPAGE = 14;
 
-type Madvise = (addr: Deno.PointerValue, length: bigint, advice: number) => number;
+const MADVISE = { madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" } } as const;
 
-/** libc's madvise, or null where it cannot be had; looked up once. */
-let madvise: Madvise | null | undefined;
+/** The name libc opens under, or null where it cannot be had (not Linux, no FFI); found once. */
+let libcName: string | null | undefined;
 
-function libcMadvise(): Madvise | null {
-  if (madvise !== undefined) return madvise;
-  madvise = null;
+/** libc, opened for one call (and closed after it: a few calls per state, nothing held open). */
+function openLibc(): Deno.DynamicLibrary<typeof MADVISE> | null {
+  if (libcName === null) return null;
   try {
-    if (Deno.build.os !== "linux" || typeof Deno.dlopen !== "function") return null;
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
+    if (
+      libcName === undefined &&
+      (Deno.build.os !== "linux" || typeof Deno.dlopen !== "function" ||
+        Deno.permissions.querySync({ name: "ffi" }).state !== "granted")
+    ) {
+      libcName = null;
+      return null;
+    }
   } catch {
+    libcName = null;
     return null;
   }
-  for (const name of LIBC_NAMES) {
+  for (const name of libcName === undefined ? LIBC_NAMES : [libcName]) {
     try {
-      const lib = Deno.dlopen(name, { madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" } });
-      return madvise = (addr, length, advice) => lib.symbols.madvise(addr, length, advice);
+      const lib = Deno.dlopen(name, MADVISE);
+      libcName = name;
+      return lib;
     } catch { /* the next name */ }
   }
+  libcName = null;
   return null;
 }
 
@@ -52,13 +61,17 @@ function libcMadvise(): Madvise | null {
  */
 export function adviseHugePages(buf: Uint8Array, bytes = buf.byteLength): boolean {
   if (bytes < HUGE_PAGE_MIN_BYTES) return false;
-  const fn = libcMadvise();
-  if (fn === null) return false;
-  const ptr = Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>);
-  if (ptr === null) return false;
-  const at = BigInt(Deno.UnsafePointer.value(ptr));
-  const start = (at + HUGE_PAGE - 1n) & ~(HUGE_PAGE - 1n);
-  const end = (at + BigInt(bytes)) & ~(HUGE_PAGE - 1n);
-  if (end <= start) return false;
-  return fn(Deno.UnsafePointer.create(start), end - start, MADV_HUGEPAGE) === 0;
+  const lib = openLibc();
+  if (lib === null) return false;
+  try {
+    const ptr = Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>);
+    if (ptr === null) return false;
+    const at = BigInt(Deno.UnsafePointer.value(ptr));
+    const start = (at + HUGE_PAGE - 1n) & ~(HUGE_PAGE - 1n);
+    const end = (at + BigInt(bytes)) & ~(HUGE_PAGE - 1n);
+    if (end <= start) return false;
+    return lib.symbols.madvise(Deno.UnsafePointer.create(start), end - start, MADV_HUGEPAGE) === 0;
+  } finally {
+    lib.close();
+  }
 }
