@@ -10,7 +10,7 @@ import { encodeRecord } from "../src/mesos/recordio.ts";
 import { subscribedEvent } from "../scripts/sim/operator_events.ts";
 import type { MesosState } from "../src/mesos/state_types.ts";
 import { RecordStore } from "../src/records/store.ts";
-import { runAll, runSliced } from "../src/work_slices.ts";
+import { runAll, runSliced, yieldToEventLoop } from "../src/work_slices.ts";
 import { generateDocument } from "../scripts/sim/cluster.ts";
 
 const OPTIONS = {
@@ -21,25 +21,35 @@ const OPTIONS = {
 };
 
 /**
- * Counts the event loop's turns while `work` runs (a timer set again each time it fires). A timer
- * fires only once due (nested ones wait 4 ms), so how many fire depends on the machine's speed:
- * one shows that the loop was let through (work done at once lets none fire).
+ * Runs `work` while another task waits for the event loop over and over (`yieldToEventLoop`, as a
+ * TCP or HTTP handler waits for its I/O): how many times that task got through. Work done at once
+ * lets it through no time; work in slices lets it through between them.
  */
 async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
   let turns = 0;
   let running = true;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const tick = () => {
-    turns++;
-    if (running) timer = setTimeout(tick, 0);
-  };
-  timer = setTimeout(tick, 0);
+  const other = (async () => {
+    while (running) {
+      await yieldToEventLoop();
+      turns++;
+    }
+  })();
   try {
     const value = await work();
     return { value, turns };
   } finally {
     running = false;
-    clearTimeout(timer);
+    await other;
+  }
+}
+
+/** `steps` with its pauses counted in `count.steps`. */
+function* counted<T>(steps: Generator<void, T>, count: { steps: number }): Generator<void, T> {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    count.steps++;
+    yield;
   }
 }
 
@@ -53,12 +63,14 @@ function triples(
   return out;
 }
 
-Deno.test("a large state is read and its records built in slices, timers running in between, as at once", async () => {
+Deno.test("a large state is read and its records built in slices, other tasks getting through in between, as at once", async () => {
   const doc = generateDocument({ frameworks: 4, agents: 400, tasks: 20_000, seed: 3 });
   doc.leader = "master@10.0.0.1:5050";
   const bytes = new TextEncoder().encode(JSON.stringify(doc));
 
-  const read = await turnsDuring(() => runSliced(readStateSteps(bytes), 2));
+  const readCount = { steps: 0 };
+  const read = await turnsDuring(() => runSliced(counted(readStateSteps(bytes), readCount), 2));
+  assert.ok(readCount.steps >= 20, `the state was read in ${readCount.steps} steps`);
   assert.ok(read.turns >= 1, `the event loop ran ${read.turns} times while the state was read`);
   const atOnce = readState(bytes);
   assert.deepEqual(read.value, atOnce);
@@ -66,9 +78,11 @@ Deno.test("a large state is read and its records built in slices, timers running
 
   const state = read.value.state as MesosState;
   const sliced = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] });
+  const builtCount = { steps: 0 };
   const built = await turnsDuring(() =>
-    runSliced(sliced.snapshotSteps(state, ["10.0.0.1:5050"], new Map()), 2)
+    runSliced(counted(sliced.snapshotSteps(state, ["10.0.0.1:5050"], new Map()), builtCount), 2)
   );
+  assert.ok(builtCount.steps >= 20, `the records were built in ${builtCount.steps} steps`);
   assert.ok(built.turns >= 1, `the event loop ran ${built.turns} times while the records were built`);
   const whole = new RecordStore({ options: OPTIONS, nameServerIPs: ["198.51.100.53"] })
     .snapshot(state, ["10.0.0.1:5050"], new Map());
@@ -86,13 +100,15 @@ Deno.test("a large state is read and its records built in slices, timers running
   assert.ok(again.changes!.names.size > 0);
 });
 
-Deno.test("a large SUBSCRIBED record is read in slices, timers running in between, as at once", async () => {
+Deno.test("a large SUBSCRIBED record is read in slices, other tasks getting through in between, as at once", async () => {
   const doc = generateDocument({ frameworks: 3, agents: 300, tasks: 12_000, seed: 4 });
   doc.leader = "master@10.0.0.1:5050";
   const text = JSON.stringify(subscribedEvent(doc, 15));
   const bytes = new TextEncoder().encode(text);
   assert.ok(encodeRecord(text).length > 1024 * 1024, "large enough for the stream to read it in slices");
-  const read = await turnsDuring(() => runSliced(readEventSteps(bytes), 2));
+  const readCount = { steps: 0 };
+  const read = await turnsDuring(() => runSliced(counted(readEventSteps(bytes), readCount), 2));
+  assert.ok(readCount.steps >= 20, `the record was read in ${readCount.steps} steps`);
   assert.ok(read.turns >= 1, `the event loop ran ${read.turns} times while the record was read`);
   const atOnce = readEvent(bytes);
   assert.deepEqual(read.value, atOnce);
