@@ -3,6 +3,7 @@
  * operator would, learning its DNS and HTTP ports from its start-up log lines, collecting
  * its output, and stopping it). Used by the end-to-end tests.
  */
+import { startTaskPermissions } from "../../scripts/bench/mesos_dns.ts";
 import { waitFor } from "./wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -45,13 +46,23 @@ export async function runMesosDns(args: string[], cwd = ROOT, timeoutMs = 15_000
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** The `deno run` flags of deno.json's `start` task (its permissions and V8 flags). */
+export function startTaskFlags(): string[] {
+  return startTaskPermissions(Deno.readTextFileSync(`${ROOT}deno.json`));
+}
+
 /**
  * Starts mesos-dns with `args` (plus `-v=1` so it logs its ports) and resolves once both
- * servers listen. Pass `--port=0 --httpport=0` to let the OS choose free ports.
+ * servers listen. Pass `--port=0 --httpport=0` to let the OS choose free ports. `denoFlags`:
+ * the `deno run` flags (default `-A`; `startTaskFlags()` for what the `start` task grants).
  */
-export async function startMesosDns(args: string[], cwd = ROOT): Promise<MesosDnsProcess> {
+export async function startMesosDns(
+  args: string[],
+  cwd = ROOT,
+  denoFlags: readonly string[] = ["-A"],
+): Promise<MesosDnsProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, "-v=1", ...args],
+    args: ["run", ...denoFlags, `${ROOT}main.ts`, "-v=1", ...args],
     cwd,
     stdin: "null",
     stdout: "piped",
