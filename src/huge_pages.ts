@@ -14,7 +14,7 @@
  * no (`never`), nothing changes. Only whole 2 MiB pages inside a buffer are advised, so no
  * memory outside it is affected; at most two partial huge pages per buffer are not.
  */
-import { LIBC_NAMES } from "./dns/libc.ts";
+import { withLibc } from "./dns/libc.ts";
 
 /** Buffers smaller than this are not advised (a few pages of faults cost less than the call). */
 export const HUGE_PAGE_MIN_BYTES = 8 << 20;
@@ -24,36 +24,6 @@ const MADV_HUGEPAGE = 14;
 
 const MADVISE = { madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" } } as const;
 
-/** The name libc opens under, or null where it cannot be had (not Linux, no FFI); found once. */
-let libcName: string | null | undefined;
-
-/** libc, opened for one call (and closed after it: a few calls per state, nothing held open). */
-function openLibc(): Deno.DynamicLibrary<typeof MADVISE> | null {
-  if (libcName === null) return null;
-  try {
-    if (
-      libcName === undefined &&
-      (Deno.build.os !== "linux" || typeof Deno.dlopen !== "function" ||
-        Deno.permissions.querySync({ name: "ffi" }).state !== "granted")
-    ) {
-      libcName = null;
-      return null;
-    }
-  } catch {
-    libcName = null;
-    return null;
-  }
-  for (const name of libcName === undefined ? LIBC_NAMES : [libcName]) {
-    try {
-      const lib = Deno.dlopen(name, MADVISE);
-      libcName = name;
-      return lib;
-    } catch { /* the next name */ }
-  }
-  libcName = null;
-  return null;
-}
-
 /**
  * Asks for huge pages for `bytes` bytes from the start of `buf`'s memory (for a growable
  * SharedArrayBuffer: its reservation, `maxByteLength`, which the pages committed later keep).
@@ -61,17 +31,13 @@ function openLibc(): Deno.DynamicLibrary<typeof MADVISE> | null {
  */
 export function adviseHugePages(buf: Uint8Array, bytes = buf.byteLength): boolean {
   if (bytes < HUGE_PAGE_MIN_BYTES) return false;
-  const lib = openLibc();
-  if (lib === null) return false;
-  try {
+  return withLibc(MADVISE, false, (libc) => {
     const ptr = Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>);
     if (ptr === null) return false;
     const at = BigInt(Deno.UnsafePointer.value(ptr));
     const start = (at + HUGE_PAGE - 1n) & ~(HUGE_PAGE - 1n);
     const end = (at + BigInt(bytes)) & ~(HUGE_PAGE - 1n);
     if (end <= start) return false;
-    return lib.symbols.madvise(Deno.UnsafePointer.create(start), end - start, MADV_HUGEPAGE) === 0;
-  } finally {
-    lib.close();
-  }
+    return libc.madvise(Deno.UnsafePointer.create(start), end - start, MADV_HUGEPAGE) === 0;
+  });
 }

@@ -32,7 +32,7 @@ export const LIBC_SYMBOLS = {
 export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
 
 /** The shared object names tried, in order (glibc). */
-export const LIBC_NAMES = ["libc.so.6", "libc.so"];
+const LIBC_NAMES = ["libc.so.6", "libc.so"];
 
 // Linux values, identical on x86_64 and aarch64 (asm-generic).
 export const AF_INET = 2;
@@ -82,17 +82,52 @@ export function platformUnsupported(): string | undefined {
   return undefined;
 }
 
-/** Opens libc; throws if no candidate name loads. */
-export function openLibc(): Libc {
+/** Opens libc with `symbols` (default: the fast path's); throws if no candidate name loads. */
+export function openLibc(): Libc;
+export function openLibc<S extends Deno.ForeignLibraryInterface>(symbols: S): Deno.DynamicLibrary<S>;
+export function openLibc(symbols: Deno.ForeignLibraryInterface = LIBC_SYMBOLS) {
   let last: unknown;
   for (const name of LIBC_NAMES) {
     try {
-      return Deno.dlopen(name, LIBC_SYMBOLS);
+      return Deno.dlopen(name, symbols);
     } catch (e) {
       last = e;
     }
   }
   throw last;
+}
+
+/** Whether libc can be called from here: a platform the fast path runs on, with `--allow-ffi`. */
+export function libcCallable(): boolean {
+  try {
+    return platformUnsupported() === undefined &&
+      Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `fn` with libc opened for `symbols` and closed after it (an occasional call holds nothing
+ * open); `fallback` where libc cannot be called or opened.
+ */
+export function withLibc<S extends Deno.ForeignLibraryInterface, T>(
+  symbols: S,
+  fallback: T,
+  fn: (libc: Deno.DynamicLibrary<S>["symbols"]) => T,
+): T {
+  if (!libcCallable()) return fallback;
+  let lib: Deno.DynamicLibrary<S>;
+  try {
+    lib = openLibc(symbols);
+  } catch {
+    return fallback;
+  }
+  try {
+    return fn(lib.symbols);
+  } finally {
+    lib.close();
+  }
 }
 
 /** A pointer's address as a bigint. */

@@ -1,12 +1,13 @@
 /**
  * Process metrics (owns: the standard Prometheus `process_*` families of this process: resident
  * memory, CPU time, start time, open and allowed file descriptors) and the JavaScript heap of its
- * main thread. Read when scraped; the descriptor families only where they can be counted
+ * main thread. Read when scraped; the descriptor families only where libc can be called
  * (`process_fds.ts`: Linux with `--allow-ffi`).
  */
 import process from "node:process";
 import type { MetricsRegistry } from "./registry.ts";
-import { fdsReadable, maxFds, openFds } from "./process_fds.ts";
+import { maxFds, openFds } from "./process_fds.ts";
+import { libcCallable } from "../dns/libc.ts";
 
 /** Registers the process families in `reg`. */
 export function processMetrics(reg: MetricsRegistry): void {
@@ -25,7 +26,7 @@ export function processMetrics(reg: MetricsRegistry): void {
     "Start time of the process, in seconds since the Unix epoch.",
     () => started,
   );
-  if (fdsReadable()) {
+  if (libcCallable()) {
     reg.gauge("process_open_fds", "Number of open file descriptors.", openFds);
     reg.gauge("process_max_fds", "Maximum number of open file descriptors (the soft limit).", maxFds);
   }

@@ -7,7 +7,7 @@
  * aarch64: the same constants and `struct dirent64` layout). libc is opened for each reading
  * and closed after it (a scrape now and then; nothing held open).
  */
-import { LIBC_NAMES } from "../dns/libc.ts";
+import { withLibc } from "../dns/libc.ts";
 
 const SYMBOLS = {
   opendir: { parameters: ["buffer"], result: "pointer" },
@@ -21,38 +21,9 @@ const RLIMIT_NOFILE = 7;
 const D_NAME = 19;
 const DOT = 0x2e;
 
-/** Whether descriptors can be counted here (Linux with `--allow-ffi`). */
-export function fdsReadable(): boolean {
-  try {
-    if (Deno.build.os !== "linux" || typeof Deno.dlopen !== "function") return false;
-    if (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64") return false;
-    return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
-/** Runs `fn` with libc open; NaN where it cannot be opened. */
-function withLibc(fn: (libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]) => number): number {
-  for (const name of LIBC_NAMES) {
-    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-    try {
-      lib = Deno.dlopen(name, SYMBOLS);
-    } catch {
-      continue;
-    }
-    try {
-      return fn(lib.symbols);
-    } finally {
-      lib.close();
-    }
-  }
-  return NaN;
-}
-
 /** The descriptors open in this process (the one the count itself opens left out); NaN if unknown. */
 export function openFds(): number {
-  return withLibc((libc) => {
+  return withLibc(SYMBOLS, NaN, (libc) => {
     const dir = libc.opendir(new TextEncoder().encode("/proc/self/fd\0"));
     if (dir === null) return NaN;
     let n = 0;
@@ -75,7 +46,7 @@ export function openFds(): number {
 
 /** The soft limit on open descriptors (`RLIM_INFINITY`: +Inf); NaN if unknown. */
 export function maxFds(): number {
-  return withLibc((libc) => {
+  return withLibc(SYMBOLS, NaN, (libc) => {
     const limits = new BigUint64Array(2);
     if (libc.getrlimit(RLIMIT_NOFILE, limits) !== 0) return NaN;
     return limits[0] === 0xffffffffffffffffn ? Infinity : Number(limits[0]);
