@@ -64,9 +64,9 @@ for (const engine of UDP_ENGINES) {
           "--timeout=1",
           `--dns-udp-engine=${engine}`,
           "--forward-allow=127.0.0.1",
-          // What the `start` task grants, not -A: the figures an operator sees.
         ],
         undefined,
+        // What the `start` task grants, not -A: the figures an operator sees.
         startTaskFlags(),
       );
       try {
